@@ -1,0 +1,509 @@
+//! One run of `check`: fetch from every mirror at once, walk the root chain, judge every
+//! mirror against the same final root, check artifacts of the mirrors that serve the latest
+//! release, update the local state, and build the report.
+
+use std::collections::BTreeMap;
+use std::path::Path;
+use std::sync::Arc;
+use std::time::Instant;
+
+use sha2::{Digest, Sha256};
+
+use crate::audit::{self, Judgement, Observation, SignedRelease, Status};
+use crate::envelope::{Envelope, RELEASE_TYPE};
+use crate::fetch::{ArtifactMode, ArtifactOutcome, FetchConfig, FetchError, Fetcher};
+use crate::profile::Mirror;
+use crate::release::Release;
+use crate::report::{
+    ArtifactReport, EquivocationReport, LatestReport, MirrorReport, RejectedRoot, Report,
+    RootReport, SCHEMA,
+};
+use crate::root::{RootError, TrustedRoot};
+use crate::state::{ChannelState, StateError, StateStore};
+use crate::time::{self, Timestamp};
+
+/// How far a root chain may be walked in one run; far beyond any real project's history.
+const MAX_ROOT_STEPS: u64 = 1024;
+
+#[derive(Debug, thiserror::Error)]
+pub enum CheckError {
+    #[error("pinned root {path}: {reason}")]
+    PinnedRoot { path: String, reason: String },
+    #[error(
+        "trusted root version {version} expired at {expires}; get a current root from the project through a channel you trust"
+    )]
+    RootExpired { version: u64, expires: String },
+    #[error(transparent)]
+    State(#[from] StateError),
+    #[error("no mirrors to check")]
+    NoMirrors,
+    #[error("scheme {0:?} is not supported (supported: native)")]
+    Scheme(String),
+    #[error("{0}")]
+    Setup(String),
+}
+
+#[derive(Debug, Clone)]
+pub struct CheckOptions {
+    pub channel: String,
+    pub artifacts: ArtifactMode,
+    pub fetch: FetchConfig,
+    pub state: Option<StateStore>,
+    pub now: Timestamp,
+}
+
+/// What a run produced: the report, and the latest release for callers that go on to use
+/// it (such as `verify`).
+#[derive(Debug)]
+pub struct Outcome {
+    pub report: Report,
+    pub latest: Option<Release>,
+    /// Set when the run recorded a new version in the local state.
+    pub state_written: bool,
+}
+
+/// Loads and checks the root the user pinned.
+pub fn load_pinned_root(path: &Path, limit: u64) -> Result<TrustedRoot, CheckError> {
+    let shown = path.display().to_string();
+    let bytes = crate::fsutil::read_limited(path, limit).map_err(|e| CheckError::PinnedRoot {
+        path: shown.clone(),
+        reason: e.to_string(),
+    })?;
+    TrustedRoot::from_pinned(&bytes, limit).map_err(|e| CheckError::PinnedRoot {
+        path: shown,
+        reason: e.to_string(),
+    })
+}
+
+struct FirstRound {
+    release: Result<Vec<u8>, FetchError>,
+    next_root: Result<Vec<u8>, FetchError>,
+    elapsed_ms: u64,
+}
+
+fn release_path(channel: &str) -> String {
+    format!("{channel}/release.json")
+}
+
+fn root_path(version: u64) -> String {
+    format!("root/{version}.json")
+}
+
+/// Runs a whole check; blocking wrapper around the async pipeline.
+pub fn run(
+    scheme: &str,
+    profile_name: &str,
+    pinned: TrustedRoot,
+    mirrors: Vec<Mirror>,
+    opts: CheckOptions,
+) -> Result<Outcome, CheckError> {
+    if scheme != "native" {
+        return Err(CheckError::Scheme(scheme.to_owned()));
+    }
+    if mirrors.is_empty() {
+        return Err(CheckError::NoMirrors);
+    }
+    crate::release::check_channel_name(&opts.channel)
+        .map_err(|e| CheckError::Setup(e.to_string()))?;
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| CheckError::Setup(format!("cannot start the async runtime: {e}")))?;
+    rt.block_on(run_async(profile_name, pinned, mirrors, opts))
+}
+
+async fn run_async(
+    profile_name: &str,
+    pinned: TrustedRoot,
+    mirrors: Vec<Mirror>,
+    opts: CheckOptions,
+) -> Result<Outcome, CheckError> {
+    let project = pinned.root.project.clone();
+    let state = match &opts.state {
+        Some(store) => store.load(&project, &opts.channel)?,
+        None => None,
+    };
+    let fetcher = Arc::new(
+        Fetcher::new(opts.fetch.clone(), &mirrors).map_err(|e| CheckError::Setup(e.to_string()))?,
+    );
+    let mirrors: Vec<Arc<Mirror>> = mirrors.into_iter().map(Arc::new).collect();
+
+    // Round one: each mirror's release and the next root version, all at once, so that
+    // a dead mirror costs one timeout in total rather than one per step.
+    let first_root = pinned.root.version + 1;
+    let rel = release_path(&opts.channel);
+    let tasks: Vec<_> = mirrors
+        .iter()
+        .map(|m| {
+            let (f, m, rel) = (fetcher.clone(), m.clone(), rel.clone());
+            tokio::spawn(async move {
+                let start = Instant::now();
+                let release_fut = async {
+                    let r = f.get_metadata(&m, &rel).await;
+                    (r, start.elapsed().as_millis() as u64)
+                };
+                let next = root_path(first_root);
+                let ((release, elapsed_ms), next_root) =
+                    tokio::join!(release_fut, f.get_metadata(&m, &next));
+                FirstRound {
+                    release,
+                    next_root,
+                    elapsed_ms,
+                }
+            })
+        })
+        .collect();
+    let mut rounds = Vec::with_capacity(tasks.len());
+    for t in tasks {
+        rounds.push(t.await.unwrap_or_else(|e| FirstRound {
+            release: Err(FetchError::Io(format!("task failed: {e}"))),
+            next_root: Err(FetchError::Io("task failed".into())),
+            elapsed_ms: 0,
+        }));
+    }
+
+    let chain = walk_roots(&fetcher, &mirrors, pinned, &mut rounds).await;
+    let root = chain.root;
+    if root.root.is_expired(opts.now) {
+        return Err(CheckError::RootExpired {
+            version: root.root.version,
+            expires: time::format(&root.root.expires),
+        });
+    }
+
+    let release_keys = root.root.role_keys(&root.root.release_role);
+    let observations: Vec<Observation> = rounds
+        .iter()
+        .map(|r| match &r.release {
+            Err(e) => Observation::Unreachable(format!("{rel}: {e}")),
+            Ok(bytes) => observe_release(
+                bytes,
+                &release_keys,
+                root.root.release_role.threshold,
+                &project,
+                &opts.channel,
+                opts.fetch.max_metadata_bytes,
+            ),
+        })
+        .collect();
+    let audit = audit::judge(&observations, state.as_ref(), opts.now);
+    let latest_release = audit
+        .latest
+        .as_ref()
+        .and_then(|l| match &observations[l.example] {
+            Observation::Signed(s) => Some(s.clone()),
+            _ => None,
+        });
+
+    // Artifacts, for every mirror that serves the latest release: one task per artifact
+    // per mirror, so hashing spreads over all cores while the semaphore bounds the I/O.
+    let mut artifact_results: BTreeMap<usize, (Vec<(String, ArtifactOutcome)>, u64)> =
+        BTreeMap::new();
+    if let Some(latest) = &latest_release {
+        let mut handles = Vec::new();
+        for (i, j) in audit.judgements.iter().enumerate() {
+            if *j != Judgement::Latest {
+                continue;
+            }
+            for a in &latest.release.artifacts {
+                let (f, m, a) = (fetcher.clone(), mirrors[i].clone(), a.clone());
+                let mode = opts.artifacts;
+                handles.push((
+                    i,
+                    a.name.clone(),
+                    tokio::spawn(async move {
+                        let start = Instant::now();
+                        let rel = format!("artifacts/{}", a.name);
+                        let out = f.check_artifact(&m, &rel, &a, mode).await;
+                        (out, start.elapsed().as_millis() as u64)
+                    }),
+                ));
+            }
+        }
+        for (i, name, h) in handles {
+            let (outcome, ms) = h
+                .await
+                .unwrap_or_else(|e| (ArtifactOutcome::Error(format!("task failed: {e}")), 0));
+            let entry = artifact_results.entry(i).or_default();
+            entry.0.push((name, outcome));
+            entry.1 = entry.1.max(ms);
+        }
+    }
+
+    let mut reports = Vec::with_capacity(mirrors.len());
+    for (i, m) in mirrors.iter().enumerate() {
+        let signed = match &observations[i] {
+            Observation::Signed(s) => Some(s),
+            _ => None,
+        };
+        let (status, error, artifacts, extra_ms) = match &audit.judgements[i] {
+            Judgement::Final(st, why) => (*st, Some(why.clone()), Vec::new(), 0),
+            Judgement::Latest => {
+                let (results, ms) = artifact_results.remove(&i).unwrap_or_default();
+                let (st, why) = artifact_status(&results);
+                let arts = results
+                    .into_iter()
+                    .map(|(name, o)| artifact_report(name, o))
+                    .collect();
+                (st, why, arts, ms)
+            }
+        };
+        reports.push(MirrorReport {
+            url: m.url.clone(),
+            country: m.country.clone(),
+            name: m.name.clone(),
+            status,
+            version: signed.map(|s| s.release.version),
+            payload_sha256: signed.map(|s| s.payload_sha256.clone()),
+            signers: signed
+                .map(|s| s.signers.iter().map(|k| k.to_string()).collect())
+                .unwrap_or_default(),
+            published: signed.map(|s| time::format(&s.release.published)),
+            artifacts,
+            elapsed_ms: rounds[i].elapsed_ms + extra_ms,
+            error,
+        });
+    }
+
+    let url_of = |i: &usize| mirrors[*i].url.clone();
+    let mut report = Report {
+        schema: SCHEMA,
+        profile: profile_name.to_owned(),
+        channel: opts.channel.clone(),
+        checked_at: time::format(&opts.now),
+        ok: false,
+        independent: false,
+        latest: latest_release.as_ref().map(|s| LatestReport {
+            version: s.release.version,
+            payload_sha256: s.payload_sha256.clone(),
+            published: time::format(&s.release.published),
+            signers: s.signers.iter().map(|k| k.to_string()).collect(),
+            release_keys: root.root.release_role.keyids.len(),
+        }),
+        mirrors: reports,
+        countries: BTreeMap::new(),
+        equivocations: audit
+            .equivocations
+            .iter()
+            .map(|e| EquivocationReport {
+                version: e.version,
+                payload_sha256: e.payload_sha256.clone(),
+                mirrors: e.mirrors.iter().map(url_of).collect(),
+                with_state: e.with_state,
+            })
+            .collect(),
+        root: RootReport {
+            version: root.root.version,
+            payload_sha256: root.payload_sha256.clone(),
+            expires: time::format(&root.root.expires),
+        },
+        root_equivocations: chain.equivocations,
+        root_rejected: chain.rejected,
+        artifacts_mode: match opts.artifacts {
+            ArtifactMode::None => "none",
+            ArtifactMode::Size => "size",
+            ArtifactMode::Full => "full",
+        },
+    };
+    report.summarise();
+
+    // The state moves forward only to a valid latest that is not itself equivocated.
+    let mut state_written = false;
+    if let (Some(store), Some(latest)) = (&opts.state, &audit.latest)
+        && !audit.latest_is_equivocated()
+        && state.as_ref().is_none_or(|s| latest.version > s.version)
+    {
+        store.save(
+            &project,
+            &opts.channel,
+            &ChannelState {
+                version: latest.version,
+                payload_sha256: latest.payload_sha256.clone(),
+                updated: time::format(&opts.now),
+            },
+        )?;
+        state_written = true;
+    }
+
+    Ok(Outcome {
+        report,
+        latest: latest_release.map(|s| s.release),
+        state_written,
+    })
+}
+
+/// Verifies one fetched release: envelope and signatures first, then the payload.
+pub fn observe_release(
+    bytes: &[u8],
+    keys: &[&crate::keys::PublicKey],
+    threshold: usize,
+    project: &str,
+    channel: &str,
+    limit: u64,
+) -> Observation {
+    let envelope = match Envelope::parse(bytes, limit) {
+        Ok(e) => e,
+        Err(e) => return Observation::Invalid(e.to_string()),
+    };
+    let verified = match envelope.verify(RELEASE_TYPE, keys, threshold) {
+        Ok(v) => v,
+        Err(e) => return Observation::Invalid(e.to_string()),
+    };
+    match Release::parse(&verified.payload, project, channel) {
+        Ok(release) => Observation::Signed(SignedRelease {
+            release,
+            payload_sha256: hex::encode(Sha256::digest(&verified.payload)),
+            signers: verified.signers,
+        }),
+        Err(e) => Observation::Invalid(e.to_string()),
+    }
+}
+
+fn artifact_status(results: &[(String, ArtifactOutcome)]) -> (Status, Option<String>) {
+    let mut corrupt = Vec::new();
+    let mut missing = Vec::new();
+    for (name, o) in results {
+        match o {
+            ArtifactOutcome::Corrupt(why) => corrupt.push(format!("{name}: {why}")),
+            ArtifactOutcome::Missing => missing.push(format!("{name}: missing")),
+            ArtifactOutcome::Error(why) => missing.push(format!("{name}: not fetched ({why})")),
+            ArtifactOutcome::Ok | ArtifactOutcome::Skipped => {}
+        }
+    }
+    if !corrupt.is_empty() {
+        (Status::Corrupt, Some(join_reasons(&corrupt)))
+    } else if !missing.is_empty() {
+        (Status::Incomplete, Some(join_reasons(&missing)))
+    } else {
+        (Status::Ok, None)
+    }
+}
+
+fn join_reasons(v: &[String]) -> String {
+    let mut s = v.iter().take(3).cloned().collect::<Vec<_>>().join("; ");
+    if v.len() > 3 {
+        s.push_str(&format!("; and {} more", v.len() - 3));
+    }
+    s
+}
+
+fn artifact_report(name: String, o: ArtifactOutcome) -> ArtifactReport {
+    let (status, error) = match o {
+        ArtifactOutcome::Ok => ("ok", None),
+        ArtifactOutcome::Missing => ("missing", None),
+        ArtifactOutcome::Corrupt(w) => ("corrupt", Some(w)),
+        ArtifactOutcome::Error(w) => ("error", Some(w)),
+        ArtifactOutcome::Skipped => ("skipped", None),
+    };
+    ArtifactReport {
+        name,
+        status,
+        error,
+    }
+}
+
+struct Chain {
+    root: TrustedRoot,
+    equivocations: Vec<EquivocationReport>,
+    rejected: Vec<RejectedRoot>,
+}
+
+/// Walks N+1, N+2, ... over every mirror that answered at all. Candidates that fail are
+/// reported and ignored; two different valid roots of one version stop the walk.
+async fn walk_roots(
+    fetcher: &Arc<Fetcher>,
+    mirrors: &[Arc<Mirror>],
+    pinned: TrustedRoot,
+    rounds: &mut [FirstRound],
+) -> Chain {
+    let limit = fetcher.config().max_metadata_bytes;
+    let mut current = pinned;
+    let mut equivocations = Vec::new();
+    let mut rejected = Vec::new();
+    // Mirrors that answered the first round (even with an error status) are asked again;
+    // dead ones are not, so they cost one timeout per run, not one per root step.
+    let responsive: Vec<usize> = rounds
+        .iter()
+        .enumerate()
+        .filter(|(_, r)| {
+            !matches!(
+                (&r.release, &r.next_root),
+                (
+                    Err(FetchError::Timeout(_) | FetchError::Network(_)),
+                    Err(FetchError::Timeout(_) | FetchError::Network(_))
+                )
+            )
+        })
+        .map(|(i, _)| i)
+        .collect();
+    let mut candidates: Vec<(usize, Result<Vec<u8>, FetchError>)> = rounds
+        .iter_mut()
+        .enumerate()
+        .map(|(i, r)| {
+            (
+                i,
+                std::mem::replace(&mut r.next_root, Err(FetchError::NotFound)),
+            )
+        })
+        .collect();
+    for _ in 0..MAX_ROOT_STEPS {
+        let version = current.root.version + 1;
+        let mut valid: BTreeMap<String, (TrustedRoot, Vec<usize>)> = BTreeMap::new();
+        for (i, c) in candidates.drain(..) {
+            let Ok(bytes) = c else { continue };
+            match current.rotate(&bytes, limit) {
+                Ok(next) => {
+                    valid
+                        .entry(next.payload_sha256.clone())
+                        .or_insert_with(|| (next, Vec::new()))
+                        .1
+                        .push(i);
+                }
+                Err(e) => rejected.push(RejectedRoot {
+                    version,
+                    mirror: mirrors[i].url.clone(),
+                    error: root_reason(&e),
+                }),
+            }
+        }
+        if valid.len() > 1 {
+            equivocations.push(EquivocationReport {
+                version,
+                payload_sha256: valid.keys().cloned().collect(),
+                mirrors: valid
+                    .values()
+                    .flat_map(|(_, ms)| ms.iter().map(|i| mirrors[*i].url.clone()))
+                    .collect(),
+                with_state: false,
+            });
+            break;
+        }
+        let Some((_, (next, _))) = valid.into_iter().next() else {
+            break;
+        };
+        current = next;
+        let path = root_path(current.root.version + 1);
+        let tasks: Vec<_> = responsive
+            .iter()
+            .map(|&i| {
+                let (f, m, p) = (fetcher.clone(), mirrors[i].clone(), path.clone());
+                (i, tokio::spawn(async move { f.get_metadata(&m, &p).await }))
+            })
+            .collect();
+        for (i, t) in tasks {
+            let r = t
+                .await
+                .unwrap_or_else(|e| Err(FetchError::Io(format!("task failed: {e}"))));
+            candidates.push((i, r));
+        }
+    }
+    Chain {
+        root: current,
+        equivocations,
+        rejected,
+    }
+}
+
+fn root_reason(e: &RootError) -> String {
+    crate::envelope::one_line(e)
+}

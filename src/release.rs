@@ -1,0 +1,218 @@
+//! The release document: what a channel's latest release is and the exact bytes of each
+//! artifact. Parsed only from a payload whose signatures already met the release threshold.
+
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Serialize};
+
+use crate::time::{self, Timestamp};
+
+#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+pub enum ReleaseError {
+    #[error("release payload is not valid JSON for a release document: {0}")]
+    Json(String),
+    #[error("release document: {0}")]
+    Invalid(String),
+    #[error("release is for project {found:?}, not {expected:?}")]
+    Project { expected: String, found: String },
+    #[error("release is for channel {found:?}, not {expected:?}")]
+    Channel { expected: String, found: String },
+    #[error("artifact name {0:?} is not a safe relative path")]
+    ArtifactName(String),
+    #[error("artifact {name:?}: {reason}")]
+    Artifact { name: String, reason: String },
+}
+
+#[derive(Serialize, Deserialize)]
+pub struct ReleaseDoc {
+    #[serde(rename = "type")]
+    pub kind: String,
+    pub spec_version: u64,
+    pub project: String,
+    pub channel: String,
+    pub version: u64,
+    pub published: String,
+    pub expires: String,
+    pub artifacts: BTreeMap<String, ArtifactDoc>,
+}
+
+#[derive(Serialize, Deserialize, Clone)]
+pub struct ArtifactDoc {
+    pub length: u64,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub sha256: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub sha512: Option<String>,
+}
+
+/// The digest a verifier streams an artifact through: exactly one, sha256 when listed
+/// because it has hardware support.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Expected {
+    Sha256([u8; 32]),
+    Sha512([u8; 64]),
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Artifact {
+    pub name: String,
+    pub length: u64,
+    pub expected: Expected,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Release {
+    pub project: String,
+    pub channel: String,
+    pub version: u64,
+    pub published: Timestamp,
+    pub expires: Timestamp,
+    pub artifacts: Vec<Artifact>,
+}
+
+impl Release {
+    /// Parses a verified payload and checks type, project and channel. Expiry is left to
+    /// the caller, because an expired release is a distinct verdict, not a parse failure.
+    pub fn parse(payload: &[u8], project: &str, channel: &str) -> Result<Release, ReleaseError> {
+        let doc: ReleaseDoc = serde_json::from_slice(payload)
+            .map_err(|e| ReleaseError::Json(crate::envelope::one_line(&e)))?;
+        let invalid = |s: String| ReleaseError::Invalid(s);
+        if doc.kind != "release" {
+            return Err(invalid(format!(
+                "type is {:?}, not \"release\"",
+                short(&doc.kind)
+            )));
+        }
+        if doc.spec_version != 1 {
+            return Err(invalid(format!(
+                "spec_version {} is not supported",
+                doc.spec_version
+            )));
+        }
+        if doc.project != project {
+            return Err(ReleaseError::Project {
+                expected: project.into(),
+                found: short(&doc.project),
+            });
+        }
+        if doc.channel != channel {
+            return Err(ReleaseError::Channel {
+                expected: channel.into(),
+                found: short(&doc.channel),
+            });
+        }
+        let published =
+            time::parse(&doc.published).map_err(|e| invalid(format!("published: {e}")))?;
+        let expires = time::parse(&doc.expires).map_err(|e| invalid(format!("expires: {e}")))?;
+        let mut artifacts = Vec::with_capacity(doc.artifacts.len());
+        for (name, a) in doc.artifacts {
+            check_artifact_name(&name)?;
+            let expected = expected_digest(&name, &a)?;
+            artifacts.push(Artifact {
+                name,
+                length: a.length,
+                expected,
+            });
+        }
+        Ok(Release {
+            project: doc.project,
+            channel: doc.channel,
+            version: doc.version,
+            published,
+            expires,
+            artifacts,
+        })
+    }
+
+    pub fn is_expired(&self, now: Timestamp) -> bool {
+        now >= self.expires
+    }
+}
+
+fn short(s: &str) -> String {
+    s.chars().take(64).collect()
+}
+
+fn expected_digest(name: &str, a: &ArtifactDoc) -> Result<Expected, ReleaseError> {
+    let bad = |reason: &str| ReleaseError::Artifact {
+        name: name.to_owned(),
+        reason: reason.to_owned(),
+    };
+    let sha256 = a
+        .sha256
+        .as_deref()
+        .map(|h| decode_hex::<32>(h).ok_or_else(|| bad("sha256 is not 64 lowercase hex")))
+        .transpose()?;
+    let sha512 = a
+        .sha512
+        .as_deref()
+        .map(|h| decode_hex::<64>(h).ok_or_else(|| bad("sha512 is not 128 lowercase hex")))
+        .transpose()?;
+    match (sha256, sha512) {
+        (Some(d), _) => Ok(Expected::Sha256(d)),
+        (None, Some(d)) => Ok(Expected::Sha512(d)),
+        (None, None) => Err(bad("lists neither sha256 nor sha512")),
+    }
+}
+
+fn decode_hex<const N: usize>(s: &str) -> Option<[u8; N]> {
+    if s.len() != 2 * N || s.bytes().any(|b| b.is_ascii_uppercase()) {
+        return None;
+    }
+    hex::decode(s).ok()?.try_into().ok()
+}
+
+/// Artifact names become paths on mirrors and on users' disks, so anything that could
+/// escape a directory or confuse a filesystem rejects the whole document.
+pub fn check_artifact_name(name: &str) -> Result<(), ReleaseError> {
+    let bad = || ReleaseError::ArtifactName(name.chars().take(100).collect());
+    if name.is_empty() || name.starts_with('/') || name.contains('\\') {
+        return Err(bad());
+    }
+    if name.chars().any(|c| c.is_control()) {
+        return Err(bad());
+    }
+    if name
+        .split('/')
+        .any(|seg| seg.is_empty() || seg == "." || seg == "..")
+    {
+        return Err(bad());
+    }
+    Ok(())
+}
+
+/// Channels become a path segment on every mirror (`C/release.json`).
+pub fn check_channel_name(channel: &str) -> Result<(), ReleaseError> {
+    let ok = !channel.is_empty()
+        && channel != "."
+        && channel != ".."
+        && channel
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'.' || b == b'_' || b == b'-');
+    if ok {
+        Ok(())
+    } else {
+        Err(ReleaseError::Invalid(format!(
+            "channel {:?} must be letters, digits, '.', '_' or '-'",
+            short(channel)
+        )))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn artifact_name_rules() {
+        for ok in ["a.zip", "dir/a.zip", "a..b", ".hidden", "x/y/z"] {
+            assert!(check_artifact_name(ok).is_ok(), "{ok}");
+        }
+        for bad in [
+            "", "/abs", "a//b", "a/", "./a", "a/./b", "../a", "a/..", "a\\b", "a\0b", "a\nb",
+            "a\u{7f}b",
+        ] {
+            assert!(check_artifact_name(bad).is_err(), "{bad:?}");
+        }
+    }
+}

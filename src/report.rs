@@ -1,0 +1,302 @@
+//! The run's report: the JSON schema `mirrorproof.report/1` that scripts consume, and the
+//! human table that people read. Both are built from the same [`Report`] value.
+
+use std::collections::BTreeMap;
+use std::fmt::Write as _;
+
+use serde::Serialize;
+
+use crate::audit::Status;
+
+pub const SCHEMA: &str = "mirrorproof.report/1";
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Report {
+    pub schema: &'static str,
+    pub profile: String,
+    pub channel: String,
+    pub checked_at: String,
+    pub ok: bool,
+    pub independent: bool,
+    pub latest: Option<LatestReport>,
+    pub mirrors: Vec<MirrorReport>,
+    pub countries: BTreeMap<String, CountryReport>,
+    pub equivocations: Vec<EquivocationReport>,
+    /// Extension: the root that judged every mirror in this run.
+    pub root: RootReport,
+    /// Extension: two different valid roots with the same version (root keys misbehaving).
+    pub root_equivocations: Vec<EquivocationReport>,
+    /// Extension: root rotation candidates that failed verification and were ignored.
+    pub root_rejected: Vec<RejectedRoot>,
+    /// Extension: how artifacts were checked (none, size, full).
+    pub artifacts_mode: &'static str,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct LatestReport {
+    pub version: u64,
+    pub payload_sha256: String,
+    /// Extension: publication time of the latest release.
+    pub published: String,
+    /// Extension: how many of the release role's pinned keys signed it, and how many it has.
+    pub signers: Vec<String>,
+    pub release_keys: usize,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct MirrorReport {
+    pub url: String,
+    pub country: String,
+    /// Extension: the optional label from the profile.
+    pub name: Option<String>,
+    pub status: Status,
+    pub version: Option<u64>,
+    pub payload_sha256: Option<String>,
+    pub signers: Vec<String>,
+    /// Extension: publication time of the release this mirror serves.
+    pub published: Option<String>,
+    pub artifacts: Vec<ArtifactReport>,
+    pub elapsed_ms: u64,
+    pub error: Option<String>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct ArtifactReport {
+    pub name: String,
+    pub status: &'static str,
+    /// Extension: why it is not ok.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
+}
+
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct CountryReport {
+    pub mirrors: usize,
+    pub ok: usize,
+    pub statuses: BTreeMap<Status, usize>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct EquivocationReport {
+    pub version: u64,
+    pub payload_sha256: Vec<String>,
+    pub mirrors: Vec<String>,
+    /// Extension: true when the local state holds one of the conflicting payloads.
+    pub with_state: bool,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct RootReport {
+    pub version: u64,
+    pub payload_sha256: String,
+    pub expires: String,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct RejectedRoot {
+    pub version: u64,
+    pub mirror: String,
+    pub error: String,
+}
+
+impl Report {
+    /// Fills `countries`, `ok` and `independent` from the mirror list.
+    pub fn summarise(&mut self) {
+        let mut countries: BTreeMap<String, CountryReport> = BTreeMap::new();
+        for m in &self.mirrors {
+            let c = countries.entry(m.country.clone()).or_default();
+            c.mirrors += 1;
+            if m.status == Status::Ok {
+                c.ok += 1;
+            }
+            *c.statuses.entry(m.status).or_default() += 1;
+        }
+        let no_equivocation = self.equivocations.is_empty() && self.root_equivocations.is_empty();
+        self.ok = no_equivocation
+            && self.latest.is_some()
+            && !self.mirrors.is_empty()
+            && self.mirrors.iter().all(|m| m.status == Status::Ok);
+        let reachable_countries: Vec<&CountryReport> = countries
+            .values()
+            .filter(|c| c.statuses.get(&Status::Unreachable).copied().unwrap_or(0) < c.mirrors)
+            .collect();
+        self.independent = no_equivocation
+            && self.latest.is_some()
+            && !reachable_countries.is_empty()
+            && reachable_countries.iter().all(|c| c.ok > 0);
+        self.countries = countries;
+    }
+
+    pub fn to_json(&self) -> String {
+        serde_json::to_string_pretty(self).unwrap_or_default()
+    }
+
+    /// The human report: mirrors grouped by country, then a plain-words summary.
+    pub fn render_human(&self) -> String {
+        let mut out = String::new();
+        let _ = writeln!(
+            out,
+            "{} ({}) checked at {} with root v{}; artifacts: {}",
+            self.profile, self.channel, self.checked_at, self.root.version, self.artifacts_mode
+        );
+        let latest_published = self
+            .latest
+            .as_ref()
+            .and_then(|l| crate::time::parse(&l.published).ok());
+        let width = self
+            .mirrors
+            .iter()
+            .map(|m| label(m).chars().count())
+            .max()
+            .unwrap_or(0)
+            .min(48);
+        for country in self.countries.keys() {
+            let _ = writeln!(out, "\n{country}");
+            for m in self.mirrors.iter().filter(|m| &m.country == country) {
+                let version = m.version.map_or("-".to_string(), |v| v.to_string());
+                let lag = match (&latest_published, m.published.as_deref()) {
+                    (Some(l), Some(p)) if m.status != Status::Ok => crate::time::parse(p)
+                        .ok()
+                        .map(|p| lag_words(*l - p))
+                        .unwrap_or_default(),
+                    _ => String::new(),
+                };
+                let reason = m.error.as_deref().unwrap_or("");
+                let _ = writeln!(
+                    out,
+                    "  {:<12} {:<width$}  {:>10}  {:<14} {}",
+                    m.status.as_str(),
+                    label(m),
+                    version,
+                    lag,
+                    reason,
+                    width = width
+                );
+            }
+        }
+        let _ = writeln!(out);
+        for e in &self.root_equivocations {
+            let _ = writeln!(
+                out,
+                "ROOT EQUIVOCATION: root version {} exists in {} different signed versions (served by {})",
+                e.version,
+                e.payload_sha256.len(),
+                e.mirrors.join(", ")
+            );
+        }
+        for r in &self.root_rejected {
+            let _ = writeln!(
+                out,
+                "rejected root candidate v{} from {}: {}",
+                r.version, r.mirror, r.error
+            );
+        }
+        for e in &self.equivocations {
+            let _ = writeln!(
+                out,
+                "EQUIVOCATION: release {} was signed with {} different contents{} (mirrors: {})",
+                e.version,
+                e.payload_sha256.len(),
+                if e.with_state {
+                    ", one of them recorded in local state"
+                } else {
+                    ""
+                },
+                if e.mirrors.is_empty() {
+                    "-".into()
+                } else {
+                    e.mirrors.join(", ")
+                }
+            );
+        }
+        let _ = writeln!(out, "{}", self.summary());
+        out
+    }
+
+    /// One or two sentences that state the independence verdict.
+    pub fn summary(&self) -> String {
+        let Some(latest) = &self.latest else {
+            return format!(
+                "No mirror of {} mirrors serves a valid release for {}; nothing can be trusted from this run.",
+                self.mirrors.len(),
+                self.channel
+            );
+        };
+        let ok_countries = self.countries.values().filter(|c| c.ok > 0).count();
+        let ok_mirrors = self
+            .mirrors
+            .iter()
+            .filter(|m| m.status == Status::Ok)
+            .count();
+        let mut s = format!(
+            "{ok_mirrors} of {} mirrors in {ok_countries} of {} countries serve the same release {} signed by {} of {} pinned release keys",
+            self.mirrors.len(),
+            self.countries.len(),
+            latest.version,
+            latest.signers.len(),
+            latest.release_keys
+        );
+        let mut problems = Vec::new();
+        for (cc, c) in &self.countries {
+            if c.ok > 0 {
+                continue;
+            }
+            let what: Vec<String> = c
+                .statuses
+                .iter()
+                .map(|(st, n)| {
+                    if *n == 1 {
+                        st.as_str().to_string()
+                    } else {
+                        format!("{n} {}", st.as_str())
+                    }
+                })
+                .collect();
+            let versions: BTreeMap<u64, ()> = self
+                .mirrors
+                .iter()
+                .filter(|m| &m.country == cc)
+                .filter_map(|m| m.version.map(|v| (v, ())))
+                .collect();
+            let served = match versions.keys().next_back() {
+                Some(v) if *v < latest.version => format!("serves only {v}"),
+                Some(_) => "has no mirror that passes".into(),
+                None => "serves nothing valid".into(),
+            };
+            problems.push(format!("{cc} {served} ({})", what.join(", ")));
+        }
+        if !problems.is_empty() {
+            s.push_str("; ");
+            s.push_str(&problems.join("; "));
+        }
+        s.push('.');
+        if self.independent {
+            s.push_str(
+                " Independent: a user in every reachable country gets the same verified release.",
+            );
+        } else if !self.equivocations.is_empty() || !self.root_equivocations.is_empty() {
+            s.push_str(" NOT independent: the signing keys signed conflicting histories.");
+        } else {
+            s.push_str(" NOT independent: where you are decides what you get.");
+        }
+        s
+    }
+}
+
+fn label(m: &MirrorReport) -> &str {
+    m.name.as_deref().unwrap_or(&m.url)
+}
+
+fn lag_words(d: chrono::TimeDelta) -> String {
+    let days = d.num_days();
+    let hours = d.num_hours();
+    if days >= 1 {
+        format!("{days}d behind")
+    } else if hours >= 1 {
+        format!("{hours}h behind")
+    } else if d.num_seconds() > 0 {
+        "<1h behind".into()
+    } else {
+        String::new()
+    }
+}

@@ -1,0 +1,167 @@
+//! Local rollback state: the highest verified release per project and channel.
+//!
+//! A damaged state file is an error, never a silent reset: forgetting the recorded version
+//! would let a mirror roll a user back to an old signed release.
+
+use std::path::{Path, PathBuf};
+
+use serde::{Deserialize, Serialize};
+
+use crate::fsutil;
+
+const MAX_STATE_BYTES: u64 = 64 * 1024;
+
+#[derive(Debug, thiserror::Error)]
+pub enum StateError {
+    #[error(
+        "state file {path} is damaged ({reason}); refusing to reset it, since that would allow a rollback. Inspect or delete it by hand"
+    )]
+    Corrupt { path: String, reason: String },
+    #[error("cannot read state {path}: {source}")]
+    Read {
+        path: String,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("cannot write state {path}: {source}")]
+    Write {
+        path: String,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("{0:?} cannot be used in a state path (allowed: letters, digits, '.', '_', '-')")]
+    Name(String),
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ChannelState {
+    pub version: u64,
+    pub payload_sha256: String,
+    pub updated: String,
+}
+
+#[derive(Debug, Clone)]
+pub struct StateStore {
+    dir: PathBuf,
+}
+
+fn safe_name(s: &str) -> Result<&str, StateError> {
+    let ok = !s.is_empty()
+        && !s.starts_with('.')
+        && s.bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'.' || b == b'_' || b == b'-');
+    if ok {
+        Ok(s)
+    } else {
+        Err(StateError::Name(s.chars().take(64).collect()))
+    }
+}
+
+impl StateStore {
+    pub fn new(dir: impl Into<PathBuf>) -> StateStore {
+        StateStore { dir: dir.into() }
+    }
+
+    /// `$XDG_DATA_HOME/mirrorproof` or `~/.local/share/mirrorproof`.
+    pub fn default_dir() -> Option<PathBuf> {
+        if let Some(d) = std::env::var_os("XDG_DATA_HOME").filter(|d| !d.is_empty()) {
+            return Some(PathBuf::from(d).join("mirrorproof"));
+        }
+        std::env::var_os("HOME")
+            .filter(|d| !d.is_empty())
+            .map(|h| PathBuf::from(h).join(".local/share/mirrorproof"))
+    }
+
+    pub fn path(&self, project: &str, channel: &str) -> Result<PathBuf, StateError> {
+        Ok(self
+            .dir
+            .join(safe_name(project)?)
+            .join(format!("{}.json", safe_name(channel)?)))
+    }
+
+    pub fn load(&self, project: &str, channel: &str) -> Result<Option<ChannelState>, StateError> {
+        let path = self.path(project, channel)?;
+        let shown = path.display().to_string();
+        let bytes = match fsutil::read_limited(&path, MAX_STATE_BYTES) {
+            Ok(b) => b,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+            Err(e) if e.kind() == std::io::ErrorKind::InvalidData => {
+                return Err(StateError::Corrupt {
+                    path: shown,
+                    reason: e.to_string(),
+                });
+            }
+            Err(source) => {
+                return Err(StateError::Read {
+                    path: shown,
+                    source,
+                });
+            }
+        };
+        let state: ChannelState =
+            serde_json::from_slice(&bytes).map_err(|e| StateError::Corrupt {
+                path: shown.clone(),
+                reason: crate::envelope::one_line(&e),
+            })?;
+        if state.payload_sha256.len() != 64
+            || !state
+                .payload_sha256
+                .bytes()
+                .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
+        {
+            return Err(StateError::Corrupt {
+                path: shown,
+                reason: "payload_sha256 is not 64 lowercase hex".into(),
+            });
+        }
+        Ok(Some(state))
+    }
+
+    pub fn save(
+        &self,
+        project: &str,
+        channel: &str,
+        state: &ChannelState,
+    ) -> Result<(), StateError> {
+        let path = self.path(project, channel)?;
+        let err = |source| StateError::Write {
+            path: path.display().to_string(),
+            source,
+        };
+        if let Some(parent) = path.parent() {
+            std::fs::create_dir_all(parent).map_err(err)?;
+        }
+        let mut bytes = serde_json::to_vec_pretty(state).unwrap_or_default();
+        bytes.push(b'\n');
+        fsutil::atomic_write(&path, &bytes, 0o644).map_err(err)
+    }
+
+    pub fn dir(&self) -> &Path {
+        &self.dir
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn round_trip_and_corruption_is_an_error() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = StateStore::new(dir.path());
+        assert_eq!(store.load("p", "stable").unwrap(), None);
+        let s = ChannelState {
+            version: 7,
+            payload_sha256: "a".repeat(64),
+            updated: "2026-11-22T00:00:00Z".into(),
+        };
+        store.save("p", "stable", &s).unwrap();
+        assert_eq!(store.load("p", "stable").unwrap(), Some(s));
+        std::fs::write(store.path("p", "stable").unwrap(), b"{garbage").unwrap();
+        assert!(matches!(
+            store.load("p", "stable"),
+            Err(StateError::Corrupt { .. })
+        ));
+        assert!(store.path("../x", "stable").is_err());
+    }
+}
