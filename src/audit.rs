@@ -197,3 +197,114 @@ pub fn judge(observations: &[Observation], state: Option<&ChannelState>, now: Ti
         equivocations,
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::release::Release;
+
+    fn signed(version: u64, hash: &str, expired: bool) -> Observation {
+        let now = crate::time::parse("2026-11-22T00:00:00Z").unwrap();
+        let expires = if expired {
+            now - chrono::TimeDelta::days(1)
+        } else {
+            now + chrono::TimeDelta::days(1)
+        };
+        Observation::Signed(SignedRelease {
+            release: Release {
+                project: "p".into(),
+                channel: "stable".into(),
+                version,
+                published: now,
+                expires,
+                artifacts: vec![],
+            },
+            payload_sha256: hash.repeat(64),
+            signers: vec![],
+        })
+    }
+
+    fn now() -> Timestamp {
+        crate::time::parse("2026-11-22T00:00:00Z").unwrap()
+    }
+
+    fn statuses(a: &Audit) -> Vec<Option<Status>> {
+        a.judgements
+            .iter()
+            .map(|j| match j {
+                Judgement::Final(s, _) => Some(*s),
+                Judgement::Latest => None,
+            })
+            .collect()
+    }
+
+    #[test]
+    fn order_of_statuses() {
+        let obs = vec![
+            Observation::Unreachable("x".into()),
+            Observation::Invalid("y".into()),
+            signed(5, "a", false),
+            signed(4, "b", false),
+            signed(3, "c", true),
+            signed(5, "a", false),
+        ];
+        let a = judge(&obs, None, now());
+        assert_eq!(a.latest.as_ref().unwrap().version, 5);
+        assert_eq!(
+            statuses(&a),
+            vec![
+                Some(Status::Unreachable),
+                Some(Status::Invalid),
+                None,
+                Some(Status::Stale),
+                Some(Status::Expired),
+                None
+            ]
+        );
+        assert!(a.equivocations.is_empty());
+    }
+
+    #[test]
+    fn equivocation_beats_expiry_and_blocks_state() {
+        let obs = vec![
+            signed(5, "a", false),
+            signed(5, "b", true),
+            signed(4, "c", false),
+        ];
+        let a = judge(&obs, None, now());
+        assert_eq!(
+            statuses(&a),
+            vec![
+                Some(Status::Equivocating),
+                Some(Status::Equivocating),
+                Some(Status::Stale)
+            ]
+        );
+        assert_eq!(a.equivocations.len(), 1);
+        assert_eq!(a.equivocations[0].mirrors, vec![0, 1]);
+        assert!(a.latest_is_equivocated());
+    }
+
+    #[test]
+    fn state_sets_the_floor_and_catches_rewritten_history() {
+        let st = ChannelState {
+            version: 5,
+            payload_sha256: "a".repeat(64),
+            updated: String::new(),
+        };
+        let a = judge(&[signed(4, "b", false)], Some(&st), now());
+        assert!(a.latest.is_none());
+        assert_eq!(statuses(&a), vec![Some(Status::Rollback)]);
+
+        let a = judge(&[signed(5, "c", false)], Some(&st), now());
+        assert_eq!(statuses(&a), vec![Some(Status::Equivocating)]);
+        assert!(a.equivocations[0].with_state);
+
+        let a = judge(
+            &[signed(5, "a", false), signed(6, "d", false)],
+            Some(&st),
+            now(),
+        );
+        assert_eq!(statuses(&a), vec![Some(Status::Stale), None]);
+    }
+}

@@ -128,8 +128,8 @@ async fn run_async(
     );
     let mirrors: Vec<Arc<Mirror>> = mirrors.into_iter().map(Arc::new).collect();
 
-    // Round one: each mirror's release and the next root version, all at once, so that
-    // a dead mirror costs one timeout in total rather than one per step.
+    // Round one: each mirror's release, then (if the mirror answered at all) the next root
+    // version. A dead mirror holds one request slot for one timeout, and is not asked again.
     let first_root = pinned.root.version + 1;
     let rel = release_path(&opts.channel);
     let tasks: Vec<_> = mirrors
@@ -138,13 +138,12 @@ async fn run_async(
             let (f, m, rel) = (fetcher.clone(), m.clone(), rel.clone());
             tokio::spawn(async move {
                 let start = Instant::now();
-                let release_fut = async {
-                    let r = f.get_metadata(&m, &rel).await;
-                    (r, start.elapsed().as_millis() as u64)
+                let release = f.get_metadata(&m, &rel).await;
+                let elapsed_ms = start.elapsed().as_millis() as u64;
+                let next_root = match &release {
+                    Err(e) if is_dead(e) => Err(e.clone()),
+                    _ => f.get_metadata(&m, &root_path(first_root)).await,
                 };
-                let next = root_path(first_root);
-                let ((release, elapsed_ms), next_root) =
-                    tokio::join!(release_fut, f.get_metadata(&m, &next));
                 FirstRound {
                     release,
                     next_root,
@@ -425,15 +424,7 @@ async fn walk_roots(
     let responsive: Vec<usize> = rounds
         .iter()
         .enumerate()
-        .filter(|(_, r)| {
-            !matches!(
-                (&r.release, &r.next_root),
-                (
-                    Err(FetchError::Timeout(_) | FetchError::Network(_)),
-                    Err(FetchError::Timeout(_) | FetchError::Network(_))
-                )
-            )
-        })
+        .filter(|(_, r)| !matches!(&r.release, Err(e) if is_dead(e)))
         .map(|(i, _)| i)
         .collect();
     let mut candidates: Vec<(usize, Result<Vec<u8>, FetchError>)> = rounds
@@ -502,6 +493,11 @@ async fn walk_roots(
         equivocations,
         rejected,
     }
+}
+
+/// A mirror that did not answer at all (as opposed to answering with an error status).
+fn is_dead(e: &FetchError) -> bool {
+    matches!(e, FetchError::Timeout(_) | FetchError::Network(_))
 }
 
 fn root_reason(e: &RootError) -> String {
