@@ -83,7 +83,7 @@ impl Envelope {
                 limit,
             });
         }
-        serde_json::from_slice(bytes).map_err(|e| EnvelopeError::Malformed(one_line(&e)))
+        crate::json::from_slice_strict(bytes).map_err(EnvelopeError::Malformed)
     }
 
     pub fn unsigned(payload_type: &str, payload: &[u8]) -> Envelope {

@@ -14,6 +14,7 @@ pub mod check;
 pub mod envelope;
 pub mod fetch;
 pub mod fsutil;
+pub mod json;
 pub mod keys;
 pub mod profile;
 pub mod publish;

@@ -74,8 +74,8 @@ impl Release {
     /// Parses a verified payload and checks type, project and channel. Expiry is left to
     /// the caller, because an expired release is a distinct verdict, not a parse failure.
     pub fn parse(payload: &[u8], project: &str, channel: &str) -> Result<Release, ReleaseError> {
-        let doc: ReleaseDoc = serde_json::from_slice(payload)
-            .map_err(|e| ReleaseError::Json(crate::envelope::one_line(&e)))?;
+        let doc: ReleaseDoc =
+            crate::json::from_slice_strict(payload).map_err(ReleaseError::Json)?;
         let invalid = |s: String| ReleaseError::Invalid(s);
         if doc.kind != "release" {
             return Err(invalid(format!(

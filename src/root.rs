@@ -87,8 +87,7 @@ pub struct TrustedRoot {
 
 impl Root {
     pub fn parse(payload: &[u8]) -> Result<Root, RootError> {
-        let doc: RootDoc = serde_json::from_slice(payload)
-            .map_err(|e| RootError::Json(crate::envelope::one_line(&e)))?;
+        let doc: RootDoc = crate::json::from_slice_strict(payload).map_err(RootError::Json)?;
         Root::from_doc(doc)
     }
 
