@@ -60,6 +60,18 @@ pub struct Outcome {
     pub latest: Option<Release>,
     /// Set when the run recorded a new version in the local state.
     pub state_written: bool,
+    /// The bytes behind the verdicts, for auditors who keep them.
+    pub evidence: Evidence,
+}
+
+/// Exactly what the run judged: the pinned root, the rotations it accepted, and the
+/// release bytes each mirror served (`None` where it served nothing).
+#[derive(Debug)]
+pub struct Evidence {
+    pub pinned: Envelope,
+    pub pinned_version: u64,
+    pub rotations: Vec<(u64, Envelope)>,
+    pub served: Vec<(Mirror, Option<Vec<u8>>)>,
 }
 
 /// Loads and checks the root the user pinned.
@@ -161,6 +173,8 @@ async fn run_async(
         }));
     }
 
+    let pinned_envelope = pinned.envelope.clone();
+    let pinned_version = pinned.root.version;
     let chain = walk_roots(&fetcher, &mirrors, pinned, &mut rounds).await;
     let root = chain.root;
     if root.root.is_expired(opts.now) {
@@ -278,6 +292,7 @@ async fn run_async(
             published: time::format(&s.release.published),
             signers: s.signers.iter().map(|k| k.to_string()).collect(),
             release_keys: root.root.release_role.keyids.len(),
+            equivocated: audit.latest_is_equivocated(),
         }),
         mirrors: reports,
         countries: BTreeMap::new(),
@@ -324,10 +339,25 @@ async fn run_async(
         state_written = true;
     }
 
+    let evidence = Evidence {
+        pinned: pinned_envelope,
+        pinned_version,
+        rotations: chain
+            .accepted
+            .into_iter()
+            .map(|r| (r.root.version, r.envelope))
+            .collect(),
+        served: mirrors
+            .iter()
+            .zip(rounds)
+            .map(|(m, r)| ((**m).clone(), r.release.ok()))
+            .collect(),
+    };
     Ok(Outcome {
         report,
         latest: latest_release.map(|s| s.release),
         state_written,
+        evidence,
     })
 }
 
@@ -403,6 +433,8 @@ fn artifact_report(name: String, o: ArtifactOutcome) -> ArtifactReport {
 
 struct Chain {
     root: TrustedRoot,
+    /// Rotations accepted in this run, in order.
+    accepted: Vec<TrustedRoot>,
     equivocations: Vec<EquivocationReport>,
     rejected: Vec<RejectedRoot>,
 }
@@ -419,6 +451,7 @@ async fn walk_roots(
     let mut current = pinned;
     let mut equivocations = Vec::new();
     let mut rejected = Vec::new();
+    let mut accepted = Vec::new();
     // Mirrors that answered the first round (even with an error status) are asked again;
     // dead ones are not, so they cost one timeout per run, not one per root step.
     let responsive: Vec<usize> = rounds
@@ -472,6 +505,7 @@ async fn walk_roots(
         let Some((_, (next, _))) = valid.into_iter().next() else {
             break;
         };
+        accepted.push(next.clone());
         current = next;
         let path = root_path(current.root.version + 1);
         let tasks: Vec<_> = responsive
@@ -490,6 +524,7 @@ async fn walk_roots(
     }
     Chain {
         root: current,
+        accepted,
         equivocations,
         rejected,
     }

@@ -44,23 +44,31 @@ enum Command {
         /// Print the report as JSON (schema mirrorproof.report/1).
         #[arg(long)]
         json: bool,
+        /// Keep what every mirror served, the root chain and the report in DIR, with a
+        /// profile that re-checks them offline.
+        #[arg(long, value_name = "DIR")]
+        evidence: Option<PathBuf>,
     },
     /// Check downloaded files against the latest verified release (by file name).
     Verify {
-        /// PROFILE followed by the FILEs to check.
-        #[arg(required = true, num_args = 1..)]
+        /// PROFILE followed by the FILEs to check (with --key/--sig: only FILEs).
         args: Vec<PathBuf>,
         /// Use this release envelope from disk instead of fetching (offline).
         #[arg(long, value_name = "ENVELOPE")]
         release: Option<PathBuf>,
+        /// With --release: rotated root envelopes to walk from the pinned root (repeatable).
+        #[arg(long = "root", value_name = "ENVELOPE", requires = "release")]
+        roots: Vec<PathBuf>,
         /// Signed-file formats (signify, minisign, sshsig, note): public key file.
         #[arg(long)]
         key: Option<PathBuf>,
         /// Signed-file formats: signature file.
         #[arg(long)]
         sig: Option<PathBuf>,
+        /// Signed-file formats: the signer identity (e.g. an allowed_signers principal).
         #[arg(long)]
         identity: Option<String>,
+        /// Signed-file formats: the signature namespace (OpenSSH signatures).
         #[arg(long)]
         namespace: Option<String>,
         #[command(flatten)]
@@ -235,6 +243,7 @@ fn dispatch(cmd: Command) -> Result<i32, Fail> {
             run,
             artifacts,
             json,
+            evidence,
         } => {
             let mode = match artifacts {
                 ArtifactsArg::None => ArtifactMode::None,
@@ -242,6 +251,10 @@ fn dispatch(cmd: Command) -> Result<i32, Fail> {
                 ArtifactsArg::Full => ArtifactMode::Full,
             };
             let outcome = run_check(&profile, &run, mode)?;
+            if let Some(dir) = &evidence {
+                mirrorproof::evidence::write(dir, &outcome.report, &outcome.evidence)
+                    .map_err(usage)?;
+            }
             if json {
                 println!("{}", outcome.report.to_json());
             } else {
@@ -256,6 +269,7 @@ fn dispatch(cmd: Command) -> Result<i32, Fail> {
         Command::Verify {
             args,
             release,
+            roots,
             key,
             sig,
             identity: _,
@@ -273,7 +287,7 @@ fn dispatch(cmd: Command) -> Result<i32, Fail> {
             if files.is_empty() {
                 return Err(usage("verify needs at least one FILE after the PROFILE"));
             }
-            cmd_verify(profile, files, release.as_deref(), &run)
+            cmd_verify(profile, files, release.as_deref(), &roots, &run)
         }
         Command::Keygen { out } => {
             let (secret, public, key) = publish::keygen(&out).map_err(usage)?;
@@ -371,6 +385,19 @@ fn dispatch(cmd: Command) -> Result<i32, Fail> {
     }
 }
 
+fn state_store(run: &RunArgs) -> Result<Option<StateStore>, Fail> {
+    if run.no_state {
+        return Ok(None);
+    }
+    let dir = match &run.state {
+        Some(d) => d.clone(),
+        None => StateStore::default_dir().ok_or_else(|| {
+            usage("no data directory (set HOME, XDG_DATA_HOME, or use --state/--no-state)")
+        })?,
+    };
+    Ok(Some(StateStore::new(dir)))
+}
+
 fn seconds(s: f64, what: &str) -> Result<Duration, Fail> {
     Duration::try_from_secs_f64(s)
         .ok()
@@ -410,17 +437,7 @@ fn run_check(
         concurrency: run.concurrency,
         extra_roots,
     };
-    let state = if run.no_state {
-        None
-    } else {
-        let dir = match &run.state {
-            Some(d) => d.clone(),
-            None => StateStore::default_dir().ok_or_else(|| {
-                usage("no data directory (set HOME, XDG_DATA_HOME, or use --state/--no-state)")
-            })?,
-        };
-        Some(StateStore::new(dir))
-    };
+    let state = state_store(run)?;
     let pinned = check::load_pinned_root(&profile.root, fetch.max_metadata_bytes).map_err(usage)?;
     let opts = CheckOptions {
         channel: run.channel.clone().unwrap_or(profile.channel.clone()),
@@ -439,19 +456,28 @@ fn cmd_verify(
     profile_path: &Path,
     files: &[PathBuf],
     release: Option<&Path>,
+    roots: &[PathBuf],
     run: &RunArgs,
 ) -> Result<i32, Fail> {
     let release = match release {
         Some(path) => {
             let profile = Profile::load(profile_path).map_err(usage)?;
-            let pinned =
-                check::load_pinned_root(&profile.root, run.max_metadata_bytes).map_err(usage)?;
+            let limit = run.max_metadata_bytes;
+            let pinned = check::load_pinned_root(&profile.root, limit).map_err(usage)?;
+            let root = verify::walk_root_files(pinned, roots, limit).map_err(usage)?;
             let channel = run.channel.clone().unwrap_or(profile.channel.clone());
             let now = time::now();
-            if pinned.root.is_expired(now) {
-                return Err(Fail(EXIT_PROBLEM, "pinned root has expired".into()));
+            if root.root.is_expired(now) {
+                return Err(Fail(
+                    EXIT_PROBLEM,
+                    format!("trusted root version {} has expired", root.root.version),
+                ));
             }
-            verify::release_from_file(path, &pinned, &channel, now)
+            let state = match state_store(run)? {
+                Some(store) => store.load(&root.root.project, &channel).map_err(usage)?,
+                None => None,
+            };
+            verify::release_from_file(path, &root, &channel, now, limit, state.as_ref())
                 .map_err(|e| Fail(EXIT_PROBLEM, e.to_string()))?
         }
         None => {

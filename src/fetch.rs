@@ -207,6 +207,11 @@ fn build_client(config: &FetchConfig, proxy: Option<&str>) -> Result<reqwest::Cl
     }
     let mut certs = Vec::new();
     for pem in &config.extra_roots {
+        if !pem.windows(27).any(|w| w == b"-----BEGIN CERTIFICATE-----") {
+            return Err(FetchError::Network(
+                "CA certificate file holds no PEM certificate".into(),
+            ));
+        }
         certs.push(
             reqwest::Certificate::from_pem(pem)
                 .map_err(|e| FetchError::Network(format!("CA certificate: {e}")))?,

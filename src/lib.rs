@@ -12,6 +12,7 @@
 pub mod audit;
 pub mod check;
 pub mod envelope;
+pub mod evidence;
 pub mod fetch;
 pub mod fsutil;
 pub mod json;

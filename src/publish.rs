@@ -46,6 +46,9 @@ pub fn keygen(prefix: &Path) -> Result<(PathBuf, PathBuf, SecretKey), PublishErr
             )));
         }
     }
+    if let Some(dir) = secret.parent().filter(|d| !d.as_os_str().is_empty()) {
+        std::fs::create_dir_all(dir).map_err(io_err(dir))?;
+    }
     fsutil::atomic_write(&secret, &key.to_file_bytes(), 0o600).map_err(io_err(&secret))?;
     let mut pubbytes = serde_json::to_vec_pretty(&key.public_file()).unwrap_or_default();
     pubbytes.push(b'\n');

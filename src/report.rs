@@ -41,6 +41,9 @@ pub struct LatestReport {
     /// Extension: how many of the release role's pinned keys signed it, and how many it has.
     pub signers: Vec<String>,
     pub release_keys: usize,
+    /// Extension: true when this version was signed with more than one content, so
+    /// `payload_sha256` is only one of them and no mirror serving it can be `ok`.
+    pub equivocated: bool,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -162,8 +165,7 @@ impl Report {
                     _ => String::new(),
                 };
                 let reason = m.error.as_deref().unwrap_or("");
-                let _ = writeln!(
-                    out,
+                let line = format!(
                     "  {:<12} {:<width$}  {:>10}  {:<14} {}",
                     m.status.as_str(),
                     label(m),
@@ -172,6 +174,7 @@ impl Report {
                     reason,
                     width = width
                 );
+                let _ = writeln!(out, "{}", line.trim_end());
             }
         }
         let _ = writeln!(out);
@@ -222,6 +225,12 @@ impl Report {
                 self.channel
             );
         };
+        if latest.equivocated {
+            return format!(
+                "Release {} exists with conflicting signed contents (equivocation by the release keys): no mirror serving it can be trusted. NOT independent.",
+                latest.version
+            );
+        }
         let ok_countries = self.countries.values().filter(|c| c.ok > 0).count();
         let ok_mirrors = self
             .mirrors

@@ -6,6 +6,7 @@ use crate::audit::Observation;
 use crate::fetch::{ArtifactMode, ArtifactOutcome, check_local};
 use crate::release::{Artifact, Release};
 use crate::root::TrustedRoot;
+use crate::state::ChannelState;
 use crate::time::Timestamp;
 
 #[derive(Debug, thiserror::Error)]
@@ -29,21 +30,23 @@ impl FileResult {
     }
 }
 
-/// Verifies a release envelope read from disk against the pinned root, offline.
+/// Verifies a release envelope read from disk against the trusted root, offline, and
+/// against the local state when there is one (an old or rewritten release is refused).
 pub fn release_from_file(
     path: &Path,
     root: &TrustedRoot,
     channel: &str,
     now: Timestamp,
+    limit: u64,
+    state: Option<&ChannelState>,
 ) -> Result<Release, VerifyError> {
     let err = |reason: String| VerifyError::Release {
         path: path.display().to_string(),
         reason,
     };
-    let limit = crate::envelope::DEFAULT_MAX_BYTES;
     let bytes = crate::fsutil::read_limited(path, limit).map_err(|e| err(e.to_string()))?;
     let keys = root.root.role_keys(&root.root.release_role);
-    match crate::check::observe_release(
+    let signed = match crate::check::observe_release(
         &bytes,
         &keys,
         root.root.release_role.threshold,
@@ -51,14 +54,61 @@ pub fn release_from_file(
         channel,
         limit,
     ) {
-        Observation::Signed(s) if s.release.is_expired(now) => Err(err(format!(
-            "release {} expired at {}",
-            s.release.version,
-            crate::time::format(&s.release.expires)
-        ))),
-        Observation::Signed(s) => Ok(s.release),
-        Observation::Invalid(e) | Observation::Unreachable(e) => Err(err(e)),
+        Observation::Signed(s) => s,
+        Observation::Invalid(e) | Observation::Unreachable(e) => return Err(err(e)),
+    };
+    let v = signed.release.version;
+    if signed.release.is_expired(now) {
+        return Err(err(format!(
+            "release {v} expired at {}",
+            crate::time::format(&signed.release.expires)
+        )));
     }
+    if let Some(st) = state {
+        if v < st.version {
+            return Err(err(format!(
+                "rollback: release {v} is older than {}, already verified here",
+                st.version
+            )));
+        }
+        if v == st.version && signed.payload_sha256 != st.payload_sha256 {
+            return Err(err(format!(
+                "equivocation: release {v} differs from the one verified here before"
+            )));
+        }
+    }
+    Ok(signed.release)
+}
+
+/// Walks rotated roots given as files (N+1, N+2, ... in any order), offline.
+pub fn walk_root_files(
+    pinned: TrustedRoot,
+    files: &[PathBuf],
+    limit: u64,
+) -> Result<TrustedRoot, VerifyError> {
+    let mut blobs = Vec::new();
+    for f in files {
+        let b = crate::fsutil::read_limited(f, limit).map_err(|e| VerifyError::Release {
+            path: f.display().to_string(),
+            reason: e.to_string(),
+        })?;
+        blobs.push((f, b));
+    }
+    let mut current = pinned;
+    loop {
+        let mut next = None;
+        for (_, b) in &blobs {
+            if let Ok(r) = current.rotate(b, limit) {
+                next = Some(r);
+                break;
+            }
+        }
+        match next {
+            Some(r) => current = r,
+            None => break,
+        }
+    }
+    Ok(current)
 }
 
 /// Hashes each file and matches it by file name to an artifact of `release`.
