@@ -121,7 +121,11 @@ pub fn run(
         .enable_all()
         .build()
         .map_err(|e| CheckError::Setup(format!("cannot start the async runtime: {e}")))?;
-    rt.block_on(run_async(profile_name, pinned, mirrors, opts))
+    let out = rt.block_on(run_async(profile_name, pinned, mirrors, opts));
+    // A read stuck in the kernel (a hung network filesystem, a FIFO) must not keep the
+    // process alive after its deadline passed: do not wait for blocking threads.
+    rt.shutdown_background();
+    out
 }
 
 async fn run_async(

@@ -340,7 +340,7 @@ impl Meter {
 
     /// Feeds bytes; returns false once more than `length` bytes arrived (no need to go on).
     fn feed(&mut self, chunk: &[u8]) -> bool {
-        let room = (self.length + 1 - self.seen).min(chunk.len() as u64) as usize;
+        let room = (self.length.saturating_add(1) - self.seen).min(chunk.len() as u64) as usize;
         let take = &chunk[..room];
         self.seen += take.len() as u64;
         if self.seen > self.length {

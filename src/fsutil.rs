@@ -9,7 +9,7 @@ use std::path::Path;
 pub fn read_limited(path: &Path, limit: u64) -> io::Result<Vec<u8>> {
     let file = File::open(path)?;
     let mut buf = Vec::new();
-    file.take(limit + 1).read_to_end(&mut buf)?;
+    file.take(limit.saturating_add(1)).read_to_end(&mut buf)?;
     if buf.len() as u64 > limit {
         return Err(io::Error::new(
             io::ErrorKind::InvalidData,

@@ -45,16 +45,29 @@ pub struct StateStore {
     dir: PathBuf,
 }
 
-fn safe_name(s: &str) -> Result<&str, StateError> {
-    let ok = !s.is_empty()
-        && !s.starts_with('.')
-        && s.bytes()
-            .all(|b| b.is_ascii_alphanumeric() || b == b'.' || b == b'_' || b == b'-');
-    if ok {
-        Ok(s)
-    } else {
-        Err(StateError::Name(s.chars().take(64).collect()))
+/// Project names come from the signed root and may hold any character; they are
+/// percent-encoded into one safe path segment (so `..` or `/` can never escape the state
+/// directory), while ordinary names stay readable.
+fn project_segment(s: &str) -> Result<String, StateError> {
+    if s.is_empty() {
+        return Err(StateError::Name(String::new()));
     }
+    let mut out = String::with_capacity(s.len());
+    for (i, b) in s.bytes().enumerate() {
+        let plain = b.is_ascii_alphanumeric() || b == b'_' || b == b'-' || (b == b'.' && i > 0);
+        if plain {
+            out.push(b as char);
+        } else {
+            out.push_str(&format!("%{b:02X}"));
+        }
+    }
+    Ok(out)
+}
+
+fn channel_segment(s: &str) -> Result<&str, StateError> {
+    crate::release::check_channel_name(s)
+        .map(|_| s)
+        .map_err(|_| StateError::Name(s.chars().take(64).collect()))
 }
 
 impl StateStore {
@@ -75,8 +88,8 @@ impl StateStore {
     pub fn path(&self, project: &str, channel: &str) -> Result<PathBuf, StateError> {
         Ok(self
             .dir
-            .join(safe_name(project)?)
-            .join(format!("{}.json", safe_name(channel)?)))
+            .join(project_segment(project)?)
+            .join(format!("{}.json", channel_segment(channel)?)))
     }
 
     pub fn load(&self, project: &str, channel: &str) -> Result<Option<ChannelState>, StateError> {
@@ -162,6 +175,8 @@ mod tests {
             store.load("p", "stable"),
             Err(StateError::Corrupt { .. })
         ));
-        assert!(store.path("../x", "stable").is_err());
+        assert!(store.path("p", "../x").is_err());
+        let odd = store.path("../Example OS", "stable").unwrap();
+        assert_eq!(odd, dir.path().join("%2E.%2FExample%20OS/stable.json"));
     }
 }
