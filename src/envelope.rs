@@ -3,7 +3,7 @@
 //! Signatures are checked over `PAE(payloadType, payload)` before anyone looks inside the
 //! payload, so a parser bug in a document type can only ever be reached with signed input.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeSet, HashSet};
 
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
@@ -15,10 +15,6 @@ pub const ROOT_TYPE: &str = "application/vnd.mirrorproof.root+json";
 pub const RELEASE_TYPE: &str = "application/vnd.mirrorproof.release+json";
 /// Default cap on an envelope's size, checked before parsing.
 pub const DEFAULT_MAX_BYTES: u64 = 1024 * 1024;
-/// How many signatures claiming the same key ID are tried before the rest are ignored, so
-/// a hostile envelope cannot make us run thousands of verifications.
-const MAX_TRIES_PER_KEY: usize = 4;
-
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
 pub enum EnvelopeError {
     #[error("envelope is {size} bytes, over the {limit}-byte limit")]
@@ -134,21 +130,24 @@ impl Envelope {
         let payload = self.payload_bytes()?;
         let message = pae(&self.payload_type, &payload);
         let mut good: BTreeSet<KeyId> = BTreeSet::new();
-        let mut tries = vec![0usize; trusted.len()];
+        // Every signature under a trusted, not-yet-counted key is tried: the format says a
+        // failing one never hides a later valid one. The work is bounded by the envelope
+        // size cap; byte-identical repeats of a failed signature are not tried twice.
+        let mut failed: HashSet<(&str, &str)> = HashSet::new();
         for s in &self.signatures {
-            let Some(pos) = trusted.iter().position(|k| k.id().as_str() == s.keyid) else {
+            let Some(key) = trusted.iter().find(|k| k.id().as_str() == s.keyid) else {
                 continue;
             };
-            let key = trusted[pos];
-            if good.contains(key.id()) || tries[pos] >= MAX_TRIES_PER_KEY {
+            if good.contains(key.id()) || failed.contains(&(s.keyid.as_str(), s.sig.as_str())) {
                 continue;
             }
-            tries[pos] += 1;
             let Ok(sig) = STANDARD.decode(s.sig.as_bytes()) else {
                 continue;
             };
             if key.verify_strict(&message, &sig) {
                 good.insert(key.id().clone());
+            } else {
+                failed.insert((s.keyid.as_str(), s.sig.as_str()));
             }
         }
         if threshold == 0 || good.len() < threshold {

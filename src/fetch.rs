@@ -429,7 +429,14 @@ async fn check_http(
 ) -> Result<ArtifactOutcome, FetchError> {
     if mode == ArtifactMode::Size {
         let resp = send(&client, reqwest::Method::HEAD, url.clone()).await?;
-        if let Some(n) = resp.content_length() {
+        // A HEAD response has an empty body, so reqwest's content_length() is 0; the
+        // header is what announces the size.
+        let announced = resp
+            .headers()
+            .get(reqwest::header::CONTENT_LENGTH)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.trim().parse::<u64>().ok());
+        if let Some(n) = announced {
             return Ok(if n == artifact.length {
                 ArtifactOutcome::Ok
             } else {
