@@ -93,6 +93,7 @@ struct MirrorEntry {
     country: String,
     dir: PathBuf,
     url: String,
+    proxy: Option<String>,
     server: Option<Server>,
 }
 
@@ -208,6 +209,7 @@ impl World {
             country: country.into(),
             url: dir.display().to_string(),
             dir,
+            proxy: None,
             server: None,
         });
         let i = self.mirrors.len() - 1;
@@ -250,8 +252,14 @@ impl World {
             .mirrors
             .iter()
             .map(|m| {
-                Mirror::new(&m.url, &m.country, Some(m.name.clone()), None, self.path())
-                    .expect("mirror URL")
+                Mirror::new(
+                    &m.url,
+                    &m.country,
+                    Some(m.name.clone()),
+                    m.proxy.clone(),
+                    self.path(),
+                )
+                .expect("mirror URL")
             })
             .collect();
         let opts = CheckOptions {
@@ -641,6 +649,18 @@ impl MirrorHandle<'_> {
         let server = self.w.mirrors[self.i].server.take();
         assert!(server.is_some(), "not served over HTTP");
         drop(server);
+        self
+    }
+
+    /// Points the mirror at another URL (a redirector, a host only a proxy can reach).
+    pub fn at_url(self, url: &str) -> Self {
+        self.w.mirrors[self.i].url = url.to_owned();
+        self
+    }
+
+    /// Fetches this mirror through an HTTP proxy (the profile's per-mirror `proxy`).
+    pub fn via_proxy(self, proxy: &str) -> Self {
+        self.w.mirrors[self.i].proxy = Some(proxy.to_owned());
         self
     }
 
