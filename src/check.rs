@@ -331,7 +331,7 @@ async fn run_async(
         && !audit.latest_is_equivocated()
         && state.as_ref().is_none_or(|s| latest.version > s.version)
     {
-        store.save(
+        state_written = store.advance(
             &project,
             &opts.channel,
             &ChannelState {
@@ -340,7 +340,6 @@ async fn run_async(
                 updated: time::format(&opts.now),
             },
         )?;
-        state_written = true;
     }
 
     let evidence = Evidence {

@@ -130,6 +130,7 @@ impl StateStore {
         Ok(Some(state))
     }
 
+    /// Writes the state unconditionally (atomically, under the directory's lock).
     pub fn save(
         &self,
         project: &str,
@@ -137,21 +138,68 @@ impl StateStore {
         state: &ChannelState,
     ) -> Result<(), StateError> {
         let path = self.path(project, channel)?;
+        let _lock = self.lock(&path)?;
+        write_locked(&path, state)
+    }
+
+    /// Records `state` only if it is newer than what is on disk now. Concurrent runs that
+    /// share a state directory are serialised by a lock file, and each re-reads the state
+    /// under the lock, so the recorded version never goes backwards whichever run ends last.
+    /// Returns whether it wrote.
+    pub fn advance(
+        &self,
+        project: &str,
+        channel: &str,
+        state: &ChannelState,
+    ) -> Result<bool, StateError> {
+        let path = self.path(project, channel)?;
+        let _lock = self.lock(&path)?;
+        if let Some(current) = self.load(project, channel)?
+            && current.version >= state.version
+        {
+            return Ok(false);
+        }
+        write_locked(&path, state)?;
+        Ok(true)
+    }
+
+    /// Takes an exclusive lock on `DIR/.lock`; released when the returned file is dropped
+    /// (or the process dies, so a killed run never leaves the directory locked).
+    fn lock(&self, path: &Path) -> Result<std::fs::File, StateError> {
         let err = |source| StateError::Write {
             path: path.display().to_string(),
             source,
         };
-        if let Some(parent) = path.parent() {
-            std::fs::create_dir_all(parent).map_err(err)?;
-        }
-        let mut bytes = serde_json::to_vec_pretty(state).unwrap_or_default();
-        bytes.push(b'\n');
-        fsutil::atomic_write(&path, &bytes, 0o644).map_err(err)
+        std::fs::create_dir_all(&self.dir).map_err(err)?;
+        let file = std::fs::OpenOptions::new()
+            .create(true)
+            .truncate(false)
+            .write(true)
+            .open(self.dir.join(".lock"))
+            .map_err(err)?;
+        file.lock().map_err(err)?;
+        Ok(file)
     }
 
     pub fn dir(&self) -> &Path {
         &self.dir
     }
+}
+
+fn write_locked(path: &Path, state: &ChannelState) -> Result<(), StateError> {
+    let err = |source| StateError::Write {
+        path: path.display().to_string(),
+        source,
+    };
+    if let Some(parent) = path.parent() {
+        std::fs::create_dir_all(parent).map_err(err)?;
+        // A writer killed between creating its temporary file and renaming it leaves the
+        // temporary behind; under the lock no other writer is mid-write, so clear them.
+        fsutil::remove_stale_temps(parent, path);
+    }
+    let mut bytes = serde_json::to_vec_pretty(state).unwrap_or_default();
+    bytes.push(b'\n');
+    fsutil::atomic_write(path, &bytes, 0o644).map_err(err)
 }
 
 #[cfg(test)]
@@ -169,13 +217,26 @@ mod tests {
             updated: "2026-11-22T00:00:00Z".into(),
         };
         store.save("p", "stable", &s).unwrap();
-        assert_eq!(store.load("p", "stable").unwrap(), Some(s));
+        assert_eq!(store.load("p", "stable").unwrap(), Some(s.clone()));
         std::fs::write(store.path("p", "stable").unwrap(), b"{garbage").unwrap();
         assert!(matches!(
             store.load("p", "stable"),
             Err(StateError::Corrupt { .. })
         ));
         assert!(store.path("p", "../x").is_err());
+        let newer = ChannelState {
+            version: 8,
+            ..s.clone()
+        };
+        std::fs::write(store.path("p", "stable").unwrap(), b"").unwrap();
+        assert!(
+            store.advance("p", "stable", &newer).is_err(),
+            "damaged: no silent reset"
+        );
+        store.save("p", "stable", &s).unwrap();
+        assert!(!store.advance("p", "stable", &s).unwrap());
+        assert!(store.advance("p", "stable", &newer).unwrap());
+        assert_eq!(store.load("p", "stable").unwrap().unwrap().version, 8);
         let odd = store.path("../Example OS", "stable").unwrap();
         assert_eq!(odd, dir.path().join("%2E.%2FExample%20OS/stable.json"));
     }
