@@ -20,6 +20,8 @@ pub enum KeyError {
     InvalidPoint,
     #[error("public key is a weak (small-order) point")]
     WeakKey,
+    #[error("public key has a small-order (torsion) component")]
+    Torsion,
     #[error("key id {0} does not equal the SHA-256 of its public key")]
     KeyIdMismatch(String),
     #[error("secret key file {path}: {reason}")]
@@ -85,9 +87,16 @@ impl PublicKey {
         if key.is_weak() {
             return Err(KeyError::WeakKey);
         }
-        // Decompression accepts a few non-canonical y encodings; a key must round-trip.
-        if key.as_bytes() != bytes {
+        let point = key.to_edwards();
+        // Decompression accepts a few non-canonical y encodings (y >= p); a key must
+        // re-encode to exactly its bytes, or one point would have two key IDs.
+        if point.compress().as_bytes() != bytes {
             return Err(KeyError::InvalidPoint);
+        }
+        // A key with a torsion component is one that cofactored and cofactorless
+        // verifiers judge differently; refusing it keeps one verdict everywhere.
+        if !point.is_torsion_free() {
+            return Err(KeyError::Torsion);
         }
         Ok(PublicKey {
             key,
