@@ -469,7 +469,7 @@ async fn walk_roots(
         .map(|(i, r)| {
             (
                 i,
-                std::mem::replace(&mut r.next_root, Err(FetchError::NotFound)),
+                std::mem::replace(&mut r.next_root, Err(FetchError::NotFound(None))),
             )
         })
         .collect();

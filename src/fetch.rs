@@ -24,8 +24,9 @@ const FILE_CHUNK: usize = 256 * 1024;
 
 #[derive(Debug, Clone, thiserror::Error, PartialEq, Eq)]
 pub enum FetchError {
-    #[error("not found")]
-    NotFound,
+    /// Missing file; for HTTP, the status (404 or 410) that said so.
+    #[error("not found{}", .0.map(|c| format!(" (HTTP status {c})")).unwrap_or_default())]
+    NotFound(Option<u16>),
     #[error("HTTP status {0}")]
     Status(u16),
     #[error("timed out after {0:?} (the limit covers connect and the whole body)")]
@@ -184,7 +185,7 @@ impl Fetcher {
         };
         match result {
             Ok(outcome) => outcome,
-            Err(FetchError::NotFound) => ArtifactOutcome::Missing,
+            Err(FetchError::NotFound(_)) => ArtifactOutcome::Missing,
             Err(e) => ArtifactOutcome::Error(e.to_string()),
         }
     }
@@ -232,7 +233,7 @@ async fn send(
     let resp = client.request(method, url).send().await.map_err(net)?;
     let status = resp.status();
     if status == reqwest::StatusCode::NOT_FOUND || status == reqwest::StatusCode::GONE {
-        return Err(FetchError::NotFound);
+        return Err(FetchError::NotFound(Some(status.as_u16())));
     }
     if !status.is_success() {
         return Err(FetchError::Status(status.as_u16()));
@@ -287,7 +288,7 @@ fn error_chain(e: &dyn std::error::Error) -> String {
 
 fn io_error(e: &std::io::Error, limit: u64) -> FetchError {
     match e.kind() {
-        std::io::ErrorKind::NotFound => FetchError::NotFound,
+        std::io::ErrorKind::NotFound => FetchError::NotFound(None),
         std::io::ErrorKind::InvalidData => FetchError::TooLarge(limit),
         _ => FetchError::Io(e.to_string()),
     }

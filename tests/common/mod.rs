@@ -13,6 +13,7 @@
 //! fixed seeds, so failures are reproducible.
 #![allow(dead_code)]
 
+pub mod faulty;
 pub mod http;
 
 use std::collections::BTreeMap;
