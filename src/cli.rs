@@ -230,10 +230,28 @@ pub fn main() -> i32 {
     match dispatch(cli.command) {
         Ok(code) => code,
         Err(Fail(code, msg)) => {
-            eprintln!("mirrorproof: {msg}");
+            eprintln!("mirrorproof: {}", printable_line(&msg));
             code
         }
     }
+}
+
+/// Errors are one line whatever they quote: control characters from paths, key IDs or
+/// documents are escaped, and very long messages are cut.
+fn printable_line(msg: &str) -> String {
+    let mut out = String::with_capacity(msg.len());
+    for c in msg.chars() {
+        if out.chars().count() >= 600 {
+            out.push('…');
+            break;
+        }
+        if c.is_control() {
+            out.extend(c.escape_default());
+        } else {
+            out.push(c);
+        }
+    }
+    out
 }
 
 fn dispatch(cmd: Command) -> Result<i32, Fail> {
