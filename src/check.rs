@@ -5,9 +5,11 @@
 use std::collections::BTreeMap;
 use std::path::Path;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Instant;
 
 use sha2::{Digest, Sha256};
+use tokio::sync::Semaphore;
 
 use crate::audit::{self, Judgement, Observation, SignedRelease, Status};
 use crate::envelope::{Envelope, RELEASE_TYPE};
@@ -19,11 +21,13 @@ use crate::report::{
     RootReport, SCHEMA,
 };
 use crate::root::{RootError, TrustedRoot};
-use crate::state::{ChannelState, StateError, StateStore};
+use crate::state::{Advance, ChannelState, StateError, StateStore};
 use crate::time::{self, Timestamp};
 
 /// How far a root chain may be walked in one run; far beyond any real project's history.
 const MAX_ROOT_STEPS: u64 = 1024;
+/// Artifact requests one mirror may have in flight at once.
+const PER_MIRROR_ARTIFACTS: usize = 4;
 
 #[derive(Debug, thiserror::Error)]
 pub enum CheckError {
@@ -146,7 +150,7 @@ async fn run_async(
 
     // Round one: each mirror's release, then (if the mirror answered at all) the next root
     // version. A dead mirror holds one request slot for one timeout, and is not asked again.
-    let first_root = pinned.root.version + 1;
+    let first_root = pinned.root.version.saturating_add(1);
     let rel = release_path(&opts.channel);
     let tasks: Vec<_> = mirrors
         .iter()
@@ -189,10 +193,18 @@ async fn run_async(
     }
 
     let release_keys = root.root.role_keys(&root.root.release_role);
+    // Two valid roots for one version: the root keys signed two histories, and which
+    // release keys are current cannot be decided. No release is judged valid in this run
+    // (and so the state cannot move).
+    let root_split = chain.equivocations.first().map(|e| e.version);
     let observations: Vec<Observation> = rounds
         .iter()
         .map(|r| match &r.release {
             Err(e) => Observation::Unreachable(format!("{rel}: {e}")),
+            Ok(_) if root_split.is_some() => Observation::Invalid(format!(
+                "cannot be judged: root version {} is equivocated",
+                root_split.unwrap_or_default()
+            )),
             Ok(bytes) => observe_release(
                 bytes,
                 &release_keys,
@@ -214,6 +226,9 @@ async fn run_async(
 
     // Artifacts, for every mirror that serves the latest release: one task per artifact
     // per mirror, so hashing spreads over all cores while the semaphore bounds the I/O.
+    // Each mirror also gets its own small cap, so a slow mirror can hold only a few of the
+    // shared slots, and after its first timeout it is not asked for more: a stalling
+    // mirror costs about one artifact timeout, never one per artifact.
     let mut artifact_results: BTreeMap<usize, (Vec<(String, ArtifactOutcome)>, u64)> =
         BTreeMap::new();
     if let Some(latest) = &latest_release {
@@ -222,16 +237,32 @@ async fn run_async(
             if *j != Judgement::Latest {
                 continue;
             }
+            let own = Arc::new(Semaphore::new(PER_MIRROR_ARTIFACTS));
+            let stalled = Arc::new(AtomicBool::new(false));
             for a in &latest.release.artifacts {
                 let (f, m, a) = (fetcher.clone(), mirrors[i].clone(), a.clone());
+                let (own, stalled) = (own.clone(), stalled.clone());
                 let mode = opts.artifacts;
                 handles.push((
                     i,
                     a.name.clone(),
                     tokio::spawn(async move {
+                        let _slot = own.acquire().await;
+                        if stalled.load(Ordering::Relaxed) {
+                            return (
+                                ArtifactOutcome::Error(
+                                    "not asked: an earlier artifact on this mirror timed out"
+                                        .into(),
+                                ),
+                                0,
+                            );
+                        }
                         let start = Instant::now();
                         let rel = format!("artifacts/{}", a.name);
                         let out = f.check_artifact(&m, &rel, &a, mode).await;
+                        if matches!(out, ArtifactOutcome::TimedOut(_)) {
+                            stalled.store(true, Ordering::Relaxed);
+                        }
                         (out, start.elapsed().as_millis() as u64)
                     }),
                 ));
@@ -331,7 +362,7 @@ async fn run_async(
         && !audit.latest_is_equivocated()
         && state.as_ref().is_none_or(|s| latest.version > s.version)
     {
-        state_written = store.advance(
+        match store.advance(
             &project,
             &opts.channel,
             &ChannelState {
@@ -339,7 +370,23 @@ async fn run_async(
                 payload_sha256: latest.payload_sha256.clone(),
                 updated: time::format(&opts.now),
             },
-        )?;
+        )? {
+            Advance::Written => state_written = true,
+            Advance::NotNewer => {}
+            Advance::Conflict(recorded) => {
+                // Another run recorded this version with other contents meanwhile.
+                report.equivocations.push(EquivocationReport {
+                    version: latest.version,
+                    payload_sha256: vec![recorded.payload_sha256, latest.payload_sha256.clone()],
+                    mirrors: Vec::new(),
+                    with_state: true,
+                });
+                if let Some(l) = report.latest.as_mut() {
+                    l.equivocated = true;
+                }
+                report.summarise();
+            }
+        }
     }
 
     let evidence = Evidence {
@@ -398,7 +445,9 @@ fn artifact_status(results: &[(String, ArtifactOutcome)]) -> (Status, Option<Str
         match o {
             ArtifactOutcome::Corrupt(why) => corrupt.push(format!("{name}: {why}")),
             ArtifactOutcome::Missing => missing.push(format!("{name}: missing")),
-            ArtifactOutcome::Error(why) => missing.push(format!("{name}: not fetched ({why})")),
+            ArtifactOutcome::Error(why) | ArtifactOutcome::TimedOut(why) => {
+                missing.push(format!("{name}: not fetched ({why})"))
+            }
             ArtifactOutcome::Ok | ArtifactOutcome::Skipped => {}
         }
     }
@@ -424,7 +473,7 @@ fn artifact_report(name: String, o: ArtifactOutcome) -> ArtifactReport {
         ArtifactOutcome::Ok => ("ok", None),
         ArtifactOutcome::Missing => ("missing", None),
         ArtifactOutcome::Corrupt(w) => ("corrupt", Some(w)),
-        ArtifactOutcome::Error(w) => ("error", Some(w)),
+        ArtifactOutcome::Error(w) | ArtifactOutcome::TimedOut(w) => ("error", Some(w)),
         ArtifactOutcome::Skipped => ("skipped", None),
     };
     ArtifactReport {
@@ -457,7 +506,7 @@ async fn walk_roots(
     let mut accepted = Vec::new();
     // Mirrors that answered the first round (even with an error status) are asked again;
     // dead ones are not, so they cost one timeout per run, not one per root step.
-    let responsive: Vec<usize> = rounds
+    let mut responsive: Vec<usize> = rounds
         .iter()
         .enumerate()
         .filter(|(_, r)| !matches!(&r.release, Err(e) if is_dead(e)))
@@ -474,10 +523,23 @@ async fn walk_roots(
         })
         .collect();
     for _ in 0..MAX_ROOT_STEPS {
-        let version = current.root.version + 1;
+        let Some(version) = current.root.version.checked_add(1) else {
+            break;
+        };
         let mut valid: BTreeMap<String, (TrustedRoot, Vec<usize>)> = BTreeMap::new();
+        let mut dead = Vec::new();
         for (i, c) in candidates.drain(..) {
-            let Ok(bytes) = c else { continue };
+            let bytes = match c {
+                Ok(b) => b,
+                Err(e) => {
+                    // A mirror that stalls on a root is not asked at later steps: it
+                    // costs one timeout per run, not one per step.
+                    if is_dead(&e) {
+                        dead.push(i);
+                    }
+                    continue;
+                }
+            };
             match current.rotate(&bytes, limit) {
                 Ok(next) => {
                     valid
@@ -505,12 +567,16 @@ async fn walk_roots(
             });
             break;
         }
+        responsive.retain(|i| !dead.contains(i));
         let Some((_, (next, _))) = valid.into_iter().next() else {
             break;
         };
         accepted.push(next.clone());
         current = next;
-        let path = root_path(current.root.version + 1);
+        let Some(next_version) = current.root.version.checked_add(1) else {
+            break;
+        };
+        let path = root_path(next_version);
         let tasks: Vec<_> = responsive
             .iter()
             .map(|&i| {

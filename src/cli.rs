@@ -17,6 +17,8 @@ use mirrorproof::{time, verify};
 pub const EXIT_OK: i32 = 0;
 pub const EXIT_PROBLEM: i32 = 1;
 pub const EXIT_USAGE: i32 = 2;
+/// More requests in flight than this only exhausts file descriptors.
+const MAX_CONCURRENCY: usize = 4096;
 
 #[derive(Parser)]
 #[command(
@@ -445,8 +447,10 @@ fn run_check(
                 .map_err(|e| usage(format!("{}: {e}", p.display())))?,
         );
     }
-    if run.concurrency == 0 {
-        return Err(usage("--concurrency must be at least 1"));
+    if run.concurrency == 0 || run.concurrency > MAX_CONCURRENCY {
+        return Err(usage(format!(
+            "--concurrency must be between 1 and {MAX_CONCURRENCY}"
+        )));
     }
     let fetch = FetchConfig {
         timeout: seconds(run.timeout, "--timeout")?,
@@ -525,7 +529,8 @@ fn cmd_verify(
                 ("FAILED", "cannot read the file".into())
             }
             mirrorproof::fetch::ArtifactOutcome::Corrupt(w) => ("FAILED", w.clone()),
-            mirrorproof::fetch::ArtifactOutcome::Error(w) => {
+            mirrorproof::fetch::ArtifactOutcome::Error(w)
+            | mirrorproof::fetch::ArtifactOutcome::TimedOut(w) => {
                 ("FAILED", r.note.clone().unwrap_or_else(|| w.clone()))
             }
             mirrorproof::fetch::ArtifactOutcome::Skipped => ("FAILED", "not checked".into()),

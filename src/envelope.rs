@@ -15,6 +15,10 @@ pub const ROOT_TYPE: &str = "application/vnd.mirrorproof.root+json";
 pub const RELEASE_TYPE: &str = "application/vnd.mirrorproof.release+json";
 /// Default cap on an envelope's size, checked before parsing.
 pub const DEFAULT_MAX_BYTES: u64 = 1024 * 1024;
+/// Most signature entries an envelope may carry. Real envelopes carry a handful; the cap
+/// bounds the verification work one hostile document can cause (every signature under a
+/// trusted key is tried, so none can hide a valid one).
+pub const MAX_SIGNATURES: usize = 256;
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
 pub enum EnvelopeError {
     #[error("envelope is {size} bytes, over the {limit}-byte limit")]
@@ -31,6 +35,8 @@ pub enum EnvelopeError {
     Threshold { valid: usize, needed: usize },
     #[error("key {0} has already signed this envelope")]
     AlreadySigned(String),
+    #[error("envelope carries {0} signatures, over the limit of {MAX_SIGNATURES}")]
+    TooManySignatures(usize),
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
@@ -126,6 +132,9 @@ impl Envelope {
                 expected: expected_type.to_owned(),
                 found: self.payload_type.chars().take(80).collect(),
             });
+        }
+        if self.signatures.len() > MAX_SIGNATURES {
+            return Err(EnvelopeError::TooManySignatures(self.signatures.len()));
         }
         let payload = self.payload_bytes()?;
         let message = pae(&self.payload_type, &payload);

@@ -78,6 +78,8 @@ pub enum ArtifactOutcome {
     Missing,
     Corrupt(String),
     Error(String),
+    /// Ran out of time; the mirror is not asked for more artifacts in this run.
+    TimedOut(String),
     Skipped,
 }
 
@@ -155,8 +157,27 @@ impl Fetcher {
         }
     }
 
-    /// Checks one artifact on one mirror, reading at most `length + 1` bytes.
+    /// Checks one artifact on one mirror, reading at most `length + 1` bytes per pass. A
+    /// second pass happens only when the first listed hash did not match and the release
+    /// lists another one (the format accepts any one matching hash).
     pub async fn check_artifact(
+        &self,
+        mirror: &Mirror,
+        rel: &str,
+        artifact: &Artifact,
+        mode: ArtifactMode,
+    ) -> ArtifactOutcome {
+        let first = self.check_once(mirror, rel, artifact, mode).await;
+        if let (ArtifactOutcome::Corrupt(_), ArtifactMode::Full, Some(other)) =
+            (&first, mode, artifact.by_fallback())
+            && self.check_once(mirror, rel, &other, mode).await == ArtifactOutcome::Ok
+        {
+            return ArtifactOutcome::Ok;
+        }
+        first
+    }
+
+    async fn check_once(
         &self,
         mirror: &Mirror,
         rel: &str,
@@ -186,6 +207,7 @@ impl Fetcher {
         match result {
             Ok(outcome) => outcome,
             Err(FetchError::NotFound(_)) => ArtifactOutcome::Missing,
+            Err(e @ FetchError::Timeout(_)) => ArtifactOutcome::TimedOut(e.to_string()),
             Err(e) => ArtifactOutcome::Error(e.to_string()),
         }
     }
@@ -386,7 +408,18 @@ impl Meter {
     }
 }
 
-/// Hashes a local file in constant memory; shared with `verify` for users' downloads.
+/// Checks a local file by every listed hash in turn until one matches (users' downloads).
+pub fn check_local_any(path: &Path, artifact: &Artifact) -> ArtifactOutcome {
+    let first = check_local(path, artifact, ArtifactMode::Full);
+    if let (ArtifactOutcome::Corrupt(_), Some(other)) = (&first, artifact.by_fallback())
+        && check_local(path, &other, ArtifactMode::Full) == ArtifactOutcome::Ok
+    {
+        return ArtifactOutcome::Ok;
+    }
+    first
+}
+
+/// Hashes a local file in constant memory through the artifact's first listed hash.
 pub fn check_local(path: &Path, artifact: &Artifact, mode: ArtifactMode) -> ArtifactOutcome {
     let file = match std::fs::File::open(path) {
         Ok(f) => f,
@@ -429,15 +462,21 @@ async fn check_http(
     mode: ArtifactMode,
 ) -> Result<ArtifactOutcome, FetchError> {
     if mode == ArtifactMode::Size {
-        let resp = send(&client, reqwest::Method::HEAD, url.clone()).await?;
+        // Servers that refuse HEAD fall through to a counted GET below.
+        let resp = match send(&client, reqwest::Method::HEAD, url.clone()).await {
+            Ok(r) => Some(r),
+            Err(e @ FetchError::NotFound(_)) => return Err(e),
+            Err(_) => None,
+        };
         // A HEAD response has an empty body, so reqwest's content_length() is 0; the
         // header is what announces the size.
-        let announced = resp
-            .headers()
-            .get(reqwest::header::CONTENT_LENGTH)
-            .and_then(|v| v.to_str().ok())
-            .and_then(|v| v.trim().parse::<u64>().ok());
-        if let Some(n) = announced {
+        let announced = resp.map(|resp| {
+            resp.headers()
+                .get(reqwest::header::CONTENT_LENGTH)
+                .and_then(|v| v.to_str().ok())
+                .and_then(|v| v.trim().parse::<u64>().ok())
+        });
+        if let Some(n) = announced.flatten() {
             return Ok(if n == artifact.length {
                 ArtifactOutcome::Ok
             } else {
@@ -474,6 +513,7 @@ mod tests {
             name: "a".into(),
             length: data.len() as u64,
             expected: Expected::Sha256(Sha256::digest(data).into()),
+            fallback: None,
         }
     }
 

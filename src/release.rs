@@ -57,7 +57,23 @@ pub enum Expected {
 pub struct Artifact {
     pub name: String,
     pub length: u64,
+    /// The digest streamed first: sha256 when listed.
     pub expected: Expected,
+    /// The other listed digest, if any. The format accepts an artifact when ONE listed hash
+    /// matches, so a mismatch on `expected` is re-checked against this one.
+    pub fallback: Option<Expected>,
+}
+
+impl Artifact {
+    /// The same artifact judged by its other listed hash, if it has one.
+    pub fn by_fallback(&self) -> Option<Artifact> {
+        self.fallback.clone().map(|expected| Artifact {
+            name: self.name.clone(),
+            length: self.length,
+            expected,
+            fallback: None,
+        })
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -107,11 +123,12 @@ impl Release {
         let mut artifacts = Vec::with_capacity(doc.artifacts.len());
         for (name, a) in doc.artifacts {
             check_artifact_name(&name)?;
-            let expected = expected_digest(&name, &a)?;
+            let (expected, fallback) = expected_digest(&name, &a)?;
             artifacts.push(Artifact {
                 name,
                 length: a.length,
                 expected,
+                fallback,
             });
         }
         Ok(Release {
@@ -133,7 +150,10 @@ fn short(s: &str) -> String {
     s.chars().take(64).collect()
 }
 
-fn expected_digest(name: &str, a: &ArtifactDoc) -> Result<Expected, ReleaseError> {
+fn expected_digest(
+    name: &str,
+    a: &ArtifactDoc,
+) -> Result<(Expected, Option<Expected>), ReleaseError> {
     let bad = |reason: &str| ReleaseError::Artifact {
         name: name.to_owned(),
         reason: reason.to_owned(),
@@ -149,8 +169,8 @@ fn expected_digest(name: &str, a: &ArtifactDoc) -> Result<Expected, ReleaseError
         .map(|h| decode_hex::<64>(h).ok_or_else(|| bad("sha512 is not 128 lowercase hex")))
         .transpose()?;
     match (sha256, sha512) {
-        (Some(d), _) => Ok(Expected::Sha256(d)),
-        (None, Some(d)) => Ok(Expected::Sha512(d)),
+        (Some(d), other) => Ok((Expected::Sha256(d), other.map(Expected::Sha512))),
+        (None, Some(d)) => Ok((Expected::Sha512(d), None)),
         (None, None) => Err(bad("lists neither sha256 nor sha512")),
     }
 }

@@ -222,7 +222,10 @@ impl TrustedRoot {
             .verify_as_root(&envelope)
             .map_err(RootError::PreviousThreshold)?;
         let next = Root::parse(&verified.payload)?;
-        let expected = self.root.version + 1;
+        let expected =
+            self.root.version.checked_add(1).ok_or_else(|| {
+                RootError::Invalid("no root version can follow the maximum".into())
+            })?;
         if next.version != expected {
             return Err(RootError::Version {
                 expected,

@@ -40,6 +40,17 @@ pub struct ChannelState {
     pub updated: String,
 }
 
+/// What [`StateStore::advance`] did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Advance {
+    Written,
+    /// The state already holds this version or a newer one.
+    NotNewer,
+    /// The state holds this very version with other contents (written by a concurrent run):
+    /// equivocation, recorded state left as it was.
+    Conflict(ChannelState),
+}
+
 #[derive(Debug, Clone)]
 pub struct StateStore {
     dir: PathBuf,
@@ -144,23 +155,26 @@ impl StateStore {
 
     /// Records `state` only if it is newer than what is on disk now. Concurrent runs that
     /// share a state directory are serialised by a lock file, and each re-reads the state
-    /// under the lock, so the recorded version never goes backwards whichever run ends last.
-    /// Returns whether it wrote.
+    /// under the lock, so the recorded version never goes backwards whichever run ends last,
+    /// and a run that finds its own version recorded with other contents says so.
     pub fn advance(
         &self,
         project: &str,
         channel: &str,
         state: &ChannelState,
-    ) -> Result<bool, StateError> {
+    ) -> Result<Advance, StateError> {
         let path = self.path(project, channel)?;
         let _lock = self.lock(&path)?;
-        if let Some(current) = self.load(project, channel)?
-            && current.version >= state.version
-        {
-            return Ok(false);
+        if let Some(current) = self.load(project, channel)? {
+            if current.version == state.version && current.payload_sha256 != state.payload_sha256 {
+                return Ok(Advance::Conflict(current));
+            }
+            if current.version >= state.version {
+                return Ok(Advance::NotNewer);
+            }
         }
         write_locked(&path, state)?;
-        Ok(true)
+        Ok(Advance::Written)
     }
 
     /// Takes an exclusive lock on `DIR/.lock`; released when the returned file is dropped
@@ -234,8 +248,19 @@ mod tests {
             "damaged: no silent reset"
         );
         store.save("p", "stable", &s).unwrap();
-        assert!(!store.advance("p", "stable", &s).unwrap());
-        assert!(store.advance("p", "stable", &newer).unwrap());
+        assert_eq!(store.advance("p", "stable", &s).unwrap(), Advance::NotNewer);
+        let other = ChannelState {
+            payload_sha256: "b".repeat(64),
+            ..s.clone()
+        };
+        assert_eq!(
+            store.advance("p", "stable", &other).unwrap(),
+            Advance::Conflict(s.clone())
+        );
+        assert_eq!(
+            store.advance("p", "stable", &newer).unwrap(),
+            Advance::Written
+        );
         assert_eq!(store.load("p", "stable").unwrap().unwrap().version, 8);
         let odd = store.path("../Example OS", "stable").unwrap();
         assert_eq!(odd, dir.path().join("%2E.%2FExample%20OS/stable.json"));

@@ -36,16 +36,19 @@ pub fn parse_relative(s: &str, base: Timestamp) -> Result<Timestamp, TimeError> 
         Some(b'-') => (-1i64, &s[1..]),
         _ => return parse(s),
     };
-    if rest.len() < 2 {
+    let Some(unit) = rest.chars().last() else {
+        return Err(bad());
+    };
+    let num = &rest[..rest.len() - unit.len_utf8()];
+    if num.is_empty() || !num.bytes().all(|b| b.is_ascii_digit()) {
         return Err(bad());
     }
-    let (num, unit) = rest.split_at(rest.len() - 1);
     let n: i64 = num.parse().map_err(|_| bad())?;
     let secs = match unit {
-        "s" => n,
-        "m" => n.checked_mul(60).ok_or_else(bad)?,
-        "h" => n.checked_mul(3600).ok_or_else(bad)?,
-        "d" => n.checked_mul(86400).ok_or_else(bad)?,
+        's' => n,
+        'm' => n.checked_mul(60).ok_or_else(bad)?,
+        'h' => n.checked_mul(3600).ok_or_else(bad)?,
+        'd' => n.checked_mul(86400).ok_or_else(bad)?,
         _ => return Err(bad()),
     };
     let delta = chrono::TimeDelta::try_seconds(sign * secs).ok_or_else(bad)?;
@@ -76,5 +79,8 @@ mod tests {
             "2026-11-21T23:00:00Z"
         );
         assert!(parse_relative("+x", base).is_err());
+        assert!(parse_relative("+1é", base).is_err());
+        assert!(parse_relative("+-5d", base).is_err());
+        assert!(parse_relative("--9223372036854775808s", base).is_err());
     }
 }

@@ -3,7 +3,7 @@
 use std::path::{Path, PathBuf};
 
 use crate::audit::Observation;
-use crate::fetch::{ArtifactMode, ArtifactOutcome, check_local};
+use crate::fetch::{ArtifactOutcome, check_local_any};
 use crate::release::{Artifact, Release};
 use crate::root::TrustedRoot;
 use crate::state::ChannelState;
@@ -80,7 +80,9 @@ pub fn release_from_file(
     Ok(signed.release)
 }
 
-/// Walks rotated roots given as files (N+1, N+2, ... in any order), offline.
+/// Walks rotated roots given as files (N+1, N+2, ... in any order), offline, with the same
+/// rules as online: two different valid roots of one version are equivocation, and a file
+/// that never joins the chain is an error rather than silently ignored.
 pub fn walk_root_files(
     pinned: TrustedRoot,
     files: &[PathBuf],
@@ -92,21 +94,47 @@ pub fn walk_root_files(
             path: f.display().to_string(),
             reason: e.to_string(),
         })?;
-        blobs.push((f, b));
+        blobs.push((f, b, false));
     }
     let mut current = pinned;
     loop {
-        let mut next = None;
-        for (_, b) in &blobs {
-            if let Ok(r) = current.rotate(b, limit) {
-                next = Some(r);
-                break;
+        let mut next: Option<TrustedRoot> = None;
+        for (f, b, used) in blobs.iter_mut() {
+            let Ok(r) = current.rotate(b, limit) else {
+                continue;
+            };
+            *used = true;
+            match &next {
+                Some(n) if n.payload_sha256 != r.payload_sha256 => {
+                    return Err(VerifyError::Release {
+                        path: f.display().to_string(),
+                        reason: format!(
+                            "root equivocation: two different valid roots for version {}",
+                            r.root.version
+                        ),
+                    });
+                }
+                Some(_) => {}
+                None => next = Some(r),
             }
         }
         match next {
             Some(r) => current = r,
             None => break,
         }
+    }
+    for (f, b, used) in &blobs {
+        if *used {
+            continue;
+        }
+        let reason = match current.rotate(b, limit) {
+            Err(e) => e.to_string(),
+            Ok(_) => "not reachable from the pinned root".into(),
+        };
+        return Err(VerifyError::Release {
+            path: f.display().to_string(),
+            reason: format!("root not accepted into the chain: {reason}"),
+        });
     }
     Ok(current)
 }
@@ -126,7 +154,7 @@ pub fn verify_files(release: &Release, files: &[PathBuf]) -> Vec<FileResult> {
                 [a] => FileResult {
                     path: path.clone(),
                     artifact: Some(a.name.clone()),
-                    outcome: check_local(path, a, ArtifactMode::Full),
+                    outcome: check_local_any(path, a),
                     note: None,
                 },
                 [] => FileResult {

@@ -1913,3 +1913,51 @@ fn a_stuck_local_mirror_does_not_hang_the_run() {
     assert_eq!(mirror_by_url(&v, &stuck)["status"], "unreachable");
     assert_eq!(mirror_by_url(&v, "m/fr1")["status"], "ok");
 }
+
+/// Numbers and times from the command line never crash the binary.
+#[test]
+fn absurd_numbers_and_times_are_usage_errors() {
+    let dir = tempfile::tempdir().unwrap();
+    let run = |args: &[&str]| {
+        std::process::Command::new(env!("CARGO_BIN_EXE_mirrorproof"))
+            .args(args)
+            .current_dir(dir.path())
+            .env("HOME", dir.path())
+            .output()
+            .unwrap()
+    };
+    let keygen = run(&["keygen", "--out", "k"]);
+    assert_eq!(keygen.status.code(), Some(0));
+    for expires in [
+        "+1é",
+        "--9223372036854775808s",
+        "+99999999999999999999d",
+        "+d",
+    ] {
+        let out = run(&[
+            "root",
+            "new",
+            "--project",
+            "p",
+            "--expires",
+            expires,
+            "--root-key",
+            "k.pub",
+            "--release-key",
+            "k.pub",
+            "--out",
+            "r.json",
+        ]);
+        assert_eq!(out.status.code(), Some(2), "{expires}");
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(!err.contains("panicked"), "{expires}: {err}");
+    }
+    std::fs::write(
+        dir.path().join("p.toml"),
+        "name = \"p\"\nroot = \"r.json\"\nchannel = \"stable\"\n",
+    )
+    .unwrap();
+    let out = run(&["check", "p.toml", "--concurrency", "18446744073709551615"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(!String::from_utf8_lossy(&out.stderr).contains("panicked"));
+}

@@ -270,3 +270,64 @@ fn offline_verify_walks_rotated_roots_and_refuses_a_rollback_recorded_in_state()
     assert_eq!(rolled.status.code(), Some(1));
     assert!(String::from_utf8_lossy(&rolled.stderr).contains("rollback"));
 }
+
+#[test]
+fn offline_verify_refuses_competing_or_unusable_root_files() {
+    let mut w = World::new();
+    let v2a = w
+        .root(2)
+        .root_keys(&[1])
+        .release_keys(&[3, 4, 5])
+        .signed_by(&[0, 1])
+        .build();
+    let v2b = w
+        .root(2)
+        .root_keys(&[2])
+        .release_keys(&[3, 4, 5])
+        .signed_by(&[0, 2])
+        .build();
+    let stranger_v2 = w.root(2).root_keys(&[3]).signed_by(&[3]).build();
+    let image = b"image".to_vec();
+    let rel = current(&w, V, &[3, 4], &image);
+    w.mirror("a", "FR").serves(&rel);
+    let profile = write_profile(&w, &[("a", "FR")]);
+    let env_path = w.path().join("release.json");
+    std::fs::write(&env_path, rel.bytes()).unwrap();
+    let file = w.path().join(ZIP);
+    std::fs::write(&file, &image).unwrap();
+    let mut paths = Vec::new();
+    for (name, root) in [("a.json", &v2a), ("b.json", &v2b), ("s.json", &stranger_v2)] {
+        let p = w.path().join(name);
+        std::fs::write(&p, root.bytes()).unwrap();
+        paths.push(p.to_str().unwrap().to_owned());
+    }
+    let base = |roots: &[&str]| {
+        let mut args = vec![
+            "verify",
+            profile.to_str().unwrap(),
+            "--no-state",
+            "--release",
+            env_path.to_str().unwrap(),
+        ];
+        for r in roots {
+            args.extend(["--root", r]);
+        }
+        args.push(file.to_str().unwrap());
+        bin(&args, w.path())
+    };
+    let ok = base(&[&paths[0]]);
+    assert_eq!(
+        ok.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&ok.stderr)
+    );
+    for order in [[&paths[0], &paths[1]], [&paths[1], &paths[0]]] {
+        let out = base(&[order[0], order[1]]);
+        assert_eq!(out.status.code(), Some(2));
+        assert!(String::from_utf8_lossy(&out.stderr).contains("root equivocation"));
+    }
+    let out = base(&[&paths[0], &paths[2]]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("root not accepted into the chain"));
+}

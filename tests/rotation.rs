@@ -207,6 +207,39 @@ fn two_different_valid_roots_of_one_version_are_root_equivocation() {
     assert_eq!(run.root.version, 1);
     assert!(!run.ok);
     assert!(!run.independent);
+    // Which release keys are current cannot be decided, so no release is judged valid
+    // (a revoked key must not make a mirror `ok`) and the state cannot move.
+    run.expect("a", Status::Invalid);
+    run.expect("b", Status::Invalid);
+    assert!(run.error("a").contains("root version 2 is equivocated"));
+    assert!(run.latest.is_none());
+}
+
+#[test]
+fn a_root_equivocation_never_moves_the_state() {
+    let mut w = World::new();
+    w.enable_state();
+    let v2a = honest_v2(&w);
+    let v2b = w
+        .root(2)
+        .root_keys(&[2])
+        .release_keys(&[3, 4, 5])
+        .signed_by(&[0, 2])
+        .build();
+    // The attacker holds v1's keys, which the genuine v2 revoked, and signs a huge version.
+    let hostile = w
+        .release(u64::MAX - 1)
+        .signed_by(&[0, 1])
+        .artifact(ZIP, 64)
+        .build();
+    let genuine = w.release(V).signed_by(&[3, 4]).artifact(ZIP, 64).build();
+    w.mirror("genuine", "FR").serves(&genuine).serves_root(&v2a);
+    w.mirror("hostile", "RU").serves(&hostile).serves_root(&v2b);
+    let run = w.check();
+    assert_eq!(run.root_equivocations.len(), 1);
+    run.expect("hostile", Status::Invalid);
+    assert!(!run.state_written);
+    assert_eq!(w.read_state(), None);
 }
 
 #[test]

@@ -22,7 +22,7 @@ struct Raw {
 }
 
 impl Raw {
-    fn start(respond: impl Fn(&str) -> String + Send + Sync + 'static) -> Raw {
+    fn start(respond: impl Fn(&str, &str) -> Vec<u8> + Send + Sync + 'static) -> Raw {
         let listener = TcpListener::bind("127.0.0.1:0").unwrap();
         let addr = listener.local_addr().unwrap();
         let heads = Arc::new(Mutex::new(Vec::new()));
@@ -46,7 +46,7 @@ impl Raw {
     }
 }
 
-fn serve_one(conn: TcpStream, heads: &Mutex<Vec<String>>, respond: &dyn Fn(&str) -> String) {
+fn serve_one(conn: TcpStream, heads: &Mutex<Vec<String>>, respond: &dyn Fn(&str, &str) -> Vec<u8>) {
     let _ = conn.set_read_timeout(Some(Duration::from_secs(5)));
     let mut reader = BufReader::new(conn);
     let mut head = String::new();
@@ -61,23 +61,26 @@ fn serve_one(conn: TcpStream, heads: &Mutex<Vec<String>>, respond: &dyn Fn(&str)
             break;
         }
     }
-    let path = head.split_whitespace().nth(1).unwrap_or("/").to_owned();
+    let mut words = head.split_whitespace();
+    let method = words.next().unwrap_or("").to_owned();
+    let path = words.next().unwrap_or("/").to_owned();
     heads.lock().unwrap().push(head);
     let mut conn = reader.into_inner();
-    let _ = conn.write_all(respond(&path).as_bytes());
+    let _ = conn.write_all(&respond(&method, &path));
 }
 
-fn redirect_to(location: &str) -> String {
+fn redirect_to(location: &str) -> Vec<u8> {
     format!(
         "HTTP/1.1 302 Found\r\nLocation: {location}\r\nContent-Length: 0\r\nConnection: close\r\n\r\n"
     )
+    .into_bytes()
 }
 
 #[test]
 fn says_who_it_is_and_never_asks_for_compression() {
     let mut w = World::new();
-    let raw = Raw::start(|_| {
-        "HTTP/1.1 404 Not Found\r\nContent-Length: 0\r\nConnection: close\r\n\r\n".into()
+    let raw = Raw::start(|_, _| {
+        b"HTTP/1.1 404 Not Found\r\nContent-Length: 0\r\nConnection: close\r\n\r\n".to_vec()
     });
     w.mirror("probe", "FR").at_url(&raw.url());
     let run = w.check();
@@ -104,7 +107,7 @@ fn a_redirect_loop_is_cut_after_five_hops() {
     let mut w = World::new();
     let good = w.release(V).signed_by(&[0, 1]).artifact(ZIP, 2048).build();
     w.mirror("honest", "DE").serves(&good).over_http();
-    let raw = Raw::start(|path| redirect_to(&format!("{path}x")));
+    let raw = Raw::start(|_, path| redirect_to(&format!("{path}x")));
     w.mirror("loop", "RU").at_url(&raw.url());
     let run = w.check();
     run.expect("honest", Status::Ok);
@@ -124,7 +127,7 @@ fn a_redirect_to_another_host_is_judged_on_the_bytes_alone() {
     let good = w.release(V).signed_by(&[0, 1]).artifact(ZIP, 4096).build();
     w.mirror("origin", "CH").serves(&good).over_http();
     let target = w.url_of("origin");
-    let raw = Raw::start(move |path| redirect_to(&format!("{}{}", target, &path[1..])));
+    let raw = Raw::start(move |_, path| redirect_to(&format!("{}{}", target, &path[1..])));
     w.mirror("redirector", "FR").at_url(&raw.url());
     let run = w.check();
     run.expect("origin", Status::Ok);
@@ -194,4 +197,38 @@ fn the_proxy_from_the_environment_is_used() {
     let report: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(report["mirrors"][0]["status"], "ok", "{report}");
     assert_eq!(out.status.code(), Some(0));
+}
+
+#[test]
+fn size_mode_falls_back_to_get_when_a_server_refuses_head() {
+    let mut w = World::new();
+    w.artifacts = mirrorproof::fetch::ArtifactMode::Size;
+    let good = w.release(V).signed_by(&[0, 1]).artifact(ZIP, 3000).build();
+    let dir = w.mirror("no-head", "FR").serves(&good).dir();
+    let raw = Raw::start(move |method, path| {
+        if method == "HEAD" {
+            return b"HTTP/1.1 405 Method Not Allowed\r\nContent-Length: 0\r\nConnection: close\r\n\r\n"
+                .to_vec();
+        }
+        match std::fs::read(dir.join(path.trim_start_matches('/'))) {
+            Ok(body) => {
+                let mut r = format!(
+                    "HTTP/1.1 200 OK\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
+                    body.len()
+                )
+                .into_bytes();
+                r.extend_from_slice(&body);
+                r
+            }
+            Err(_) => {
+                b"HTTP/1.1 404 Not Found\r\nContent-Length: 0\r\nConnection: close\r\n\r\n".to_vec()
+            }
+        }
+    });
+    w.on("no-head").at_url(&raw.url());
+    let run = w.check();
+    run.expect("no-head", Status::Ok);
+    let heads = raw.heads();
+    assert!(heads.iter().any(|h| h.starts_with("HEAD /artifacts/")));
+    assert!(heads.iter().any(|h| h.starts_with("GET /artifacts/")));
 }
