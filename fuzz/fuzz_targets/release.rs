@@ -1,0 +1,60 @@
+//! `Release::parse` on arbitrary payload bytes (the parser that sits behind the release
+//! threshold), plus `check_artifact_name` and `check_channel_name` on the input as text.
+//!
+//! Invariants besides "never panics": every artifact of an accepted release has a safe name
+//! (no empty, `.` or `..` segment, not absolute, no backslash, no control character), names
+//! are unique, project and channel are the requested ones, and sha256 is the digest checked
+//! first with sha512 as the fallback when both are listed.
+#![no_main]
+
+use std::collections::BTreeSet;
+
+use libfuzzer_sys::fuzz_target;
+use mirrorproof::release::{Expected, Release, check_artifact_name, check_channel_name};
+use mirrorproof_fuzz::{CHANNEL, PROJECT};
+
+fn safe_name(name: &str) -> bool {
+    !name.is_empty()
+        && !name.starts_with('/')
+        && !name.contains('\\')
+        && !name.chars().any(char::is_control)
+        && name
+            .split('/')
+            .all(|s| !s.is_empty() && s != "." && s != "..")
+}
+
+fn safe_channel(c: &str) -> bool {
+    !c.is_empty()
+        && c != "."
+        && c != ".."
+        && c.bytes()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'_' | b'-'))
+}
+
+fuzz_target!(|data: &[u8]| {
+    if let Ok(text) = std::str::from_utf8(data) {
+        assert_eq!(check_artifact_name(text).is_ok(), safe_name(text));
+        assert_eq!(check_channel_name(text).is_ok(), safe_channel(text));
+    }
+    let Ok(release) = Release::parse(data, PROJECT, CHANNEL) else {
+        return;
+    };
+    assert_eq!(release.project, PROJECT);
+    assert_eq!(release.channel, CHANNEL);
+    let mut names = BTreeSet::new();
+    for a in &release.artifacts {
+        assert!(safe_name(&a.name), "unsafe artifact name {:?}", a.name);
+        assert!(names.insert(a.name.as_str()), "artifact {:?} twice", a.name);
+        // sha256 first when listed; the other listed digest, if any, is the fallback.
+        match (&a.expected, &a.fallback) {
+            (Expected::Sha256(_), None | Some(Expected::Sha512(_))) => {}
+            (Expected::Sha512(_), None) => {}
+            (e, fb) => panic!("digest order {e:?} then {fb:?}"),
+        }
+        if let Some(fb) = a.by_fallback() {
+            assert_eq!((fb.name.as_str(), fb.length), (a.name.as_str(), a.length));
+            assert_eq!(Some(fb.expected), a.fallback.clone());
+        }
+    }
+    let _ = release.is_expired(release.published);
+});
