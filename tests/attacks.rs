@@ -5,22 +5,6 @@ mod common;
 
 use common::*;
 
-const V: u64 = 2026112200;
-const OLD: u64 = 2026110100;
-const ZIP: &str = "factory.zip";
-
-fn genuine(w: &World) -> Release {
-    w.release(V).signed_by(&[0, 1]).artifact(ZIP, 4096).build()
-}
-
-fn older(w: &World) -> Release {
-    w.release(OLD)
-        .published(w.now - days(21))
-        .signed_by(&[0, 1])
-        .artifact(ZIP, 4096)
-        .build()
-}
-
 /// Mix-and-match: the newest signed metadata next to the previous release's artifacts (each
 /// piece genuinely signed at some point). The combination was never signed, so it fails.
 #[test]

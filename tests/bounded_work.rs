@@ -11,8 +11,6 @@ use common::faulty::{Fault, FaultServer, Loopback};
 use common::*;
 use mirrorproof::envelope::MAX_SIGNATURES;
 
-const V: u64 = 2026112200;
-
 #[test]
 fn a_mirror_that_stalls_on_artifacts_is_not_asked_for_more_after_its_first_timeout() {
     let mut w = World::new();

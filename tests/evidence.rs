@@ -8,9 +8,6 @@ use std::process::{Command, Output};
 
 use common::*;
 
-const V: u64 = 2026112200;
-const ZIP: &str = "factory.zip";
-
 fn bin(args: &[&str], cwd: &Path) -> Output {
     Command::new(env!("CARGO_BIN_EXE_mirrorproof"))
         .args(args)

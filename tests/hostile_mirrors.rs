@@ -18,8 +18,6 @@ use common::faulty::{self, Fault, FaultServer, Loopback, Loopback::V4, Loopback:
 use common::*;
 use serde_json::Value;
 
-const V: u64 = 2026112200;
-const ZIP: &str = "factory.zip";
 const ZIP_LEN: usize = 8192;
 const RELEASE: &str = "release.json";
 const MIB: u64 = 1024 * 1024;

@@ -11,10 +11,6 @@ use std::time::Duration;
 use common::*;
 use mirrorproof::fetch::ArtifactMode;
 
-const V: u64 = 2026112200;
-const OLD: u64 = 2026110100;
-const ZIP: &str = "factory.zip";
-
 fn genuine(w: &World) -> Release {
     w.release(V).signed_by(&[0, 1]).artifact(ZIP, 8192).build()
 }

@@ -7,8 +7,6 @@ mod common;
 use common::*;
 use serde_json::json;
 
-const V: u64 = 2026112200;
-
 /// A release payload written out by hand: a correct artifact plus one named `bad`, so the
 /// only thing wrong with the document is that one name.
 fn payload_with_artifact_named(w: &World, bad: &str) -> Vec<u8> {

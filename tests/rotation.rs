@@ -8,9 +8,6 @@ mod common;
 use common::*;
 use mirrorproof::check::CheckError;
 
-const V: u64 = 2026112200;
-const ZIP: &str = "factory.zip";
-
 /// Root v2 as an honest rotation makes it: new root key 1, new release keys 3, 4, 5,
 /// signed by the outgoing root key 0 and the incoming root key 1.
 fn honest_v2(w: &World) -> Root {

@@ -10,9 +10,6 @@ use base64::engine::general_purpose::STANDARD;
 use common::*;
 use mirrorproof::envelope::{Envelope, EnvelopeSignature};
 
-const V: u64 = 2026112200;
-const ZIP: &str = "factory.zip";
-
 fn sorted(mut v: Vec<String>) -> Vec<String> {
     v.sort();
     v

@@ -9,10 +9,6 @@ use common::*;
 use mirrorproof::check::CheckError;
 use mirrorproof::state::{ChannelState, StateError, StateStore};
 
-const V: u64 = 2026112200;
-const OLD: u64 = 2026110100;
-const ZIP: &str = "factory.zip";
-
 fn release(w: &World, version: u64) -> Release {
     w.release(version)
         .signed_by(&[0, 1])

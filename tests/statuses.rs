@@ -9,23 +9,6 @@ use mirrorproof::envelope::ROOT_TYPE;
 use mirrorproof::fetch::ArtifactMode;
 use serde_json::json;
 
-const V: u64 = 2026112200;
-const OLD: u64 = 2026110100;
-const ZIP: &str = "factory.zip";
-
-/// The genuine latest release: 2 of 3 release keys, one 4 KiB artifact.
-fn genuine(w: &World) -> Release {
-    w.release(V).signed_by(&[0, 1]).artifact(ZIP, 4096).build()
-}
-
-fn older(w: &World) -> Release {
-    w.release(OLD)
-        .published(w.now - days(21))
-        .signed_by(&[0, 1])
-        .artifact(ZIP, 4096)
-        .build()
-}
-
 #[test]
 fn ok_when_the_mirror_serves_the_genuine_latest_release() {
     let mut w = World::new();

@@ -12,9 +12,6 @@ use std::time::Duration;
 
 use common::*;
 
-const V: u64 = 2026112200;
-const ZIP: &str = "factory.zip";
-
 /// A loopback server that records every request head and answers with `respond(path)`.
 struct Raw {
     addr: SocketAddr,

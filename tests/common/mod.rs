@@ -37,6 +37,10 @@ pub use http::{Behavior, Server};
 pub use mirrorproof::audit::Status;
 
 pub const PROJECT: &str = "exampleos";
+/// The version most scenarios call "latest", the one before it, and their one artifact.
+pub const V: u64 = 2026112200;
+pub const OLD: u64 = 2026110100;
+pub const ZIP: &str = "factory.zip";
 pub const CHANNEL: &str = "stable";
 /// The instant every check runs at, unless a test moves `World::now`.
 pub const NOW: &str = "2026-11-22T14:00:00Z";
@@ -747,4 +751,18 @@ impl Run {
             })
             .collect()
     }
+}
+
+/// The genuine latest release: 2 of 3 release keys, one 4 KiB artifact.
+pub fn genuine(w: &World) -> Release {
+    w.release(V).signed_by(&[0, 1]).artifact(ZIP, 4096).build()
+}
+
+/// The genuine previous release, published three weeks earlier.
+pub fn older(w: &World) -> Release {
+    w.release(OLD)
+        .published(w.now - days(21))
+        .signed_by(&[0, 1])
+        .artifact(ZIP, 4096)
+        .build()
 }
