@@ -12,7 +12,7 @@ use mirrorproof::keys::{self, SecretKey};
 use mirrorproof::profile::{Mirror, Profile};
 use mirrorproof::publish::{self, ReleaseSpec, RootSpec};
 use mirrorproof::state::StateStore;
-use mirrorproof::{time, verify};
+use mirrorproof::{import, time, verify};
 
 pub const EXIT_OK: i32 = 0;
 pub const EXIT_PROBLEM: i32 = 1;
@@ -100,6 +100,9 @@ enum Command {
     /// Mirror directory trees.
     #[command(subcommand)]
     Mirror(MirrorCmd),
+    /// Mirror lists for profiles.
+    #[command(subcommand)]
+    Mirrors(MirrorsCmd),
 }
 
 #[derive(Subcommand)]
@@ -170,6 +173,26 @@ enum MirrorCmd {
         #[arg(long = "root")]
         roots: Vec<PathBuf>,
     },
+}
+
+#[derive(Subcommand)]
+enum MirrorsCmd {
+    /// Print another project's mirror list as profile `[[mirrors]]` entries.
+    Import {
+        /// The list's format: OpenBSD mirror records, Debian Mirrors.masterlist, pacman
+        /// mirrorlist, or CRAN_mirrors.csv.
+        #[arg(long, value_enum)]
+        format: ImportFormat,
+        file: PathBuf,
+    },
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+enum ImportFormat {
+    Openbsd,
+    Debian,
+    Arch,
+    Cran,
 }
 
 #[derive(Args)]
@@ -400,6 +423,25 @@ fn dispatch(cmd: Command) -> Result<i32, Fail> {
         }) => {
             publish::build_mirror(&out, &release, artifacts.as_deref(), &roots).map_err(usage)?;
             println!("wrote mirror tree {}", out.display());
+            Ok(EXIT_OK)
+        }
+        Command::Mirrors(MirrorsCmd::Import { format, file }) => {
+            let format = match format {
+                ImportFormat::Openbsd => import::Format::Openbsd,
+                ImportFormat::Debian => import::Format::Debian,
+                ImportFormat::Arch => import::Format::Arch,
+                ImportFormat::Cran => import::Format::Cran,
+            };
+            let entries = import::import_file(&file, format).map_err(usage)?;
+            // An empty result is almost always the wrong --format; say so rather than
+            // print nothing and succeed.
+            if entries.is_empty() {
+                return Err(usage(format!(
+                    "{}: no mirror with a usable http(s) URL found (is --format right?)",
+                    file.display()
+                )));
+            }
+            print!("{}", import::to_toml(&entries));
             Ok(EXIT_OK)
         }
     }

@@ -15,6 +15,7 @@ pub mod envelope;
 pub mod evidence;
 pub mod fetch;
 pub mod fsutil;
+pub mod import;
 pub mod json;
 pub mod keys;
 pub mod profile;
