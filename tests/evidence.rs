@@ -34,22 +34,6 @@ fn current(w: &World, version: u64, signers: &[usize], bytes: &[u8]) -> Release 
         .build()
 }
 
-fn write_profile(w: &World, names: &[(&str, &str)]) -> std::path::PathBuf {
-    let mut text = format!(
-        "name = \"exampleos\"\nroot = {:?}\nchannel = \"stable\"\n",
-        w.pinned_path().display().to_string()
-    );
-    for (name, cc) in names {
-        text.push_str(&format!(
-            "[[mirrors]]\nurl = {:?}\ncountry = \"{cc}\"\nname = \"{name}\"\n",
-            w.url_of(name)
-        ));
-    }
-    let p = w.path().join("profile.toml");
-    std::fs::write(&p, text).unwrap();
-    p
-}
-
 #[test]
 fn evidence_reproduces_the_metadata_verdicts_offline() {
     let mut w = World::new();
@@ -60,10 +44,7 @@ fn evidence_reproduces_the_metadata_verdicts_offline() {
     w.mirror("cn", "CN").serves(&targeted);
     w.mirror("ru", "RU").serves(&forged);
     w.mirror("gone", "US");
-    let profile = write_profile(
-        &w,
-        &[("fr", "FR"), ("cn", "CN"), ("ru", "RU"), ("gone", "US")],
-    );
+    let profile = w.write_profile("profile.toml");
     let ev = w.path().join("evidence");
     let out = bin(
         &[
@@ -141,12 +122,7 @@ fn evidence_reproduces_the_metadata_verdicts_offline() {
 #[test]
 fn evidence_carries_the_rotated_root_chain() {
     let mut w = World::new();
-    let v2 = w
-        .root(2)
-        .root_keys(&[1])
-        .release_keys(&[3, 4, 5])
-        .signed_by(&[0, 1])
-        .build();
+    let v2 = rotated_v2(&w);
     let now = mirrorproof::time::now();
     let rel = w
         .release(V)
@@ -157,7 +133,7 @@ fn evidence_carries_the_rotated_root_chain() {
         .build();
     w.mirror("a", "FR").serves(&rel).serves_root(&v2);
     w.mirror("b", "DE").serves(&rel);
-    let profile = write_profile(&w, &[("a", "FR"), ("b", "DE")]);
+    let profile = w.write_profile("profile.toml");
     let ev = w.path().join("ev");
     let out = bin(
         &[
@@ -197,16 +173,11 @@ fn evidence_carries_the_rotated_root_chain() {
 #[test]
 fn offline_verify_walks_rotated_roots_and_refuses_a_rollback_recorded_in_state() {
     let mut w = World::new();
-    let v2 = w
-        .root(2)
-        .root_keys(&[1])
-        .release_keys(&[3, 4, 5])
-        .signed_by(&[0, 1])
-        .build();
+    let v2 = rotated_v2(&w);
     let image = b"image bytes v2".to_vec();
     let rel = current(&w, V, &[3, 4], &image);
     w.mirror("a", "FR").serves(&rel).serves_root(&v2);
-    let profile = write_profile(&w, &[("a", "FR")]);
+    let profile = w.write_profile("profile.toml");
     let dl = w.path().join("dl");
     std::fs::create_dir_all(&dl).unwrap();
     std::fs::write(dl.join(ZIP), &image).unwrap();
@@ -271,12 +242,7 @@ fn offline_verify_walks_rotated_roots_and_refuses_a_rollback_recorded_in_state()
 #[test]
 fn offline_verify_refuses_competing_or_unusable_root_files() {
     let mut w = World::new();
-    let v2a = w
-        .root(2)
-        .root_keys(&[1])
-        .release_keys(&[3, 4, 5])
-        .signed_by(&[0, 1])
-        .build();
+    let v2a = rotated_v2(&w);
     let v2b = w
         .root(2)
         .root_keys(&[2])
@@ -287,7 +253,7 @@ fn offline_verify_refuses_competing_or_unusable_root_files() {
     let image = b"image".to_vec();
     let rel = current(&w, V, &[3, 4], &image);
     w.mirror("a", "FR").serves(&rel);
-    let profile = write_profile(&w, &[("a", "FR")]);
+    let profile = w.write_profile("profile.toml");
     let env_path = w.path().join("release.json");
     std::fs::write(&env_path, rel.bytes()).unwrap();
     let file = w.path().join(ZIP);

@@ -82,28 +82,12 @@ impl Scenario {
         &found.unwrap_or_else(|| panic!("no mirror {name}")).2
     }
 
-    fn write_profile(&self) -> std::path::PathBuf {
-        let mut text = format!(
-            "name = \"exampleos\"\nroot = {:?}\nchannel = \"stable\"\n",
-            self.w.pinned_path().display().to_string()
-        );
-        for (name, cc, _) in &self.mirrors {
-            text.push_str(&format!(
-                "[[mirrors]]\nurl = {:?}\ncountry = \"{cc}\"\nname = \"{name}\"\n",
-                self.w.url_of(name)
-            ));
-        }
-        let p = self.w.path().join("hostile.toml");
-        std::fs::write(&p, text).unwrap();
-        p
-    }
-
     /// Runs `mirrorproof check` over every mirror at once under a watchdog, watching its
     /// peak memory; checks the honest mirrors and returns the report.
     fn run(&self, label: &str) -> Outcome {
         let mut child = Command::new(env!("CARGO_BIN_EXE_mirrorproof"))
             .arg("check")
-            .arg(self.write_profile())
+            .arg(self.w.write_profile("hostile.toml"))
             .args(["--json", "--no-state", "--timeout", &TIMEOUT.to_string()])
             .env_remove("http_proxy")
             .env_remove("HTTP_PROXY")

@@ -10,18 +10,10 @@ use mirrorproof::check::CheckError;
 
 /// Root v2 as an honest rotation makes it: new root key 1, new release keys 3, 4, 5,
 /// signed by the outgoing root key 0 and the incoming root key 1.
-fn honest_v2(w: &World) -> Root {
-    w.root(2)
-        .root_keys(&[1])
-        .release_keys(&[3, 4, 5])
-        .signed_by(&[0, 1])
-        .build()
-}
-
 #[test]
 fn a_rotation_served_by_one_mirror_is_accepted_and_judges_every_mirror() {
     let mut w = World::new();
-    let v2 = honest_v2(&w);
+    let v2 = rotated_v2(&w);
     let new_keys = w.release(V).signed_by(&[3, 4]).artifact(ZIP, 256).build();
     // Signed by the rotated-out release keys, and newer: must not win.
     let old_keys = w
@@ -141,7 +133,7 @@ fn refused_root_candidates_are_reported_and_ignored() {
 #[test]
 fn a_refused_candidate_does_not_block_a_valid_one_elsewhere() {
     let mut w = World::new();
-    let v2 = honest_v2(&w);
+    let v2 = rotated_v2(&w);
     let forged = w.root(2).root_keys(&[2]).signed_by(&[2]).build();
     let r = w.release(V).signed_by(&[4, 5]).artifact(ZIP, 64).build();
     w.mirror("forger", "FR").serves(&r).serves_root(&forged);
@@ -175,7 +167,7 @@ fn a_version_beyond_a_gap_is_never_looked_at() {
 #[test]
 fn two_different_valid_roots_of_one_version_are_root_equivocation() {
     let mut w = World::new();
-    let v2a = honest_v2(&w);
+    let v2a = rotated_v2(&w);
     let v2b = w
         .root(2)
         .root_keys(&[2])
@@ -216,7 +208,7 @@ fn two_different_valid_roots_of_one_version_are_root_equivocation() {
 fn a_root_equivocation_never_moves_the_state() {
     let mut w = World::new();
     w.enable_state();
-    let v2a = honest_v2(&w);
+    let v2a = rotated_v2(&w);
     let v2b = w
         .root(2)
         .root_keys(&[2])
@@ -242,7 +234,7 @@ fn a_root_equivocation_never_moves_the_state() {
 #[test]
 fn the_same_root_served_by_several_mirrors_is_not_equivocation() {
     let mut w = World::new();
-    let v2 = honest_v2(&w);
+    let v2 = rotated_v2(&w);
     // Same payload, different signature order: one root, not two.
     let reordered = {
         let mut r = v2.clone();
@@ -300,7 +292,7 @@ fn an_expired_pinned_root_is_fine_when_it_rotates_to_a_current_one() {
     let mut w = World::new();
     let old_pin = w.root(1).expires(w.now - days(100)).build();
     w.pin(&old_pin);
-    let v2 = honest_v2(&w);
+    let v2 = rotated_v2(&w);
     let r = w.release(V).signed_by(&[3, 4]).artifact(ZIP, 64).build();
     w.mirror("m", "FR").serves(&r).serves_root(&v2);
     let run = w.check();
@@ -311,7 +303,7 @@ fn an_expired_pinned_root_is_fine_when_it_rotates_to_a_current_one() {
 #[test]
 fn a_chain_v1_v2_v3_is_walked_across_different_mirrors() {
     let mut w = World::new();
-    let v2 = honest_v2(&w);
+    let v2 = rotated_v2(&w);
     // v3: root key 2 replaces 1; release keys 0, 4, 5 with threshold 2.
     let v3 = w
         .root(3)
@@ -339,7 +331,7 @@ fn a_chain_v1_v2_v3_is_walked_across_different_mirrors() {
 fn each_step_needs_the_previous_roots_keys_not_the_pinned_ones() {
     // v3 signed by v1's root key (0) and its own (2), skipping v2's key (1): refused.
     let mut w = World::new();
-    let v2 = honest_v2(&w);
+    let v2 = rotated_v2(&w);
     let v3 = w.root(3).root_keys(&[2]).signed_by(&[0, 2]).build();
     let r = w.release(V).signed_by(&[3, 4]).artifact(ZIP, 64).build();
     w.mirror("a", "FR").serves(&r).serves_root(&v2);
@@ -361,7 +353,7 @@ fn each_step_needs_the_previous_roots_keys_not_the_pinned_ones() {
 fn a_mirror_that_serves_only_the_new_root_is_enough() {
     // Roots are location-independent: a mirror with no release at all still carries trust.
     let mut w = World::new();
-    let v2 = honest_v2(&w);
+    let v2 = rotated_v2(&w);
     let r = w.release(V).signed_by(&[3, 4]).artifact(ZIP, 64).build();
     w.mirror("roots-only", "ZZ").serves_root(&v2);
     w.mirror("fr", "FR").serves(&r);

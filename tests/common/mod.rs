@@ -232,6 +232,25 @@ impl World {
         MirrorHandle { w: self, i }
     }
 
+    /// Writes a profile listing every mirror (in the order added) for tests that drive the
+    /// binary, and returns its path.
+    pub fn write_profile(&self, file: &str) -> PathBuf {
+        let mut text = format!(
+            "name = \"{PROJECT}\"\nroot = {:?}\nchannel = {:?}\n",
+            self.pinned_path().display().to_string(),
+            self.channel
+        );
+        for m in &self.mirrors {
+            text.push_str(&format!(
+                "[[mirrors]]\nurl = {:?}\ncountry = {:?}\nname = {:?}\n",
+                m.url, m.country, m.name
+            ));
+        }
+        let p = self.path().join(file);
+        std::fs::write(&p, text).unwrap();
+        p
+    }
+
     pub fn url_of(&self, name: &str) -> String {
         self.entry(name).url.clone()
     }
@@ -764,5 +783,15 @@ pub fn older(w: &World) -> Release {
         .published(w.now - days(21))
         .signed_by(&[0, 1])
         .artifact(ZIP, 4096)
+        .build()
+}
+
+/// An honest root v2: a new root key (1) and new release keys (3, 4, 5), signed by the old
+/// and the new root key.
+pub fn rotated_v2(w: &World) -> Root {
+    w.root(2)
+        .root_keys(&[1])
+        .release_keys(&[3, 4, 5])
+        .signed_by(&[0, 1])
         .build()
 }
