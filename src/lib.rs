@@ -23,6 +23,7 @@ pub mod publish;
 pub mod release;
 pub mod report;
 pub mod root;
+pub mod schemes;
 pub mod state;
 pub mod time;
 pub mod verify;

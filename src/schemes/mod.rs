@@ -1,0 +1,99 @@
+//! Signature formats that real projects already use, each checked with the same strict
+//! Ed25519 policy as the native format (`keys::PublicKey`: weak, non-canonical and torsion
+//! keys refused at load; signatures only through `verify_strict`).
+//!
+//! Every module here is pure: bytes in, verdict out, no I/O and no clock, so the same code
+//! serves `check` (many mirrors) and `verify --key/--sig` (one file). Large signed files
+//! are never held in memory where the format allows it: the caller streams them through
+//! the digest the signature names ([`Prehash`]) and hands over the digest.
+
+pub mod checksums;
+pub mod minisign;
+pub mod note;
+pub mod signify;
+pub mod sshsig;
+
+/// Most key and signature files are a few hundred bytes; allowed_signers files and notes
+/// are larger but still small. Anything bigger is refused before parsing.
+pub const MAX_KEY_FILE_BYTES: u64 = 64 * 1024;
+pub const MAX_SIGNATURE_FILE_BYTES: u64 = 64 * 1024;
+
+/// Why a key, signature or signed message was refused. One line each, so they can go
+/// straight into a report's `error` field.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum SchemeError {
+    /// The key file is not in the expected format.
+    #[error("key: {0}")]
+    Key(String),
+    /// The signature file is not in the expected format.
+    #[error("signature: {0}")]
+    Signature(String),
+    /// The signature names another key (signify key number, minisign key id, ...).
+    #[error("signature was made by key {found}, not the pinned key {expected}")]
+    WrongKey { expected: String, found: String },
+    /// Well-formed, right key, but the Ed25519 check failed (forged, or the bytes changed).
+    #[error("signature does not verify{0}")]
+    BadSignature(String),
+    /// The signed content itself is malformed (a checksum list, a checkpoint, a note).
+    #[error("signed content: {0}")]
+    Content(String),
+    /// The signature is fine but not acceptable here (namespace, principal, algorithm).
+    #[error("{0}")]
+    Policy(String),
+}
+
+/// The signed message, or the digest the caller streamed it through when the format signs
+/// a hash of the file (minisign `ED`, SSHSIG). Lets a 2 GiB image be checked in constant
+/// memory.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Message<'a> {
+    Bytes(&'a [u8]),
+    Digest(&'a [u8]),
+}
+
+/// The hash a format wants the message streamed through before verification, if any.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Prehash {
+    /// The whole message is signed (signify, minisign legacy `Ed`): must be in memory.
+    None,
+    Blake2b512,
+    Sha256,
+    Sha512,
+}
+
+/// The signature formats `verify --key/--sig` and profiles know.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Format {
+    Signify,
+    Minisign,
+    Sshsig,
+    Note,
+}
+
+impl Format {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Format::Signify => "signify",
+            Format::Minisign => "minisign",
+            Format::Sshsig => "sshsig",
+            Format::Note => "note",
+        }
+    }
+
+    pub fn from_scheme(s: &str) -> Option<Format> {
+        match s {
+            "signify" => Some(Format::Signify),
+            "minisign" => Some(Format::Minisign),
+            "sshsig" => Some(Format::Sshsig),
+            "note" => Some(Format::Note),
+            _ => None,
+        }
+    }
+}
+
+/// Decodes standard base64 (with padding) and refuses anything else, so one signature has
+/// exactly one accepted encoding.
+pub(crate) fn strict_base64(s: &str) -> Option<Vec<u8>> {
+    use base64::Engine;
+    base64::engine::general_purpose::STANDARD.decode(s).ok()
+}
