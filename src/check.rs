@@ -229,53 +229,24 @@ async fn run_async(
     // Each mirror also gets its own small cap, so a slow mirror can hold only a few of the
     // shared slots, and after its first timeout it is not asked for more: a stalling
     // mirror costs about one artifact timeout, never one per artifact.
-    let mut artifact_results: BTreeMap<usize, (Vec<(String, ArtifactOutcome)>, u64)> =
-        BTreeMap::new();
+    let mut artifact_results = BTreeMap::new();
     if let Some(latest) = &latest_release {
-        let mut handles = Vec::new();
-        for (i, j) in audit.judgements.iter().enumerate() {
-            if *j != Judgement::Latest {
-                continue;
-            }
-            let own = Arc::new(Semaphore::new(PER_MIRROR_ARTIFACTS));
-            let stalled = Arc::new(AtomicBool::new(false));
-            for a in &latest.release.artifacts {
-                let (f, m, a) = (fetcher.clone(), mirrors[i].clone(), a.clone());
-                let (own, stalled) = (own.clone(), stalled.clone());
-                let mode = opts.artifacts;
-                handles.push((
-                    i,
-                    a.name.clone(),
-                    tokio::spawn(async move {
-                        let _slot = own.acquire().await;
-                        if stalled.load(Ordering::Relaxed) {
-                            return (
-                                ArtifactOutcome::Error(
-                                    "not asked: an earlier artifact on this mirror timed out"
-                                        .into(),
-                                ),
-                                0,
-                            );
-                        }
-                        let start = Instant::now();
-                        let rel = format!("artifacts/{}", a.name);
-                        let out = f.check_artifact(&m, &rel, &a, mode).await;
-                        if matches!(out, ArtifactOutcome::TimedOut(_)) {
-                            stalled.store(true, Ordering::Relaxed);
-                        }
-                        (out, start.elapsed().as_millis() as u64)
-                    }),
-                ));
-            }
-        }
-        for (i, name, h) in handles {
-            let (outcome, ms) = h
-                .await
-                .unwrap_or_else(|e| (ArtifactOutcome::Error(format!("task failed: {e}")), 0));
-            let entry = artifact_results.entry(i).or_default();
-            entry.0.push((name, outcome));
-            entry.1 = entry.1.max(ms);
-        }
+        let jobs = audit
+            .judgements
+            .iter()
+            .enumerate()
+            .filter(|(_, j)| **j == Judgement::Latest)
+            .map(|(i, _)| {
+                let list = latest
+                    .release
+                    .artifacts
+                    .iter()
+                    .map(|a| (format!("artifacts/{}", a.name), a.clone()))
+                    .collect();
+                (i, list)
+            })
+            .collect();
+        artifact_results = check_artifacts(&fetcher, &mirrors, jobs, opts.artifacts).await;
     }
 
     let mut reports = Vec::with_capacity(mirrors.len());
@@ -324,7 +295,7 @@ async fn run_async(
         latest: latest_release.as_ref().map(|s| LatestReport {
             version: s.release.version,
             payload_sha256: s.payload_sha256.clone(),
-            published: time::format(&s.release.published),
+            published: Some(time::format(&s.release.published)),
             signers: s.signers.iter().map(|k| k.to_string()).collect(),
             release_keys: root.root.release_role.keyids.len(),
             equivocated: audit.latest_is_equivocated(),
@@ -339,13 +310,16 @@ async fn run_async(
                 payload_sha256: e.payload_sha256.clone(),
                 mirrors: e.mirrors.iter().map(url_of).collect(),
                 with_state: e.with_state,
+                evidence: Vec::new(),
             })
             .collect(),
-        root: RootReport {
+        scheme: None,
+        notices: Vec::new(),
+        root: Some(RootReport {
             version: root.root.version,
             payload_sha256: root.payload_sha256.clone(),
             expires: time::format(&root.root.expires),
-        },
+        }),
         root_equivocations: chain.equivocations,
         root_rejected: chain.rejected,
         artifacts_mode: match opts.artifacts {
@@ -380,6 +354,7 @@ async fn run_async(
                     payload_sha256: vec![recorded.payload_sha256, latest.payload_sha256.clone()],
                     mirrors: Vec::new(),
                     with_state: true,
+                    evidence: Vec::new(),
                 });
                 if let Some(l) = report.latest.as_mut() {
                     l.equivocated = true;
@@ -438,7 +413,63 @@ pub fn observe_release(
     }
 }
 
-fn artifact_status(results: &[(String, ArtifactOutcome)]) -> (Status, Option<String>) {
+/// Per mirror: each artifact's outcome, and the longest time one took.
+pub(crate) type ArtifactResults = BTreeMap<usize, (Vec<(String, ArtifactOutcome)>, u64)>;
+
+/// Checks artifacts for the mirrors that serve the latest release: one task per artifact
+/// per mirror, so hashing spreads over all cores while the fetcher's semaphore bounds the
+/// I/O. Each mirror also gets its own small cap, so a slow mirror can hold only a few of
+/// the shared slots, and after its first timeout it is not asked for more: a stalling
+/// mirror costs about one artifact timeout, never one per artifact.
+pub(crate) async fn check_artifacts(
+    fetcher: &Arc<Fetcher>,
+    mirrors: &[Arc<Mirror>],
+    jobs: Vec<(usize, Vec<(String, crate::release::Artifact)>)>,
+    mode: ArtifactMode,
+) -> ArtifactResults {
+    let mut handles = Vec::new();
+    for (i, list) in jobs {
+        let own = Arc::new(Semaphore::new(PER_MIRROR_ARTIFACTS));
+        let stalled = Arc::new(AtomicBool::new(false));
+        for (rel, a) in list {
+            let (f, m) = (fetcher.clone(), mirrors[i].clone());
+            let (own, stalled) = (own.clone(), stalled.clone());
+            handles.push((
+                i,
+                a.name.clone(),
+                tokio::spawn(async move {
+                    let _slot = own.acquire().await;
+                    if stalled.load(Ordering::Relaxed) {
+                        return (
+                            ArtifactOutcome::Error(
+                                "not asked: an earlier artifact on this mirror timed out".into(),
+                            ),
+                            0,
+                        );
+                    }
+                    let start = Instant::now();
+                    let out = f.check_artifact(&m, &rel, &a, mode).await;
+                    if matches!(out, ArtifactOutcome::TimedOut(_)) {
+                        stalled.store(true, Ordering::Relaxed);
+                    }
+                    (out, start.elapsed().as_millis() as u64)
+                }),
+            ));
+        }
+    }
+    let mut results = ArtifactResults::new();
+    for (i, name, h) in handles {
+        let (outcome, ms) = h
+            .await
+            .unwrap_or_else(|e| (ArtifactOutcome::Error(format!("task failed: {e}")), 0));
+        let entry = results.entry(i).or_default();
+        entry.0.push((name, outcome));
+        entry.1 = entry.1.max(ms);
+    }
+    results
+}
+
+pub(crate) fn artifact_status(results: &[(String, ArtifactOutcome)]) -> (Status, Option<String>) {
     let mut corrupt = Vec::new();
     let mut missing = Vec::new();
     for (name, o) in results {
@@ -468,7 +499,7 @@ fn join_reasons(v: &[String]) -> String {
     s
 }
 
-fn artifact_report(name: String, o: ArtifactOutcome) -> ArtifactReport {
+pub(crate) fn artifact_report(name: String, o: ArtifactOutcome) -> ArtifactReport {
     let (status, error) = match o {
         ArtifactOutcome::Ok => ("ok", None),
         ArtifactOutcome::Missing => ("missing", None),
@@ -564,6 +595,7 @@ async fn walk_roots(
                     .flat_map(|(_, ms)| ms.iter().map(|i| mirrors[*i].url.clone()))
                     .collect(),
                 with_state: false,
+                evidence: Vec::new(),
             });
             break;
         }
@@ -600,7 +632,7 @@ async fn walk_roots(
 }
 
 /// A mirror that did not answer at all (as opposed to answering with an error status).
-fn is_dead(e: &FetchError) -> bool {
+pub(crate) fn is_dead(e: &FetchError) -> bool {
     matches!(e, FetchError::Timeout(_) | FetchError::Network(_))
 }
 

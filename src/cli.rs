@@ -293,21 +293,33 @@ fn dispatch(cmd: Command) -> Result<i32, Fail> {
                 ArtifactsArg::Size => ArtifactMode::Size,
                 ArtifactsArg::Full => ArtifactMode::Full,
             };
-            let outcome = run_check(&profile, &run, mode)?;
-            if let Some(dir) = &evidence {
-                mirrorproof::evidence::write(dir, &outcome.report, &outcome.evidence)
+            let loaded = Profile::load(&profile).map_err(usage)?;
+            let report = if loaded.signed.is_some() {
+                let outcome = run_scheme_check(&loaded, &run, mode)?;
+                if let Some(dir) = &evidence {
+                    mirrorproof::evidence::write_signed(
+                        dir,
+                        &outcome.report,
+                        &loaded,
+                        &outcome.served,
+                    )
                     .map_err(usage)?;
-            }
+                }
+                outcome.report
+            } else {
+                let outcome = run_check(&profile, &run, mode)?;
+                if let Some(dir) = &evidence {
+                    mirrorproof::evidence::write(dir, &outcome.report, &outcome.evidence)
+                        .map_err(usage)?;
+                }
+                outcome.report
+            };
             if json {
-                println!("{}", outcome.report.to_json());
+                println!("{}", report.to_json());
             } else {
-                print!("{}", outcome.report.render_human());
+                print!("{}", report.render_human());
             }
-            Ok(if outcome.report.ok {
-                EXIT_OK
-            } else {
-                EXIT_PROBLEM
-            })
+            Ok(if report.ok { EXIT_OK } else { EXIT_PROBLEM })
         }
         Command::Verify {
             args,
@@ -315,14 +327,27 @@ fn dispatch(cmd: Command) -> Result<i32, Fail> {
             roots,
             key,
             sig,
-            identity: _,
-            namespace: _,
+            identity,
+            namespace,
             run,
         } => {
             if key.is_some() || sig.is_some() {
-                return Err(usage(
-                    "--key/--sig verification (signify, minisign, sshsig, signed notes) is not supported yet",
-                ));
+                let (Some(key), Some(sig)) = (key, sig) else {
+                    return Err(usage("--key and --sig go together"));
+                };
+                if release.is_some() {
+                    return Err(usage("--release is for native profiles, not --key/--sig"));
+                }
+                return cmd_verify_signed(
+                    &key,
+                    &sig,
+                    identity.as_deref(),
+                    namespace.as_deref(),
+                    &args,
+                );
+            }
+            if identity.is_some() || namespace.is_some() {
+                return Err(usage("--identity and --namespace go with --key/--sig"));
             }
             let (profile, files) = args
                 .split_first()
@@ -467,12 +492,8 @@ fn seconds(s: f64, what: &str) -> Result<Duration, Fail> {
         .ok_or_else(|| usage(format!("{what} must be a positive number of seconds")))
 }
 
-fn run_check(
-    profile_path: &Path,
-    run: &RunArgs,
-    mode: ArtifactMode,
-) -> Result<check::Outcome, Fail> {
-    let profile = Profile::load(profile_path).map_err(usage)?;
+/// The mirrors to ask (profile and command line) and the fetch limits from the arguments.
+fn mirrors_and_fetch(profile: &Profile, run: &RunArgs) -> Result<(Vec<Mirror>, FetchConfig), Fail> {
     let mut mirrors = if run.only_cli_mirrors {
         Vec::new()
     } else {
@@ -501,6 +522,23 @@ fn run_check(
         concurrency: run.concurrency,
         extra_roots,
     };
+    Ok((mirrors, fetch))
+}
+
+fn run_check(
+    profile_path: &Path,
+    run: &RunArgs,
+    mode: ArtifactMode,
+) -> Result<check::Outcome, Fail> {
+    let profile = Profile::load(profile_path).map_err(usage)?;
+    if profile.signed.is_some() {
+        return Err(usage(format!(
+            "profile {} uses scheme {:?}: verify its files with `verify --key KEY --sig SIG FILE`",
+            profile_path.display(),
+            profile.scheme
+        )));
+    }
+    let (mirrors, fetch) = mirrors_and_fetch(&profile, run)?;
     let state = state_store(run)?;
     let pinned = check::load_pinned_root(&profile.root, fetch.max_metadata_bytes).map_err(usage)?;
     let opts = CheckOptions {
@@ -514,6 +552,84 @@ fn run_check(
         CheckError::RootExpired { .. } => Fail(EXIT_PROBLEM, e.to_string()),
         other => usage(other),
     })
+}
+
+/// A check of a profile in one of the signed-file schemes (signify, minisign, sshsig, note).
+fn run_scheme_check(
+    profile: &Profile,
+    run: &RunArgs,
+    mode: ArtifactMode,
+) -> Result<mirrorproof::scheme_check::SchemeOutcome, Fail> {
+    let Some(source) = profile.signed.clone() else {
+        return Err(usage("not a signed-file profile"));
+    };
+    let (mirrors, fetch) = mirrors_and_fetch(profile, run)?;
+    let key =
+        mirrorproof::fsutil::read_limited(&profile.root, mirrorproof::schemes::MAX_KEY_FILE_BYTES)
+            .map_err(|e| usage(format!("key {}: {e}", profile.root.display())))?;
+    let pinned = mirrorproof::schemes::pinned::Pinned::load(
+        source.format,
+        &key,
+        source.identity.as_deref(),
+        source.namespace.as_deref(),
+    )
+    .map_err(|e| usage(format!("key {}: {e}", profile.root.display())))?;
+    let opts = CheckOptions {
+        channel: run.channel.clone().unwrap_or(profile.channel.clone()),
+        artifacts: mode,
+        fetch,
+        state: state_store(run)?,
+        now: time::now(),
+    };
+    mirrorproof::scheme_check::run(&profile.name, pinned, source, mirrors, opts).map_err(usage)
+}
+
+fn cmd_verify_signed(
+    key: &Path,
+    sig: &Path,
+    identity: Option<&str>,
+    namespace: Option<&str>,
+    files: &[PathBuf],
+) -> Result<i32, Fail> {
+    use mirrorproof::signed_files::{self, SignedFilesError};
+    let out = match signed_files::verify(
+        key,
+        sig,
+        identity,
+        namespace,
+        files,
+        time::now().timestamp(),
+    ) {
+        Ok(out) => out,
+        Err(SignedFilesError::Setup(msg)) => return Err(usage(msg)),
+        Err(SignedFilesError::Signature(msg)) => {
+            println!("FAILED  {}  {}", sig.display(), printable_line(&msg));
+            return Ok(EXIT_PROBLEM);
+        }
+    };
+    let signers = out.signers.join(", ");
+    for r in &out.results {
+        if r.ok {
+            println!(
+                "OK  {}  {} ({}, {signers})",
+                printable_line(&r.what),
+                r.detail,
+                out.format.as_str()
+            );
+        } else {
+            println!(
+                "FAILED  {}  {}",
+                printable_line(&r.what),
+                printable_line(&r.detail)
+            );
+        }
+    }
+    if let Some(s) = &out.statement {
+        for line in s.lines().take(20) {
+            println!("  signed: {}", printable_line(line));
+        }
+    }
+    Ok(if out.all_ok() { EXIT_OK } else { EXIT_PROBLEM })
 }
 
 fn cmd_verify(

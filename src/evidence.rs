@@ -7,6 +7,7 @@ use std::path::Path;
 
 use crate::check::Evidence;
 use crate::fsutil::atomic_write;
+use crate::profile::{Mirror, Profile};
 use crate::report::Report;
 
 #[derive(Debug, thiserror::Error)]
@@ -70,4 +71,80 @@ pub fn write(dir: &Path, report: &Report, evidence: &Evidence) -> Result<(), Evi
 fn toml_str(s: &str) -> String {
     // A JSON string is a valid TOML basic string.
     serde_json::to_string(s).unwrap_or_else(|_| "\"\"".into())
+}
+
+/// Evidence for a signed-file profile: the pinned key, every file each mirror served under
+/// its own path, the report, and a profile that re-checks them offline. Large images named
+/// by unsigned metadata are not kept (their signatures are).
+pub fn write_signed(
+    dir: &Path,
+    report: &Report,
+    profile: &Profile,
+    served: &[(Mirror, crate::scheme_check::ServedFiles)],
+) -> Result<(), EvidenceError> {
+    let put = |rel: &str, bytes: &[u8]| -> Result<(), EvidenceError> {
+        let path = dir.join(rel);
+        let err = |source| EvidenceError {
+            path: path.display().to_string(),
+            source,
+        };
+        if let Some(p) = path.parent() {
+            std::fs::create_dir_all(p).map_err(err)?;
+        }
+        atomic_write(&path, bytes, 0o644).map_err(err)
+    };
+    let Some(source) = &profile.signed else {
+        return Ok(());
+    };
+    let key = crate::fsutil::read_limited(&profile.root, crate::schemes::MAX_KEY_FILE_BYTES)
+        .map_err(|source| EvidenceError {
+            path: profile.root.display().to_string(),
+            source,
+        })?;
+    put("pinned.key", &key)?;
+    let mut text = String::new();
+    let _ = writeln!(
+        text,
+        "# Evidence from a mirrorproof run at {}. Re-check offline with:\n#   mirrorproof check profile.toml --artifacts none --no-state",
+        report.checked_at
+    );
+    let _ = writeln!(text, "name = {}", toml_str(&report.profile));
+    let _ = writeln!(text, "scheme = {}", toml_str(source.format.as_str()));
+    let _ = writeln!(text, "key = \"pinned.key\"");
+    let _ = writeln!(text, "channel = {}", toml_str(&report.channel));
+    let _ = writeln!(text, "file = {}", toml_str(&source.file));
+    let optional = [
+        ("signature", &source.signature),
+        ("identity", &source.identity),
+        ("namespace", &source.namespace),
+        ("version_file", &source.version_file),
+    ];
+    for (field, value) in optional {
+        if let Some(v) = value {
+            let _ = writeln!(text, "{field} = {}", toml_str(v));
+        }
+    }
+    for (i, (mirror, files)) in served.iter().enumerate() {
+        if files.is_empty() {
+            continue;
+        }
+        let sub = format!("mirrors/{i:04}");
+        for (rel, bytes) in files {
+            put(&format!("{sub}/{rel}"), bytes)?;
+        }
+        put(
+            &format!("{sub}/SOURCE"),
+            format!("{}\n", mirror.url).as_bytes(),
+        )?;
+        let _ = writeln!(
+            text,
+            "\n[[mirrors]]\nurl = {}\ncountry = {}\nname = {}",
+            toml_str(&sub),
+            toml_str(&mirror.country),
+            toml_str(mirror.label())
+        );
+    }
+    put("profile.toml", text.as_bytes())?;
+    put("report.json", report.to_json().as_bytes())?;
+    Ok(())
 }

@@ -15,6 +15,7 @@ use tokio::sync::Semaphore;
 
 use crate::profile::{Location, Mirror};
 use crate::release::{Artifact, Expected};
+use crate::schemes::{Prehash, Prehasher};
 
 pub const USER_AGENT: &str = concat!("mirrorproof/", env!("CARGO_PKG_VERSION"));
 const MAX_REDIRECTS: usize = 5;
@@ -213,6 +214,74 @@ impl Fetcher {
     }
 }
 
+impl Fetcher {
+    /// Streams a signed file through the digest its signature names, reading at most
+    /// `cap + 1` bytes, so a multi-gigabyte image is verified in constant memory.
+    pub async fn digest(
+        &self,
+        mirror: &Mirror,
+        rel: &str,
+        cap: u64,
+        prehash: Prehash,
+    ) -> Result<Vec<u8>, FetchError> {
+        let _permit = self.permits.acquire().await.map_err(|_| closed())?;
+        let timeout = self.config.artifact_timeout;
+        match &mirror.location {
+            Location::Dir(dir) => {
+                let path = local_path(dir, rel);
+                blocking(timeout, move || digest_local(&path, cap, prehash)).await
+            }
+            Location::Http(base) => {
+                let url = join_url(base, rel);
+                let client = self.client(mirror).clone();
+                deadline(timeout, async move {
+                    let mut hasher = Prehasher::new(prehash)
+                        .ok_or_else(|| FetchError::Io("no digest to stream through".into()))?;
+                    let mut resp = send(&client, reqwest::Method::GET, url).await?;
+                    if resp.content_length().is_some_and(|n| n > cap) {
+                        return Err(FetchError::TooLarge(cap));
+                    }
+                    let mut seen = 0u64;
+                    while let Some(chunk) = resp.chunk().await.map_err(net)? {
+                        seen = seen.saturating_add(chunk.len() as u64);
+                        if seen > cap {
+                            return Err(FetchError::TooLarge(cap));
+                        }
+                        hasher.update(&chunk);
+                    }
+                    Ok(hasher.finish())
+                })
+                .await
+            }
+        }
+    }
+}
+
+/// [`Fetcher::digest`] for a local file (and for `verify --key/--sig` on downloads).
+pub fn digest_local(path: &Path, cap: u64, prehash: Prehash) -> Result<Vec<u8>, FetchError> {
+    let mut hasher = Prehasher::new(prehash)
+        .ok_or_else(|| FetchError::Io("no digest to stream through".into()))?;
+    let file = std::fs::File::open(path).map_err(|e| io_error(&e, cap))?;
+    let mut reader = file.take(cap.saturating_add(1));
+    let mut buf = vec![0u8; FILE_CHUNK];
+    let mut seen = 0u64;
+    loop {
+        match reader.read(&mut buf) {
+            Ok(0) => break,
+            Ok(n) => {
+                seen += n as u64;
+                if seen > cap {
+                    return Err(FetchError::TooLarge(cap));
+                }
+                hasher.update(&buf[..n]);
+            }
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+            Err(e) => return Err(FetchError::Io(e.to_string())),
+        }
+    }
+    Ok(hasher.finish())
+}
+
 fn closed() -> FetchError {
     FetchError::Io("fetcher closed".into())
 }
@@ -340,6 +409,8 @@ fn local_path(dir: &Path, rel: &str) -> PathBuf {
 struct Meter {
     hasher: Option<Hasher>,
     length: u64,
+    /// False when `length` is only a cap (checksum lists sign no length).
+    exact: bool,
     seen: u64,
 }
 
@@ -357,6 +428,7 @@ impl Meter {
         Meter {
             hasher,
             length: artifact.length,
+            exact: artifact.length_signed,
             seen: 0,
         }
     }
@@ -379,12 +451,13 @@ impl Meter {
 
     fn finish(self, expected: &Expected) -> ArtifactOutcome {
         if self.seen > self.length {
-            return ArtifactOutcome::Corrupt(format!(
-                "longer than the signed {} bytes",
-                self.length
-            ));
+            return ArtifactOutcome::Corrupt(if self.exact {
+                format!("longer than the signed {} bytes", self.length)
+            } else {
+                format!("larger than the {}-byte limit", self.length)
+            });
         }
-        if self.seen < self.length {
+        if self.exact && self.seen < self.length {
             return ArtifactOutcome::Corrupt(format!(
                 "{} bytes where {} were signed",
                 self.seen, self.length
@@ -426,6 +499,10 @@ pub fn check_local(path: &Path, artifact: &Artifact, mode: ArtifactMode) -> Arti
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => return ArtifactOutcome::Missing,
         Err(e) => return ArtifactOutcome::Error(e.to_string()),
     };
+    if mode == ArtifactMode::Size && !artifact.length_signed {
+        // Nothing signed to compare a size with: presence is all this mode can tell.
+        return ArtifactOutcome::Skipped;
+    }
     if mode == ArtifactMode::Size {
         return match file.metadata() {
             Ok(m) if m.len() == artifact.length => ArtifactOutcome::Ok,
@@ -476,6 +553,10 @@ async fn check_http(
                 .and_then(|v| v.to_str().ok())
                 .and_then(|v| v.trim().parse::<u64>().ok())
         });
+        if !artifact.length_signed {
+            // Found, and no signed size to compare with: presence is all this mode can tell.
+            return Ok(ArtifactOutcome::Skipped);
+        }
         if let Some(n) = announced.flatten() {
             return Ok(if n == artifact.length {
                 ArtifactOutcome::Ok
@@ -488,10 +569,14 @@ async fn check_http(
     if let Some(n) = resp.content_length()
         && n > artifact.length
     {
-        return Ok(ArtifactOutcome::Corrupt(format!(
-            "served as {n} bytes where {} were signed",
-            artifact.length
-        )));
+        return Ok(ArtifactOutcome::Corrupt(if artifact.length_signed {
+            format!("served as {n} bytes where {} were signed", artifact.length)
+        } else {
+            format!(
+                "served as {n} bytes, over the {}-byte limit",
+                artifact.length
+            )
+        }));
     }
     let mut meter = Meter::new(&artifact, mode == ArtifactMode::Full);
     let started = Instant::now();
@@ -512,6 +597,7 @@ mod tests {
         Artifact {
             name: "a".into(),
             length: data.len() as u64,
+            length_signed: true,
             expected: Expected::Sha256(Sha256::digest(data).into()),
             fallback: None,
         }

@@ -5,6 +5,8 @@ use std::path::{Path, PathBuf};
 use serde::Deserialize;
 use url::Url;
 
+use crate::schemes::Format;
+
 /// Profiles are small; anything bigger is a mistake or an attack on the parser.
 pub const MAX_PROFILE_BYTES: u64 = 1024 * 1024;
 /// Country label for mirrors added without one (ISO 3166 "user-assigned" range).
@@ -26,8 +28,21 @@ struct ProfileDoc {
     name: String,
     #[serde(default = "native")]
     scheme: String,
-    root: String,
+    #[serde(default)]
+    root: Option<String>,
+    #[serde(default)]
+    key: Option<String>,
     channel: String,
+    #[serde(default)]
+    file: Option<String>,
+    #[serde(default)]
+    signature: Option<String>,
+    #[serde(default)]
+    identity: Option<String>,
+    #[serde(default)]
+    namespace: Option<String>,
+    #[serde(default)]
+    version_file: Option<String>,
     #[serde(default)]
     mirrors: Vec<MirrorDoc>,
 }
@@ -69,9 +84,38 @@ pub struct Mirror {
 pub struct Profile {
     pub name: String,
     pub scheme: String,
+    /// The pinned trust: the root envelope (native) or the scheme's key file.
     pub root: PathBuf,
     pub channel: String,
     pub mirrors: Vec<Mirror>,
+    /// Where the signed file lives on each mirror, for schemes other than native.
+    pub signed: Option<SignedSource>,
+}
+
+/// A signed file in one of the [`crate::schemes`] formats, as laid out on every mirror.
+/// Paths are relative to each mirror's URL; `{version}` in `file` and `signature` is
+/// replaced by the version read from `version_file`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SignedSource {
+    pub format: Format,
+    pub file: String,
+    /// Detached signature; `None` for embedded signify lists and signed notes.
+    pub signature: Option<String>,
+    pub identity: Option<String>,
+    pub namespace: Option<String>,
+    /// Unsigned update metadata naming the current version (GrapheneOS `DEVICE-CHANNEL`).
+    pub version_file: Option<String>,
+}
+
+impl SignedSource {
+    /// `file` and `signature` for one version.
+    pub fn paths_for(&self, version: Option<u64>) -> (String, Option<String>) {
+        let fill = |s: &str| match version {
+            Some(v) => s.replace("{version}", &v.to_string()),
+            None => s.to_owned(),
+        };
+        (fill(&self.file), self.signature.as_deref().map(fill))
+    }
 }
 
 impl Profile {
@@ -113,6 +157,7 @@ impl Profile {
         if doc.channel.is_empty() {
             return Err(bad("channel is empty".into()));
         }
+        let (root, signed) = signed_source(&doc).map_err(bad)?;
         let mirrors = doc
             .mirrors
             .into_iter()
@@ -130,11 +175,104 @@ impl Profile {
         Ok(Profile {
             name: doc.name,
             scheme: doc.scheme,
-            root: base.join(&doc.root),
+            root: base.join(root),
             channel: doc.channel,
             mirrors,
+            signed,
         })
     }
+}
+
+/// Which fields a scheme needs: `root` for native, `key` and `file` for the others, and
+/// for OpenSSH signatures the identity and namespace the signature must be bound to.
+fn signed_source(doc: &ProfileDoc) -> Result<(String, Option<SignedSource>), String> {
+    let extras = [
+        ("file", &doc.file),
+        ("signature", &doc.signature),
+        ("identity", &doc.identity),
+        ("namespace", &doc.namespace),
+        ("version_file", &doc.version_file),
+        ("key", &doc.key),
+    ];
+    if doc.scheme == "native" {
+        if let Some((field, _)) = extras.iter().find(|(_, v)| v.is_some()) {
+            return Err(format!(
+                "{field} is not used by scheme \"native\" (it takes root)"
+            ));
+        }
+        let root = doc.root.clone().ok_or("scheme \"native\" needs root")?;
+        return Ok((root, None));
+    }
+    let format = Format::from_scheme(&doc.scheme).ok_or_else(|| {
+        format!(
+            "unknown scheme {:?} (known: native, signify, minisign, sshsig, note)",
+            doc.scheme
+        )
+    })?;
+    let scheme = format.as_str();
+    if doc.root.is_some() {
+        return Err(format!("scheme {scheme:?} takes key, not root"));
+    }
+    let key = doc
+        .key
+        .clone()
+        .ok_or(format!("scheme {scheme:?} needs key"))?;
+    let file = doc
+        .file
+        .clone()
+        .ok_or(format!("scheme {scheme:?} needs file"))?;
+    let paths = [
+        Some(&file),
+        doc.signature.as_ref(),
+        doc.version_file.as_ref(),
+    ];
+    for p in paths.into_iter().flatten() {
+        let filled = p.replace("{version}", "1");
+        crate::release::check_artifact_name(&filled)
+            .map_err(|_| format!("{p:?} is not a safe relative path under the mirror URL"))?;
+    }
+    match format {
+        Format::Minisign if doc.signature.is_none() => {
+            return Err("scheme \"minisign\" needs signature (the .minisig path)".into());
+        }
+        Format::Sshsig if doc.signature.is_none() => {
+            return Err("scheme \"sshsig\" needs signature (the .sig path)".into());
+        }
+        Format::Sshsig if doc.namespace.as_deref().is_none_or(str::is_empty) => {
+            return Err("scheme \"sshsig\" needs namespace: an OpenSSH signature is only meaningful for the namespace it was made for".into());
+        }
+        Format::Sshsig if doc.identity.as_deref().is_none_or(str::is_empty) => {
+            return Err("scheme \"sshsig\" needs identity (the allowed_signers principal)".into());
+        }
+        Format::Note if doc.signature.is_some() => {
+            return Err(
+                "scheme \"note\" takes no signature: the signatures are in the note".into(),
+            );
+        }
+        _ => {}
+    }
+    if format != Format::Sshsig && (doc.identity.is_some() || doc.namespace.is_some()) {
+        return Err("identity and namespace are only used by scheme \"sshsig\"".into());
+    }
+    let templated = file.contains("{version}")
+        || doc
+            .signature
+            .as_deref()
+            .is_some_and(|s| s.contains("{version}"));
+    if templated && doc.version_file.is_none() {
+        return Err("{version} in file or signature needs version_file".into());
+    }
+    Ok((
+        key,
+        Some(SignedSource {
+            format,
+            file,
+            signature: doc.signature.clone(),
+            identity: doc.identity.clone(),
+            namespace: doc.namespace.clone(),
+            version_file: doc.version_file.clone(),
+        }),
+    ))
 }
 
 /// ISO 3166-1 alpha-2 shape: two ASCII letters, stored uppercase.

@@ -56,7 +56,10 @@ pub enum Expected {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Artifact {
     pub name: String,
+    /// The signed length; when `length_signed` is false (checksum lists sign no length) an
+    /// upper bound on what is read instead.
     pub length: u64,
+    pub length_signed: bool,
     /// The digest streamed first: sha256 when listed.
     pub expected: Expected,
     /// The other listed digest, if any. The format accepts an artifact when ONE listed hash
@@ -70,6 +73,7 @@ impl Artifact {
         self.fallback.clone().map(|expected| Artifact {
             name: self.name.clone(),
             length: self.length,
+            length_signed: self.length_signed,
             expected,
             fallback: None,
         })
@@ -127,6 +131,7 @@ impl Release {
             artifacts.push(Artifact {
                 name,
                 length: a.length,
+                length_signed: true,
                 expected,
                 fallback,
             });

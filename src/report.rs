@@ -22,8 +22,16 @@ pub struct Report {
     pub mirrors: Vec<MirrorReport>,
     pub countries: BTreeMap<String, CountryReport>,
     pub equivocations: Vec<EquivocationReport>,
-    /// Extension: the root that judged every mirror in this run.
-    pub root: RootReport,
+    /// Extension: the signature scheme, for profiles not in the native format.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub scheme: Option<&'static str>,
+    /// Extension: what this run could not judge and why (formats without versions,
+    /// unsigned metadata); shown to people as well.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub notices: Vec<String>,
+    /// Extension: the root that judged every mirror in this run (native scheme only).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub root: Option<RootReport>,
     /// Extension: two different valid roots with the same version (root keys misbehaving).
     pub root_equivocations: Vec<EquivocationReport>,
     /// Extension: root rotation candidates that failed verification and were ignored.
@@ -36,8 +44,9 @@ pub struct Report {
 pub struct LatestReport {
     pub version: u64,
     pub payload_sha256: String,
-    /// Extension: publication time of the latest release.
-    pub published: String,
+    /// Extension: publication time of the latest release (native scheme only).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub published: Option<String>,
     /// Extension: how many of the release role's pinned keys signed it, and how many it has.
     pub signers: Vec<String>,
     pub release_keys: usize,
@@ -86,6 +95,10 @@ pub struct EquivocationReport {
     pub mirrors: Vec<String>,
     /// Extension: true when the local state holds one of the conflicting payloads.
     pub with_state: bool,
+    /// Extension: the conflicting signed documents themselves (signed notes), so anyone
+    /// can check the proof offline.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub evidence: Vec<String>,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -139,13 +152,25 @@ impl Report {
         let mut out = String::new();
         let _ = writeln!(
             out,
-            "{} ({}) checked at {} with root v{}; artifacts: {}",
-            self.profile, self.channel, self.checked_at, self.root.version, self.artifacts_mode
+            "{} ({}) checked at {} with {}; artifacts: {}",
+            self.profile,
+            self.channel,
+            self.checked_at,
+            match (&self.root, self.scheme) {
+                (Some(r), _) => format!("root v{}", r.version),
+                (None, Some(s)) => format!("pinned {s} key"),
+                (None, None) => "no root".into(),
+            },
+            self.artifacts_mode
         );
+        for n in &self.notices {
+            let _ = writeln!(out, "note: {n}");
+        }
         let latest_published = self
             .latest
             .as_ref()
-            .and_then(|l| crate::time::parse(&l.published).ok());
+            .and_then(|l| l.published.as_deref())
+            .and_then(|p| crate::time::parse(p).ok());
         let width = self
             .mirrors
             .iter()

@@ -106,7 +106,7 @@ fn a_dead_mirror_does_not_stop_the_root_walk_on_the_others() {
         .serves_root(&v3)
         .over_http();
     let run = w.check();
-    assert_eq!(run.root.version, 3);
+    assert_eq!(run.root.as_ref().unwrap().version, 3);
     run.expect("dead", Status::Unreachable);
     run.expect("a", Status::Ok);
     run.expect("b", Status::Ok);

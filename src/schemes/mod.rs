@@ -10,6 +10,7 @@
 pub mod checksums;
 pub mod minisign;
 pub mod note;
+pub mod pinned;
 pub mod signify;
 pub mod sshsig;
 
@@ -96,4 +97,42 @@ impl Format {
 pub(crate) fn strict_base64(s: &str) -> Option<Vec<u8>> {
     use base64::Engine;
     base64::engine::general_purpose::STANDARD.decode(s).ok()
+}
+
+/// A running [`Prehash`] digest, fed chunk by chunk as a signed file streams past.
+pub enum Prehasher {
+    Blake2b512(Box<blake2::Blake2b512>),
+    Sha256(sha2::Sha256),
+    Sha512(sha2::Sha512),
+}
+
+impl Prehasher {
+    /// `None` for [`Prehash::None`]: that format needs the whole message, not a digest.
+    pub fn new(p: Prehash) -> Option<Prehasher> {
+        use sha2::Digest;
+        match p {
+            Prehash::None => None,
+            Prehash::Blake2b512 => Some(Prehasher::Blake2b512(Box::default())),
+            Prehash::Sha256 => Some(Prehasher::Sha256(sha2::Sha256::new())),
+            Prehash::Sha512 => Some(Prehasher::Sha512(sha2::Sha512::new())),
+        }
+    }
+
+    pub fn update(&mut self, data: &[u8]) {
+        use sha2::Digest;
+        match self {
+            Prehasher::Blake2b512(h) => h.update(data),
+            Prehasher::Sha256(h) => h.update(data),
+            Prehasher::Sha512(h) => h.update(data),
+        }
+    }
+
+    pub fn finish(self) -> Vec<u8> {
+        use sha2::Digest;
+        match self {
+            Prehasher::Blake2b512(h) => h.finalize().to_vec(),
+            Prehasher::Sha256(h) => h.finalize().to_vec(),
+            Prehasher::Sha512(h) => h.finalize().to_vec(),
+        }
+    }
 }

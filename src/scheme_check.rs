@@ -1,0 +1,953 @@
+//! `check` for the formats that sign files directly (signify, minisign, OpenSSH signatures,
+//! signed notes): fetch the signed file from every mirror at once, verify it against the
+//! pinned key before reading it, compare what the mirrors serve, check the files a signed
+//! checksum list names, and report in the same schema as the native format.
+//!
+//! These formats say less than a native release: signify, minisign and SSHSIG carry no
+//! version and no expiry, so the only freshness check is the comparison between mirrors,
+//! and the report says so. Signed tlog checkpoints carry a tree size, which orders them
+//! and makes a split view provable. GrapheneOS-style update metadata names a version but
+//! is unsigned; its version orders mirrors, and only the image signature is proof.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::sync::Arc;
+use std::time::Instant;
+
+use sha2::{Digest, Sha256};
+
+use crate::audit::Status;
+use crate::check::{
+    self, ArtifactResults, CheckError, CheckOptions, artifact_report, artifact_status, is_dead,
+};
+use crate::fetch::{ArtifactMode, FetchError, Fetcher};
+use crate::profile::{Mirror, SignedSource};
+use crate::release::{Artifact, Expected};
+use crate::report::{EquivocationReport, LatestReport, MirrorReport, Report, SCHEMA};
+use crate::schemes::checksums::{self, Digest as ListDigest};
+use crate::schemes::pinned::{self, Pinned, Signature};
+use crate::schemes::{Format, Message, Prehash, SchemeError, note};
+use crate::state::{Advance, ChannelState};
+use crate::time;
+
+/// Artifacts named by a checksum list have no signed length; this caps what is read.
+pub const MAX_LISTED_ARTIFACT_BYTES: u64 = 64 * 1024 * 1024 * 1024;
+/// Signature files are small in every format.
+const MAX_SIGNATURE_BYTES: u64 = crate::schemes::MAX_SIGNATURE_FILE_BYTES;
+/// Distinct unsigned versions tried, newest first, before giving up on finding one whose
+/// image verifies: a mirror that claims a version it cannot back costs one attempt.
+const MAX_VERSION_ATTEMPTS: usize = 4;
+
+/// What one mirror served, after its signature was checked.
+#[derive(Debug, Clone)]
+enum Seen {
+    Unreachable(String),
+    Invalid(String),
+    Signed(Box<Signed>),
+}
+
+#[derive(Debug, Clone)]
+struct Signed {
+    /// Tree size (checkpoints) or the unsigned version (version_file); `None` otherwise.
+    version: Option<u64>,
+    /// What mirrors are compared by: the root hash of a checkpoint, else SHA-256 of the
+    /// signed message (or of the signature file, for images verified later by streaming).
+    content: String,
+    signers: Vec<String>,
+    /// Files a signed checksum list names, with their paths on the mirror.
+    artifacts: Vec<(String, Artifact)>,
+    /// The signed note, kept as evidence of a split view.
+    note: Option<String>,
+    /// For version_file sources: the image still to be streamed and verified.
+    pending: Option<Pending>,
+}
+
+#[derive(Debug, Clone)]
+struct Pending {
+    path: String,
+    signature: Signature,
+}
+
+/// The files one mirror served in a run, as (path under the mirror, bytes).
+pub type ServedFiles = Vec<(String, Vec<u8>)>;
+
+/// What a run produced: the report, and the exact files each mirror served, for auditors
+/// who keep evidence.
+#[derive(Debug)]
+pub struct SchemeOutcome {
+    pub report: Report,
+    pub state_written: bool,
+    pub served: Vec<(Mirror, ServedFiles)>,
+}
+
+/// Runs a whole check for a signed-file profile; blocking wrapper like [`check::run`].
+pub fn run(
+    profile_name: &str,
+    pinned: Pinned,
+    source: SignedSource,
+    mirrors: Vec<Mirror>,
+    opts: CheckOptions,
+) -> Result<SchemeOutcome, CheckError> {
+    if mirrors.is_empty() {
+        return Err(CheckError::NoMirrors);
+    }
+    crate::release::check_channel_name(&opts.channel)
+        .map_err(|e| CheckError::Setup(e.to_string()))?;
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| CheckError::Setup(format!("cannot start the async runtime: {e}")))?;
+    let out = rt.block_on(run_async(profile_name, pinned, source, mirrors, opts));
+    rt.shutdown_background();
+    out
+}
+
+async fn run_async(
+    profile_name: &str,
+    pinned: Pinned,
+    source: SignedSource,
+    mirrors: Vec<Mirror>,
+    opts: CheckOptions,
+) -> Result<SchemeOutcome, CheckError> {
+    let format = pinned.format();
+    let project = format!("{}:{}", format.as_str(), profile_name);
+    let state = match &opts.state {
+        Some(store) => store.load(&project, &opts.channel)?,
+        None => None,
+    };
+    let fetcher = Arc::new(
+        Fetcher::new(opts.fetch.clone(), &mirrors).map_err(|e| CheckError::Setup(e.to_string()))?,
+    );
+    let mirrors: Vec<Arc<Mirror>> = mirrors.into_iter().map(Arc::new).collect();
+    let pinned = Arc::new(pinned);
+    let source = Arc::new(source);
+    let now = opts.now.timestamp();
+
+    let tasks: Vec<_> = mirrors
+        .iter()
+        .map(|m| {
+            let (f, m, p, s) = (fetcher.clone(), m.clone(), pinned.clone(), source.clone());
+            tokio::spawn(async move {
+                let start = Instant::now();
+                let (seen, served) = observe(&f, &m, &p, &s, now).await;
+                (seen, served, start.elapsed().as_millis() as u64)
+            })
+        })
+        .collect();
+    let mut seen = Vec::with_capacity(tasks.len());
+    let mut served = Vec::with_capacity(tasks.len());
+    let mut elapsed = Vec::with_capacity(tasks.len());
+    for t in tasks {
+        let (s, b, ms) = t.await.unwrap_or_else(|e| {
+            (
+                Seen::Unreachable(format!("task failed: {e}")),
+                Vec::new(),
+                0,
+            )
+        });
+        seen.push(s);
+        served.push(b);
+        elapsed.push(ms);
+    }
+
+    // Unsigned versions: the image signature is the only proof, so the newest version is
+    // the newest one whose image verifies somewhere; mirrors that claim newer versions
+    // they cannot back are invalid, not a reason to call honest mirrors stale.
+    let mut image_results: BTreeMap<usize, Result<(), String>> = BTreeMap::new();
+    if source.version_file.is_some() && opts.artifacts == ArtifactMode::Full {
+        let versions: BTreeSet<u64> = seen
+            .iter()
+            .filter_map(|s| match s {
+                Seen::Signed(x) => x.version,
+                _ => None,
+            })
+            .collect();
+        for v in versions.into_iter().rev().take(MAX_VERSION_ATTEMPTS) {
+            let on_v: Vec<usize> = (0..seen.len())
+                .filter(|i| matches!(&seen[*i], Seen::Signed(x) if x.version == Some(v)))
+                .collect();
+            let checks: Vec<_> = on_v
+                .iter()
+                .map(|&i| {
+                    let pending = match &seen[i] {
+                        Seen::Signed(x) => x.pending.clone(),
+                        _ => None,
+                    };
+                    let (f, m, p) = (fetcher.clone(), mirrors[i].clone(), pinned.clone());
+                    (
+                        i,
+                        tokio::spawn(async move {
+                            match pending {
+                                Some(pd) => verify_image(&f, &m, &p, &pd, now).await,
+                                None => Err("nothing to verify".into()),
+                            }
+                        }),
+                    )
+                })
+                .collect();
+            let mut any_ok = false;
+            for (i, h) in checks {
+                let r = h.await.unwrap_or_else(|e| Err(format!("task failed: {e}")));
+                any_ok |= r.is_ok();
+                image_results.insert(i, r);
+            }
+            if any_ok {
+                break;
+            }
+            for i in on_v {
+                if let Some(Err(why)) = image_results.remove(&i) {
+                    seen[i] = Seen::Invalid(format!(
+                        "claims version {v} in unsigned metadata, but no mirror serves an image signed for it ({why})"
+                    ));
+                }
+            }
+        }
+    }
+
+    let versioned = seen
+        .iter()
+        .any(|s| matches!(s, Seen::Signed(x) if x.version.is_some()));
+    let verdict = if versioned {
+        judge_versioned(&seen, state.as_ref())
+    } else {
+        judge_by_majority(&seen)
+    };
+
+    // Checksum-list artifacts, for the mirrors that serve the latest list.
+    let jobs = verdict
+        .latest_mirrors()
+        .filter_map(|i| match &seen[i] {
+            Seen::Signed(x) if !x.artifacts.is_empty() => Some((i, x.artifacts.clone())),
+            _ => None,
+        })
+        .collect();
+    let mut artifact_results: ArtifactResults =
+        check::check_artifacts(&fetcher, &mirrors, jobs, opts.artifacts).await;
+
+    let mut notices = Vec::new();
+    match (format, versioned, source.version_file.is_some()) {
+        (_, _, true) => notices.push(format!(
+            "{} is unsigned: a mirror can claim any version in it. Versions and the downgrade check rest on it; the signature covers the image only{}",
+            source.version_file.as_deref().unwrap_or(""),
+            if opts.artifacts == ArtifactMode::Full {
+                ", and no mirror is ok unless its image verified"
+            } else {
+                "; with --artifacts other than full no image was verified, so no mirror can be ok"
+            }
+        )),
+        (Format::Note, true, _) => notices.push(
+            "checkpoints are ordered by tree size; a smaller tree is reported stale even if it is only seconds behind. Consistency proofs between tree sizes are not checked".into(),
+        ),
+        _ => notices.push(format!(
+            "{} signatures carry no version and no expiry: freshness is judged only by comparing mirrors (the content most mirrors serve counts as latest), and a frozen copy served by every mirror cannot be detected",
+            format.as_str()
+        )),
+    }
+
+    let mut reports = Vec::with_capacity(mirrors.len());
+    for (i, m) in mirrors.iter().enumerate() {
+        let signed = match &seen[i] {
+            Seen::Signed(x) => Some(x),
+            _ => None,
+        };
+        let (status, error, artifacts, extra_ms) = match &verdict.judgements[i] {
+            Verdict::Final(st, why) => (*st, Some(why.clone()), Vec::new(), 0),
+            Verdict::Latest => {
+                let (results, ms) = artifact_results.remove(&i).unwrap_or_default();
+                let (mut st, mut why) = artifact_status(&results);
+                if source.version_file.is_some() {
+                    match image_results.get(&i) {
+                        Some(Ok(())) => {}
+                        Some(Err(e)) => {
+                            st = Status::Corrupt;
+                            why = Some(format!("image: {e}"));
+                        }
+                        None => {
+                            st = Status::Incomplete;
+                            why = Some(format!(
+                                "image signature not checked (--artifacts {}): it covers the image bytes",
+                                mode_name(opts.artifacts)
+                            ));
+                        }
+                    }
+                }
+                let arts = results
+                    .into_iter()
+                    .map(|(name, o)| artifact_report(name, o))
+                    .collect();
+                (st, why, arts, ms)
+            }
+        };
+        reports.push(MirrorReport {
+            url: m.url.clone(),
+            country: m.country.clone(),
+            name: m.name.clone(),
+            status,
+            version: signed.and_then(|s| s.version),
+            payload_sha256: signed.map(|s| s.content.clone()),
+            signers: signed.map(|s| s.signers.clone()).unwrap_or_default(),
+            published: None,
+            artifacts,
+            elapsed_ms: elapsed[i] + extra_ms,
+            error,
+        });
+    }
+
+    let latest_signed = verdict.latest.and_then(|i| match &seen[i] {
+        Seen::Signed(x) => Some(x),
+        _ => None,
+    });
+    let url_of = |i: &usize| mirrors[*i].url.clone();
+    let mut report = Report {
+        schema: SCHEMA,
+        profile: profile_name.to_owned(),
+        channel: opts.channel.clone(),
+        checked_at: time::format(&opts.now),
+        ok: false,
+        independent: false,
+        latest: latest_signed.map(|s| LatestReport {
+            version: s.version.unwrap_or(0),
+            payload_sha256: s.content.clone(),
+            published: None,
+            signers: s.signers.clone(),
+            release_keys: 1,
+            equivocated: verdict.latest_equivocated,
+        }),
+        mirrors: reports,
+        countries: BTreeMap::new(),
+        equivocations: verdict
+            .equivocations
+            .iter()
+            .map(|e| EquivocationReport {
+                version: e.version,
+                payload_sha256: e.contents.clone(),
+                mirrors: e.mirrors.iter().map(url_of).collect(),
+                with_state: e.with_state,
+                evidence: e.evidence(&seen),
+            })
+            .collect(),
+        scheme: Some(format.as_str()),
+        notices,
+        root: None,
+        root_equivocations: Vec::new(),
+        root_rejected: Vec::new(),
+        artifacts_mode: mode_name(opts.artifacts),
+    };
+    report.summarise();
+
+    // Only ordered formats have state, and it moves only to a latest that is not split and,
+    // for unsigned versions, whose image verified somewhere in this run.
+    let mut state_written = false;
+    let backed = source.version_file.is_none() || image_results.values().any(|r| r.is_ok());
+    if let (Some(store), Some(latest)) = (&opts.state, latest_signed)
+        && let Some(version) = latest.version
+        && !verdict.latest_equivocated
+        && backed
+        && state.as_ref().is_none_or(|s| version > s.version)
+    {
+        match store.advance(
+            &project,
+            &opts.channel,
+            &ChannelState {
+                version,
+                payload_sha256: latest.content.clone(),
+                updated: time::format(&opts.now),
+            },
+        )? {
+            Advance::Written => state_written = true,
+            Advance::NotNewer => {}
+            Advance::Conflict(recorded) => {
+                report.equivocations.push(EquivocationReport {
+                    version,
+                    payload_sha256: vec![recorded.payload_sha256, latest.content.clone()],
+                    mirrors: Vec::new(),
+                    with_state: true,
+                    evidence: Vec::new(),
+                });
+                if let Some(l) = report.latest.as_mut() {
+                    l.equivocated = true;
+                }
+                report.summarise();
+            }
+        }
+    }
+
+    Ok(SchemeOutcome {
+        report,
+        state_written,
+        served: mirrors
+            .iter()
+            .zip(served)
+            .map(|(m, files)| ((**m).clone(), files))
+            .collect(),
+    })
+}
+
+fn mode_name(m: ArtifactMode) -> &'static str {
+    match m {
+        ArtifactMode::None => "none",
+        ArtifactMode::Size => "size",
+        ArtifactMode::Full => "full",
+    }
+}
+
+/// Fetches and verifies what one mirror serves. Returns the verdict input and the exact
+/// files fetched (path, bytes), for evidence.
+async fn observe(
+    f: &Fetcher,
+    m: &Mirror,
+    pinned: &Pinned,
+    source: &SignedSource,
+    now: i64,
+) -> (Seen, Vec<(String, Vec<u8>)>) {
+    let mut served = Vec::new();
+    let unreachable = |path: &str, e: FetchError| -> Seen {
+        if is_dead(&e) || matches!(e, FetchError::NotFound(_) | FetchError::Status(_)) {
+            Seen::Unreachable(format!("{path}: {e}"))
+        } else {
+            Seen::Invalid(format!("{path}: {e}"))
+        }
+    };
+
+    let mut version = None;
+    if let Some(vf) = &source.version_file {
+        let bytes = match f.get_metadata(m, vf).await {
+            Ok(b) => b,
+            Err(e) => return (unreachable(vf, e), served),
+        };
+        served.push((vf.clone(), bytes.clone()));
+        match parse_update_metadata(&bytes, vf) {
+            Ok(v) => version = Some(v),
+            Err(why) => return (Seen::Invalid(format!("{vf}: {why}")), served),
+        }
+    }
+    let (file, sig_path) = source.paths_for(version);
+
+    let signature = match &sig_path {
+        Some(p) => {
+            let bytes = match f.get_metadata(m, p).await {
+                Ok(b) if b.len() as u64 > MAX_SIGNATURE_BYTES => {
+                    return (
+                        Seen::Invalid(format!("{p}: larger than {MAX_SIGNATURE_BYTES} bytes")),
+                        served,
+                    );
+                }
+                Ok(b) => b,
+                Err(e) => return (unreachable(p, e), served),
+            };
+            served.push((p.clone(), bytes.clone()));
+            match Signature::parse(pinned.format(), &bytes) {
+                Ok(s) => Some((s, Sha256::digest(&bytes))),
+                Err(e) => return (Seen::Invalid(format!("{p}: {e}")), served),
+            }
+        }
+        None => None,
+    };
+
+    // Images named by unsigned metadata are verified later, and only on the mirrors that
+    // matter; here the signature must at least be by a pinned, allowed key.
+    if version.is_some()
+        && let Some((sig, sig_sha)) = &signature
+        && sig.prehash() != Prehash::None
+    {
+        if let Err(e) = signer_allowed(pinned, sig, now) {
+            return (
+                Seen::Invalid(format!("{}: {e}", sig_path.unwrap_or_default())),
+                served,
+            );
+        }
+        return (
+            Seen::Signed(Box::new(Signed {
+                version,
+                content: hex::encode(sig_sha),
+                signers: Vec::new(),
+                artifacts: Vec::new(),
+                note: None,
+                pending: Some(Pending {
+                    path: file,
+                    signature: sig.clone(),
+                }),
+            })),
+            served,
+        );
+    }
+
+    let bytes = match f.get_metadata(m, &file).await {
+        Ok(b) => b,
+        Err(e) => return (unreachable(&file, e), served),
+    };
+    served.push((file.clone(), bytes.clone()));
+    let seen = match judge_signed_file(pinned, signature.map(|s| s.0), &file, &bytes, now) {
+        Ok(mut s) => {
+            if s.version.is_none() {
+                s.version = version;
+            }
+            Seen::Signed(Box::new(s))
+        }
+        Err(e) => Seen::Invalid(format!("{file}: {e}")),
+    };
+    (seen, served)
+}
+
+/// Verifies a signed file already in memory: a note, an embedded signify list, or a file
+/// with a detached signature. Signatures are checked before any content is parsed.
+fn judge_signed_file(
+    pinned: &Pinned,
+    signature: Option<Signature>,
+    file: &str,
+    bytes: &[u8],
+    now: i64,
+) -> Result<Signed, SchemeError> {
+    if let Pinned::Note(verifiers) = pinned {
+        let opened = note::open(bytes, verifiers)?;
+        let checkpoint = note::parse_checkpoint(&opened.text).ok();
+        return Ok(Signed {
+            version: checkpoint.as_ref().map(|c| c.size),
+            content: match &checkpoint {
+                Some(c) => hex::encode(c.root_hash),
+                None => hex::encode(Sha256::digest(opened.text.as_bytes())),
+            },
+            signers: opened.signers,
+            artifacts: Vec::new(),
+            note: Some(String::from_utf8_lossy(bytes).into_owned()),
+            pending: None,
+        });
+    }
+    let (signature, message): (Signature, &[u8]) = match signature {
+        Some(s) => (s, bytes),
+        None => {
+            let s = Signature::parse(pinned.format(), bytes)?;
+            let embedded = s.embedded().map(<[u8]>::to_vec).ok_or_else(|| {
+                SchemeError::Policy(
+                    "no embedded message: a detached signature needs `signature` in the profile"
+                        .into(),
+                )
+            })?;
+            let signers = pinned::verify(pinned, &s, Message::Bytes(&embedded), now)?;
+            return signed_list(signers, file, &embedded);
+        }
+    };
+    let signers = pinned::verify(pinned, &signature, Message::Bytes(message), now)?;
+    Ok(Signed {
+        version: None,
+        content: hex::encode(Sha256::digest(message)),
+        signers,
+        artifacts: Vec::new(),
+        note: None,
+        pending: None,
+    })
+}
+
+/// A verified embedded message: if it is a checksum list, its entries become artifacts
+/// next to the signature file.
+fn signed_list(signers: Vec<String>, file: &str, message: &[u8]) -> Result<Signed, SchemeError> {
+    let dir = file.rsplit_once('/').map(|(d, _)| d).unwrap_or("");
+    let entries = checksums::parse(message)?;
+    let mut by_name: BTreeMap<String, Vec<Expected>> = BTreeMap::new();
+    for e in entries {
+        let expected = match e.digest {
+            ListDigest::Sha256(d) => Expected::Sha256(d),
+            ListDigest::Sha512(d) => Expected::Sha512(d),
+        };
+        by_name.entry(e.name).or_default().push(expected);
+    }
+    let mut artifacts = Vec::new();
+    for (name, mut digests) in by_name {
+        crate::release::check_artifact_name(&name)
+            .map_err(|_| SchemeError::Content(format!("{name:?} is not a safe relative path")))?;
+        digests.sort_by_key(|d| matches!(d, Expected::Sha512(_)));
+        let mut it = digests.into_iter();
+        let Some(expected) = it.next() else { continue };
+        let rel = if dir.is_empty() {
+            name.clone()
+        } else {
+            format!("{dir}/{name}")
+        };
+        artifacts.push((
+            rel,
+            Artifact {
+                name,
+                length: MAX_LISTED_ARTIFACT_BYTES,
+                length_signed: false,
+                expected,
+                fallback: it.next(),
+            },
+        ));
+    }
+    Ok(Signed {
+        version: None,
+        content: hex::encode(Sha256::digest(message)),
+        signers,
+        artifacts,
+        note: None,
+        pending: None,
+    })
+}
+
+/// Checks that a signature names a pinned key (and, for SSHSIG, an allowed principal and
+/// namespace) without the message: enough to refuse a mirror before streaming an image.
+fn signer_allowed(pinned: &Pinned, sig: &Signature, now: i64) -> Result<(), SchemeError> {
+    use crate::schemes::sshsig;
+    match (pinned, sig) {
+        (
+            Pinned::Sshsig {
+                signers,
+                identity,
+                namespace,
+            },
+            Signature::Sshsig(s),
+        ) => {
+            if &s.namespace != namespace {
+                return Err(SchemeError::Policy(format!(
+                    "signed for namespace {:?}, not {namespace:?}",
+                    s.namespace
+                )));
+            }
+            let principals = sshsig::find_principals(signers, s, namespace, now);
+            let ok = match identity {
+                Some(id) => {
+                    principals.iter().any(|p| p == id)
+                        || signers
+                            .iter()
+                            .any(|a| a.key == s.key && sshsig::principal_matches(&a.principals, id))
+                }
+                None => !principals.is_empty(),
+            };
+            if ok {
+                Ok(())
+            } else {
+                Err(SchemeError::Policy(
+                    "signed by a key that allowed_signers does not allow for this identity and namespace".into(),
+                ))
+            }
+        }
+        (Pinned::Minisign(k), Signature::Minisign(s)) if k.key_id != s.key_id => {
+            Err(SchemeError::WrongKey {
+                expected: crate::schemes::minisign::key_id_hex(&k.key_id),
+                found: crate::schemes::minisign::key_id_hex(&s.key_id),
+            })
+        }
+        _ => Ok(()),
+    }
+}
+
+/// Streams an image through the digest its signature names and verifies the signature.
+async fn verify_image(
+    f: &Fetcher,
+    m: &Mirror,
+    pinned: &Pinned,
+    pending: &Pending,
+    now: i64,
+) -> Result<(), String> {
+    let digest = f
+        .digest(
+            m,
+            &pending.path,
+            MAX_LISTED_ARTIFACT_BYTES,
+            pending.signature.prehash(),
+        )
+        .await
+        .map_err(|e| format!("{}: {e}", pending.path))?;
+    pinned::verify(pinned, &pending.signature, Message::Digest(&digest), now)
+        .map(|_| ())
+        .map_err(|e| format!("{}: {e}", pending.path))
+}
+
+/// GrapheneOS update metadata: `incremental build_date device channel`, one line, for the
+/// device and channel its file name says.
+pub fn parse_update_metadata(bytes: &[u8], path: &str) -> Result<u64, String> {
+    let text = std::str::from_utf8(bytes).map_err(|_| "not UTF-8".to_string())?;
+    let line = text.strip_suffix('\n').unwrap_or(text);
+    let fields: Vec<&str> = line.split(' ').collect();
+    let [incremental, build_date, device, channel] = fields[..] else {
+        return Err("expected one line `incremental build_date device channel`".into());
+    };
+    let number = |s: &str| {
+        (!s.is_empty() && s.bytes().all(|b| b.is_ascii_digit()) && !s.starts_with('0'))
+            .then(|| s.parse::<u64>().ok())
+            .flatten()
+    };
+    let version = number(incremental).ok_or("incremental is not a number")?;
+    number(build_date).ok_or("build_date is not a number")?;
+    let name = path.rsplit('/').next().unwrap_or(path);
+    if name != format!("{device}-{channel}") {
+        return Err(format!(
+            "describes {:?}, not {name:?}",
+            format!("{device}-{channel}")
+                .chars()
+                .take(80)
+                .collect::<String>()
+        ));
+    }
+    Ok(version)
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum Verdict {
+    Final(Status, String),
+    Latest,
+}
+
+#[derive(Debug)]
+struct Split {
+    version: u64,
+    contents: Vec<String>,
+    mirrors: Vec<usize>,
+    with_state: bool,
+}
+
+impl Split {
+    /// The signed notes behind a split view, one per distinct content.
+    fn evidence(&self, seen: &[Seen]) -> Vec<String> {
+        let mut by_content = BTreeMap::new();
+        for &i in &self.mirrors {
+            if let Seen::Signed(s) = &seen[i]
+                && let Some(n) = &s.note
+            {
+                by_content.entry(s.content.clone()).or_insert(n.clone());
+            }
+        }
+        by_content.into_values().collect()
+    }
+}
+
+#[derive(Debug)]
+struct Judged {
+    /// A mirror serving the latest content, to describe it.
+    latest: Option<usize>,
+    latest_equivocated: bool,
+    judgements: Vec<Verdict>,
+    equivocations: Vec<Split>,
+}
+
+impl Judged {
+    fn latest_mirrors(&self) -> impl Iterator<Item = usize> + '_ {
+        self.judgements
+            .iter()
+            .enumerate()
+            .filter(|(_, j)| **j == Verdict::Latest)
+            .map(|(i, _)| i)
+    }
+}
+
+fn not_signed(s: &Seen) -> Option<Verdict> {
+    match s {
+        Seen::Unreachable(w) => Some(Verdict::Final(Status::Unreachable, w.clone())),
+        Seen::Invalid(w) => Some(Verdict::Final(Status::Invalid, w.clone())),
+        Seen::Signed(_) => None,
+    }
+}
+
+/// Ordered content (tree sizes, update versions): the same order of statuses as the native
+/// format, without expiry.
+fn judge_versioned(seen: &[Seen], state: Option<&ChannelState>) -> Judged {
+    let mut by_version: BTreeMap<u64, BTreeSet<&str>> = BTreeMap::new();
+    for s in seen {
+        if let Seen::Signed(x) = s
+            && let Some(v) = x.version
+        {
+            by_version.entry(v).or_default().insert(&x.content);
+        }
+    }
+    let mut equivocations = Vec::new();
+    for (version, contents) in &by_version {
+        let state_conflict = state
+            .filter(|st| st.version == *version)
+            .is_some_and(|st| contents.iter().any(|c| *c != st.payload_sha256));
+        if contents.len() > 1 || state_conflict {
+            let mut all: BTreeSet<String> = contents.iter().map(|c| c.to_string()).collect();
+            if state_conflict && let Some(st) = state {
+                all.insert(st.payload_sha256.clone());
+            }
+            equivocations.push(Split {
+                version: *version,
+                contents: all.into_iter().collect(),
+                mirrors: (0..seen.len())
+                    .filter(|i| matches!(&seen[*i], Seen::Signed(x) if x.version == Some(*version)))
+                    .collect(),
+                with_state: state_conflict,
+            });
+        }
+    }
+    let floor = state.map(|s| s.version).unwrap_or(0);
+    let latest_version = by_version.keys().rev().find(|v| **v >= floor).copied();
+    let split = |v: u64| equivocations.iter().any(|e| e.version == v);
+    let latest_equivocated = latest_version.is_some_and(split);
+    let judgements = seen
+        .iter()
+        .map(|s| {
+            if let Some(v) = not_signed(s) {
+                return v;
+            }
+            let Seen::Signed(x) = s else {
+                return Verdict::Final(Status::Invalid, "unreachable".into());
+            };
+            let v = x.version.unwrap_or(0);
+            if split(v) {
+                Verdict::Final(
+                    Status::Equivocating,
+                    format!("version {v} exists with different signed contents (split view)"),
+                )
+            } else if v < floor {
+                Verdict::Final(
+                    Status::Rollback,
+                    format!("version {v} is older than {floor}, already seen (local state)"),
+                )
+            } else if Some(v) != latest_version {
+                Verdict::Final(
+                    Status::Stale,
+                    format!("version {v}, behind {}", latest_version.unwrap_or(v)),
+                )
+            } else {
+                Verdict::Latest
+            }
+        })
+        .collect();
+    let latest = latest_version.and_then(|lv| {
+        seen.iter()
+            .position(|s| matches!(s, Seen::Signed(x) if x.version == Some(lv)))
+    });
+    Judged {
+        latest,
+        latest_equivocated,
+        judgements,
+        equivocations,
+    }
+}
+
+/// Unordered content: what most mirrors serve counts as latest; a tie has no latest.
+fn judge_by_majority(seen: &[Seen]) -> Judged {
+    let mut counts: BTreeMap<&str, usize> = BTreeMap::new();
+    for s in seen {
+        if let Seen::Signed(x) = s {
+            *counts.entry(&x.content).or_default() += 1;
+        }
+    }
+    let total: usize = counts.values().sum();
+    let top = counts.values().copied().max().unwrap_or(0);
+    let leaders: Vec<&str> = counts
+        .iter()
+        .filter(|(_, n)| **n == top)
+        .map(|(c, _)| *c)
+        .collect();
+    let winner = (leaders.len() == 1).then(|| leaders[0].to_owned());
+    let judgements = seen
+        .iter()
+        .map(|s| {
+            if let Some(v) = not_signed(s) {
+                return v;
+            }
+            let Seen::Signed(x) = s else {
+                return Verdict::Final(Status::Invalid, "unreachable".into());
+            };
+            match &winner {
+                Some(w) if *w == x.content => Verdict::Latest,
+                Some(_) => Verdict::Final(
+                    Status::Stale,
+                    format!(
+                        "serves other signed content than the {top} of {total} mirrors that agree; the signature carries no version, so this may be older (or newer)"
+                    ),
+                ),
+                None => Verdict::Final(
+                    Status::Stale,
+                    format!(
+                        "mirrors are split evenly between {} signed contents and the signature carries no version: none can be called latest",
+                        leaders.len()
+                    ),
+                ),
+            }
+        })
+        .collect();
+    let latest = winner.and_then(|w| {
+        seen.iter()
+            .position(|s| matches!(s, Seen::Signed(x) if x.content == w))
+    });
+    Judged {
+        latest,
+        latest_equivocated: false,
+        judgements,
+        equivocations: Vec::new(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn signed(version: Option<u64>, content: &str) -> Seen {
+        Seen::Signed(Box::new(Signed {
+            version,
+            content: content.into(),
+            signers: Vec::new(),
+            artifacts: Vec::new(),
+            note: Some(format!("note {content}")),
+            pending: None,
+        }))
+    }
+
+    #[test]
+    fn majority_decides_without_versions_and_a_tie_has_no_latest() {
+        let j = judge_by_majority(&[signed(None, "a"), signed(None, "a"), signed(None, "b")]);
+        assert_eq!(j.judgements[0], Verdict::Latest);
+        assert!(matches!(j.judgements[2], Verdict::Final(Status::Stale, _)));
+        let j = judge_by_majority(&[signed(None, "a"), signed(None, "b")]);
+        assert!(j.latest.is_none());
+        assert!(j.judgements.iter().all(|v| *v != Verdict::Latest));
+    }
+
+    #[test]
+    fn tree_sizes_order_split_views_and_state() {
+        let seen = [
+            signed(Some(10), "r10"),
+            signed(Some(12), "r12"),
+            signed(Some(12), "x12"),
+            signed(Some(11), "r11"),
+        ];
+        let j = judge_versioned(&seen, None);
+        assert!(j.latest_equivocated);
+        assert_eq!(j.equivocations.len(), 1);
+        assert_eq!(j.equivocations[0].evidence(&seen).len(), 2);
+        assert!(matches!(
+            j.judgements[1],
+            Verdict::Final(Status::Equivocating, _)
+        ));
+        assert!(matches!(j.judgements[0], Verdict::Final(Status::Stale, _)));
+
+        let st = ChannelState {
+            version: 11,
+            payload_sha256: "r11".into(),
+            updated: String::new(),
+        };
+        let j = judge_versioned(
+            &[signed(Some(10), "r10"), signed(Some(11), "r11")],
+            Some(&st),
+        );
+        assert!(matches!(
+            j.judgements[0],
+            Verdict::Final(Status::Rollback, _)
+        ));
+        assert_eq!(j.judgements[1], Verdict::Latest);
+        let j = judge_versioned(&[signed(Some(11), "other")], Some(&st));
+        assert!(j.equivocations[0].with_state);
+    }
+
+    #[test]
+    fn update_metadata_is_read_strictly() {
+        assert_eq!(
+            parse_update_metadata(b"2026112100 1763700000 husky stable\n", "husky-stable"),
+            Ok(2026112100)
+        );
+        for bad in [
+            &b"2026112100 1763700000 husky beta\n"[..],
+            b"2026112100 1763700000 husky stable extra\n",
+            b"02026112100 1763700000 husky stable\n",
+            b"-1 1763700000 husky stable\n",
+            b"",
+            b"\xff",
+        ] {
+            assert!(
+                parse_update_metadata(bad, "husky-stable").is_err(),
+                "{bad:?}"
+            );
+        }
+    }
+}

@@ -1,0 +1,262 @@
+//! `verify --key KEY --sig SIG [FILE...]`: the reference tools' job (signify, minisign,
+//! `ssh-keygen -Y verify`, a signed-note reader) in one command, with the same strict
+//! policy as everything else. Files are streamed through the digest the signature names
+//! where the format signs a digest, so an image of any size is checked in constant memory.
+
+use std::path::{Path, PathBuf};
+
+use crate::fetch::{self, ArtifactMode, ArtifactOutcome};
+use crate::release::{Artifact, Expected};
+use crate::schemes::checksums::{self, Digest as ListDigest};
+use crate::schemes::pinned::{self, Pinned, Signature};
+use crate::schemes::{Format, Message, Prehash, SchemeError, note};
+
+/// Formats that sign whole messages (signify, minisign `Ed`) need the file in memory;
+/// beyond this size such a file is refused rather than read.
+pub const MAX_WHOLE_MESSAGE_BYTES: u64 = 256 * 1024 * 1024;
+/// Files a checksum list names have no signed length; this caps what is hashed.
+const MAX_LISTED_BYTES: u64 = 64 * 1024 * 1024 * 1024;
+/// Signed notes are small (a checkpoint is a few hundred bytes).
+const MAX_NOTE_BYTES: u64 = 1024 * 1024;
+
+#[derive(Debug, thiserror::Error)]
+pub enum SignedFilesError {
+    /// The pinned key or the arguments are unusable: a configuration problem.
+    #[error("{0}")]
+    Setup(String),
+    /// The signature itself does not verify: nothing it covers can be trusted.
+    #[error("{0}")]
+    Signature(String),
+}
+
+/// One line of the answer: a FILE, or the signed message itself.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Checked {
+    pub what: String,
+    pub ok: bool,
+    pub detail: String,
+}
+
+#[derive(Debug, Clone)]
+pub struct SignedFiles {
+    pub format: Format,
+    pub signers: Vec<String>,
+    /// Signed text shown to the user: a minisign trusted comment, a note's text.
+    pub statement: Option<String>,
+    pub results: Vec<Checked>,
+}
+
+impl SignedFiles {
+    pub fn all_ok(&self) -> bool {
+        !self.results.is_empty() && self.results.iter().all(|r| r.ok)
+    }
+}
+
+fn read(path: &Path, limit: u64, what: &str) -> Result<Vec<u8>, String> {
+    crate::fsutil::read_limited(path, limit).map_err(|e| format!("{what} {}: {e}", path.display()))
+}
+
+pub fn verify(
+    key_path: &Path,
+    sig_path: &Path,
+    identity: Option<&str>,
+    namespace: Option<&str>,
+    files: &[PathBuf],
+    now: i64,
+) -> Result<SignedFiles, SignedFilesError> {
+    let setup = SignedFilesError::Setup;
+    let key = read(key_path, crate::schemes::MAX_KEY_FILE_BYTES, "key").map_err(setup)?;
+    let format = {
+        let peek =
+            read(sig_path, MAX_NOTE_BYTES, "signature").map_err(SignedFilesError::Signature)?;
+        pinned::detect(&key, Some(&peek)).map_err(|e| setup(e.to_string()))?
+    };
+    let pinned = Pinned::load(format, &key, identity, namespace)
+        .map_err(|e| setup(format!("{}: {e}", key_path.display())))?;
+    let bad_sig =
+        |e: SchemeError| SignedFilesError::Signature(format!("{}: {e}", sig_path.display()));
+
+    if let Pinned::Note(verifiers) = &pinned {
+        if !files.is_empty() {
+            return Err(setup(
+                "a signed note is verified on its own: give it as --sig and no FILE".into(),
+            ));
+        }
+        let bytes = read(sig_path, MAX_NOTE_BYTES, "note").map_err(SignedFilesError::Signature)?;
+        let opened = note::open(&bytes, verifiers).map_err(bad_sig)?;
+        let detail = match note::parse_checkpoint(&opened.text) {
+            Ok(c) => format!(
+                "checkpoint {} tree size {} root {}",
+                c.origin,
+                c.size,
+                hex::encode(c.root_hash)
+            ),
+            Err(_) => "signed note".into(),
+        };
+        return Ok(SignedFiles {
+            format,
+            signers: opened.signers,
+            statement: Some(opened.text),
+            results: vec![Checked {
+                what: sig_path.display().to_string(),
+                ok: true,
+                detail,
+            }],
+        });
+    }
+
+    let sig_bytes = read(
+        sig_path,
+        crate::schemes::MAX_SIGNATURE_FILE_BYTES.max(MAX_NOTE_BYTES),
+        "signature",
+    )
+    .map_err(SignedFilesError::Signature)?;
+    let signature = Signature::parse(format, &sig_bytes).map_err(bad_sig)?;
+    let statement = match &signature {
+        Signature::Minisign(s) => Some(s.trusted_comment.clone()),
+        _ => None,
+    };
+
+    if let Some(embedded) = signature.embedded() {
+        let signers =
+            pinned::verify(&pinned, &signature, Message::Bytes(embedded), now).map_err(bad_sig)?;
+        let mut results = vec![Checked {
+            what: sig_path.display().to_string(),
+            ok: true,
+            detail: "embedded message verified".into(),
+        }];
+        if !files.is_empty() {
+            let entries = checksums::parse(embedded).map_err(|e| {
+                SignedFilesError::Signature(format!(
+                    "{}: the signed message is not a checksum list: {e}",
+                    sig_path.display()
+                ))
+            })?;
+            results = files.iter().map(|f| check_listed(&entries, f)).collect();
+        }
+        return Ok(SignedFiles {
+            format,
+            signers,
+            statement,
+            results,
+        });
+    }
+
+    if files.is_empty() {
+        return Err(setup(format!(
+            "{} is a detached signature: name the FILE it signs",
+            sig_path.display()
+        )));
+    }
+    let mut signers = Vec::new();
+    let mut results = Vec::new();
+    for f in files {
+        let outcome = match signature.prehash() {
+            Prehash::None => read(f, MAX_WHOLE_MESSAGE_BYTES, "file").and_then(|bytes| {
+                pinned::verify(&pinned, &signature, Message::Bytes(&bytes), now)
+                    .map_err(|e| e.to_string())
+            }),
+            p => fetch::digest_local(f, MAX_LISTED_BYTES, p)
+                .map_err(|e| format!("file {}: {e}", f.display()))
+                .and_then(|d| {
+                    pinned::verify(&pinned, &signature, Message::Digest(&d), now)
+                        .map_err(|e| e.to_string())
+                }),
+        };
+        match outcome {
+            Ok(s) => {
+                signers = s;
+                results.push(Checked {
+                    what: f.display().to_string(),
+                    ok: true,
+                    detail: "signature verified".into(),
+                });
+            }
+            Err(why) => results.push(Checked {
+                what: f.display().to_string(),
+                ok: false,
+                detail: why,
+            }),
+        }
+    }
+    Ok(SignedFiles {
+        format,
+        signers,
+        statement,
+        results,
+    })
+}
+
+/// Checks a file against a verified checksum list, as `signify -C` does: by the path as
+/// given, else by its file name.
+fn check_listed(entries: &[checksums::Entry], file: &Path) -> Checked {
+    let what = file.display().to_string();
+    let by_path = checksums::lookup(entries, &what);
+    let found = if by_path.is_empty() {
+        file.file_name()
+            .and_then(|n| n.to_str())
+            .map(|n| checksums::lookup(entries, n))
+            .unwrap_or_default()
+    } else {
+        by_path
+    };
+    if found.is_empty() {
+        return Checked {
+            what,
+            ok: false,
+            detail: "not in the signed checksum list".into(),
+        };
+    }
+    // Every listed digest must match (a list with both SHA256 and SHA512 lines vouches
+    // for both).
+    for e in &found {
+        let expected = match &e.digest {
+            ListDigest::Sha256(d) => Expected::Sha256(*d),
+            ListDigest::Sha512(d) => Expected::Sha512(*d),
+        };
+        let artifact = Artifact {
+            name: e.name.clone(),
+            length: MAX_LISTED_BYTES,
+            length_signed: false,
+            expected,
+            fallback: None,
+        };
+        match fetch::check_local(file, &artifact, ArtifactMode::Full) {
+            ArtifactOutcome::Ok => {}
+            ArtifactOutcome::Missing => {
+                return Checked {
+                    what,
+                    ok: false,
+                    detail: "cannot read the file".into(),
+                };
+            }
+            ArtifactOutcome::Corrupt(_) => {
+                return Checked {
+                    what,
+                    ok: false,
+                    detail: format!("{} does not match the signed list", e.digest.algorithm()),
+                };
+            }
+            ArtifactOutcome::Error(w) | ArtifactOutcome::TimedOut(w) => {
+                return Checked {
+                    what,
+                    ok: false,
+                    detail: w,
+                };
+            }
+            ArtifactOutcome::Skipped => {}
+        }
+    }
+    Checked {
+        what,
+        ok: true,
+        detail: format!(
+            "matches the signed list ({})",
+            found
+                .iter()
+                .map(|e| e.digest.algorithm())
+                .collect::<Vec<_>>()
+                .join(", ")
+        ),
+    }
+}

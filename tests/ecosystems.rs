@@ -1,0 +1,404 @@
+//! `check` over many mirrors for each real-world scheme, with keys and signatures made by
+//! the reference tools. Each scenario mounts the attack it names: a tampered list, a frozen
+//! or rolled-back copy, a signature by another key, a split view of a log, an unsigned
+//! version claim that no signed image backs.
+
+mod common;
+
+use std::path::Path;
+
+use common::ecosystems::{Eco, Minisign, Signify, Ssh, error_of, status_of};
+use mirrorproof::fetch::ArtifactMode;
+use mirrorproof::keys::SecretKey;
+use mirrorproof::schemes::note;
+use sha2::{Digest, Sha256};
+
+fn write(path: &Path, bytes: &[u8]) {
+    std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+    std::fs::write(path, bytes).unwrap();
+}
+
+/// An OpenBSD-style release directory: files, a `SHA256` list, `SHA256.sig` (embedded).
+fn openbsd_release(dir: &Path, sec: &Path, files: &[(&str, &[u8])]) {
+    let mut list = String::new();
+    for (name, bytes) in files {
+        write(&dir.join(name), bytes);
+        list.push_str(&format!(
+            "SHA256 ({name}) = {}\n",
+            hex::encode(Sha256::digest(bytes))
+        ));
+    }
+    let scratch = tempfile::tempdir().unwrap();
+    let listing = scratch.path().join("SHA256");
+    std::fs::write(&listing, list).unwrap();
+    Signify::sign_embedded(sec, &listing, &dir.join("SHA256.sig"));
+}
+
+#[test]
+fn signify_lists_per_mirror_and_country() {
+    let mut e = Eco::new();
+    let work = e.work();
+    let (pub_key, sec) = Signify::keygen(&work, "openbsd-79-base");
+    let (_, other_sec) = Signify::keygen(&work, "stranger");
+    let new: [(&str, &[u8]); 2] = [
+        ("bsd.rd", b"kernel 7.9 rd"),
+        ("base79.tgz", b"base set 7.9"),
+    ];
+    let old: [(&str, &[u8]); 2] = [
+        ("bsd.rd", b"kernel 7.9 rd (prerelease)"),
+        ("base79.tgz", b"old"),
+    ];
+    e.profile = format!(
+        "scheme = \"signify\"\nkey = {:?}\nchannel = \"7.9-amd64\"\nfile = \"7.9/amd64/SHA256.sig\"\n",
+        pub_key.display().to_string()
+    );
+    for (name, cc) in [("fr1", "FR"), ("de1", "DE"), ("ca1", "CA")] {
+        let d = e.mirror(name, cc);
+        openbsd_release(&d.join("7.9/amd64"), &sec, &new);
+    }
+    e.over_http("de1");
+    // A frozen mirror: an older list, genuinely signed.
+    openbsd_release(&e.mirror("frozen", "FR").join("7.9/amd64"), &sec, &old);
+    // A list signed by a key nobody pinned.
+    openbsd_release(
+        &e.mirror("forged", "US").join("7.9/amd64"),
+        &other_sec,
+        &new,
+    );
+    // The genuine list with one hash edited after signing.
+    let d = e.mirror("edited", "US").join("7.9/amd64");
+    openbsd_release(&d, &sec, &new);
+    let sig = std::fs::read_to_string(d.join("SHA256.sig")).unwrap();
+    let fake = hex::encode(Sha256::digest(b"backdoored kernel"));
+    let genuine = hex::encode(Sha256::digest(b"kernel 7.9 rd"));
+    std::fs::write(d.join("SHA256.sig"), sig.replace(&genuine, &fake)).unwrap();
+    // The genuine list, a swapped file.
+    let d = e.mirror("swapped", "DE").join("7.9/amd64");
+    openbsd_release(&d, &sec, &new);
+    write(&d.join("bsd.rd"), b"backdoored kernel");
+    // The genuine list, a file missing.
+    let d = e.mirror("partial", "CA").join("7.9/amd64");
+    openbsd_release(&d, &sec, &new);
+    std::fs::remove_file(d.join("base79.tgz")).unwrap();
+    e.mirror("empty", "JP");
+
+    let r = e.run();
+    for (name, want) in [
+        ("fr1", "ok"),
+        ("de1", "ok"),
+        ("ca1", "ok"),
+        ("frozen", "stale"),
+        ("forged", "invalid"),
+        ("edited", "invalid"),
+        ("swapped", "corrupt"),
+        ("partial", "incomplete"),
+        ("empty", "unreachable"),
+    ] {
+        assert_eq!(status_of(&r, name), want, "{name}: {}", error_of(&r, name));
+    }
+    assert!(
+        error_of(&r, "forged").contains("key"),
+        "{}",
+        error_of(&r, "forged")
+    );
+    assert!(!r.ok);
+    assert_eq!(r.scheme, Some("signify"));
+    assert!(
+        r.notices.iter().any(|n| n.contains("no version")),
+        "{:?}",
+        r.notices
+    );
+    assert_eq!(r.countries["FR"].ok, 1);
+    assert_eq!(r.countries["CA"].statuses.len(), 2);
+    let fr = r
+        .mirrors
+        .iter()
+        .find(|m| m.name.as_deref() == Some("fr1"))
+        .unwrap();
+    assert_eq!(fr.artifacts.len(), 2);
+    assert!(fr.artifacts.iter().all(|a| a.status == "ok"));
+}
+
+#[test]
+fn signify_size_mode_cannot_vouch_for_unsigned_lengths() {
+    let mut e = Eco::new();
+    let work = e.work();
+    let (pub_key, sec) = Signify::keygen(&work, "k");
+    e.profile = format!(
+        "scheme = \"signify\"\nkey = {:?}\nchannel = \"c\"\nfile = \"SHA256.sig\"\n",
+        pub_key.display().to_string()
+    );
+    let d = e.mirror("m", "FR");
+    openbsd_release(&d, &sec, &[("a", b"aaa")]);
+    e.over_http("m");
+    e.artifacts = ArtifactMode::Size;
+    let r = e.run();
+    let m = &r.mirrors[0];
+    assert_eq!(m.artifacts[0].status, "skipped", "{:?}", m.artifacts);
+}
+
+#[test]
+fn minisign_lists_from_several_urls() {
+    let mut e = Eco::new();
+    let work = e.work();
+    let (pub_key, sec) = Minisign::keygen(&work, "dnscrypt");
+    let (_, other) = Minisign::keygen(&work, "stranger");
+    e.profile = format!(
+        "scheme = \"minisign\"\nkey = {:?}\nchannel = \"public-resolvers\"\nfile = \"v3/public-resolvers.md\"\nsignature = \"v3/public-resolvers.md.minisig\"\n",
+        pub_key.display().to_string()
+    );
+    let list = b"# public-resolvers\n\n## example\nsdns://AQcAAAAAAAAA\n".to_vec();
+    let publish = |dir: &Path, content: &[u8], key: &Path, legacy: bool| {
+        let f = dir.join("v3/public-resolvers.md");
+        write(&f, content);
+        Minisign::sign(
+            key,
+            &f,
+            legacy,
+            "timestamp:1764000000\tfile:public-resolvers.md",
+        );
+    };
+    for (name, cc, legacy) in [
+        ("github", "US", false),
+        ("dnscrypt-info", "FR", false),
+        ("legacy", "NL", true),
+    ] {
+        let d = e.mirror(name, cc);
+        publish(&d, &list, &sec, legacy);
+    }
+    e.over_http("github");
+    e.over_http("legacy");
+    let d = e.mirror("old", "DE");
+    publish(&d, b"# public-resolvers (last month)\n", &sec, false);
+    let d = e.mirror("stranger", "DE");
+    publish(&d, &list, &other, false);
+    // Trusted comment edited after signing: the global signature must catch it.
+    let d = e.mirror("comment", "SE");
+    publish(&d, &list, &sec, false);
+    let sigp = d.join("v3/public-resolvers.md.minisig");
+    let s = std::fs::read_to_string(&sigp).unwrap();
+    std::fs::write(
+        &sigp,
+        s.replace("timestamp:1764000000", "timestamp:1999999999"),
+    )
+    .unwrap();
+    // The list edited after signing.
+    let d = e.mirror("edited", "SE");
+    publish(&d, &list, &sec, false);
+    let mut bad = list.clone();
+    bad.extend_from_slice(b"sdns://evil\n");
+    write(&d.join("v3/public-resolvers.md"), &bad);
+
+    let r = e.run();
+    for (name, want) in [
+        ("github", "ok"),
+        ("dnscrypt-info", "ok"),
+        ("legacy", "ok"),
+        ("old", "stale"),
+        ("stranger", "invalid"),
+        ("comment", "invalid"),
+        ("edited", "invalid"),
+    ] {
+        assert_eq!(status_of(&r, name), want, "{name}: {}", error_of(&r, name));
+    }
+    assert!(
+        error_of(&r, "comment").contains("comment"),
+        "{}",
+        error_of(&r, "comment")
+    );
+    assert!(r.latest.is_some());
+    assert!(!r.independent);
+}
+
+/// GrapheneOS: unsigned `DEVICE-CHANNEL` metadata names the version; the factory image is
+/// signed with `ssh-keygen -Y sign -n "factory images"`.
+struct Graphene {
+    e: Eco,
+    key: std::path::PathBuf,
+}
+
+impl Graphene {
+    fn new() -> Graphene {
+        let mut e = Eco::new();
+        let work = e.work();
+        let (key, line) = Ssh::keygen(&work, "factory");
+        let signers = work.join("allowed_signers");
+        let mut parts = line.split_whitespace();
+        let (kt, kb) = (parts.next().unwrap(), parts.next().unwrap());
+        std::fs::write(&signers, format!("contact@grapheneos.org {kt} {kb}\n")).unwrap();
+        e.profile = format!(
+            "scheme = \"sshsig\"\nkey = {:?}\nidentity = \"contact@grapheneos.org\"\nnamespace = \"factory images\"\nchannel = \"husky-stable\"\nversion_file = \"husky-stable\"\nfile = \"husky-install-{{version}}.zip\"\nsignature = \"husky-install-{{version}}.zip.sig\"\n",
+            signers.display().to_string()
+        );
+        Graphene { e, key }
+    }
+
+    /// Publishes `version` on a mirror: metadata, image and its signature.
+    fn publish(&self, dir: &Path, version: u64, image: &[u8]) {
+        write(
+            &dir.join("husky-stable"),
+            format!("{version} 1764000000 husky stable\n").as_bytes(),
+        );
+        let img = dir.join(format!("husky-install-{version}.zip"));
+        write(&img, image);
+        Ssh::sign(&self.key, "factory images", &img);
+    }
+}
+
+#[test]
+fn grapheneos_images_unsigned_metadata_and_downgrades() {
+    let mut g = Graphene::new();
+    let (v, old) = (2026112400u64, 2026110300u64);
+    let image = vec![7u8; 300_000];
+    for (name, cc) in [("releases", "CA"), ("mirror-de", "DE")] {
+        let d = g.e.mirror(name, cc);
+        g.publish(&d, v, &image);
+    }
+    g.e.over_http("releases");
+    let d = g.e.mirror("lagging", "FR");
+    g.publish(&d, old, b"older image");
+    // Claims a newer version in the unsigned file, but its image is not signed by the key.
+    let d = g.e.mirror("liar", "US");
+    write(
+        &d.join("husky-stable"),
+        b"2099010100 1764000000 husky stable\n",
+    );
+    let (stranger, _) = Ssh::keygen(&g.e.work(), "stranger");
+    let img = d.join("husky-install-2099010100.zip");
+    write(&img, b"evil image");
+    Ssh::sign(&stranger, "factory images", &img);
+    // The current version, image swapped after signing.
+    let d = g.e.mirror("swapped", "NL");
+    g.publish(&d, v, &image);
+    write(&d.join(format!("husky-install-{v}.zip")), b"evil image");
+    // Signed for another namespace: a signature made for something else must not pass.
+    let d = g.e.mirror("namespace", "NL");
+    write(
+        &d.join("husky-stable"),
+        format!("{v} 1764000000 husky stable\n").as_bytes(),
+    );
+    let img = d.join(format!("husky-install-{v}.zip"));
+    write(&img, &image);
+    Ssh::sign(&g.key, "file", &img);
+    g.e.enable_state();
+
+    let r = g.e.run();
+    for (name, want) in [
+        ("releases", "ok"),
+        ("mirror-de", "ok"),
+        ("lagging", "stale"),
+        ("liar", "invalid"),
+        ("swapped", "corrupt"),
+        ("namespace", "invalid"),
+    ] {
+        assert_eq!(status_of(&r, name), want, "{name}: {}", error_of(&r, name));
+    }
+    assert_eq!(r.latest.as_ref().map(|l| l.version), Some(v));
+    assert!(
+        r.notices.iter().any(|n| n.contains("unsigned")),
+        "{:?}",
+        r.notices
+    );
+
+    // The state now holds v: a mirror that goes back to the old version is a downgrade.
+    let d = g.e.dir_of("mirror-de");
+    std::fs::remove_dir_all(&d).unwrap();
+    g.publish(&d, old, b"older image");
+    let r = g.e.run();
+    assert_eq!(
+        status_of(&r, "mirror-de"),
+        "rollback",
+        "{}",
+        error_of(&r, "mirror-de")
+    );
+
+    // Without hashing images nothing is proven: no mirror is ok.
+    g.e.artifacts = ArtifactMode::None;
+    let r = g.e.run();
+    assert_eq!(status_of(&r, "releases"), "incomplete");
+    assert!(!r.ok);
+}
+
+fn checkpoint(origin: &str, size: u64, root: &[u8; 32]) -> String {
+    use base64::Engine;
+    format!(
+        "{origin}\n{size}\n{}\n",
+        base64::engine::general_purpose::STANDARD.encode(root)
+    )
+}
+
+#[test]
+fn go_sumdb_checkpoints_split_views_and_rollback() {
+    let mut e = Eco::new();
+    let work = e.work();
+    let origin = "sum.example.org";
+    let key = SecretKey::from_seed(&[0x47; 32]).unwrap();
+    let vkey = note::key_line(origin, key.public());
+    std::fs::write(work.join("sum.vkey"), format!("{vkey}\n")).unwrap();
+    e.profile = format!(
+        "scheme = \"note\"\nkey = {:?}\nchannel = \"sum.example.org\"\nfile = \"latest\"\n",
+        work.join("sum.vkey").display().to_string()
+    );
+    let signed = |size: u64, root: u8| {
+        note::sign(&checkpoint(origin, size, &[root; 32]), origin, &key).unwrap()
+    };
+    for (name, cc) in [("log", "US"), ("proxy-cn", "CN"), ("proxy-eu", "DE")] {
+        let d = e.mirror(name, cc);
+        write(&d.join("latest"), signed(1000, 1).as_bytes());
+    }
+    e.over_http("proxy-cn");
+    let d = e.mirror("behind", "FR");
+    write(&d.join("latest"), signed(900, 9).as_bytes());
+    // Signed by another key with the same name: ignored as unknown, so nothing verifies.
+    let stranger = SecretKey::from_seed(&[0x48; 32]).unwrap();
+    let d = e.mirror("stranger", "FR");
+    write(
+        &d.join("latest"),
+        note::sign(&checkpoint(origin, 2000, &[2; 32]), origin, &stranger)
+            .unwrap()
+            .as_bytes(),
+    );
+    e.enable_state();
+    let r = e.run();
+    for (name, want) in [
+        ("log", "ok"),
+        ("proxy-cn", "ok"),
+        ("proxy-eu", "ok"),
+        ("behind", "stale"),
+        ("stranger", "invalid"),
+    ] {
+        assert_eq!(status_of(&r, name), want, "{name}: {}", error_of(&r, name));
+    }
+    assert_eq!(r.latest.as_ref().map(|l| l.version), Some(1000));
+
+    // A split view: the same tree size with another root hash, validly signed.
+    let fork = signed(1000, 6);
+    write(&e.dir_of("proxy-eu").join("latest"), fork.as_bytes());
+    let r = e.run();
+    assert_eq!(status_of(&r, "proxy-eu"), "equivocating");
+    assert_eq!(status_of(&r, "log"), "equivocating");
+    assert_eq!(r.equivocations.len(), 1);
+    let ev = &r.equivocations[0].evidence;
+    assert_eq!(ev.len(), 2, "both signed notes are kept as evidence");
+    assert!(ev.iter().any(|n| n == &fork));
+    assert!(!r.ok);
+
+    // Shrinking below the recorded size is a rollback.
+    for name in ["log", "proxy-cn", "proxy-eu"] {
+        write(&e.dir_of(name).join("latest"), signed(1001, 3).as_bytes());
+    }
+    let r = e.run();
+    assert_eq!(status_of(&r, "log"), "ok");
+    write(
+        &e.dir_of("proxy-eu").join("latest"),
+        signed(1000, 1).as_bytes(),
+    );
+    let r = e.run();
+    assert_eq!(
+        status_of(&r, "proxy-eu"),
+        "rollback",
+        "{}",
+        error_of(&r, "proxy-eu")
+    );
+    assert_eq!(status_of(&r, "log"), "ok");
+}
