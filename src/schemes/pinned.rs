@@ -198,13 +198,71 @@ pub fn detect(key: &[u8], sig: Option<&[u8]>) -> Result<Format, SchemeError> {
         }
         return Ok(Format::Signify);
     }
-    if first.starts_with("RW") && !first.contains('+') {
-        return Ok(Format::Minisign);
-    }
-    if first.split('+').count() == 3 {
+    // One bare line: a signed-note verifier key or a minisign key as `minisign -P` takes
+    // it; each parser decides for itself.
+    if note::Verifier::parse(first).is_ok() {
         return Ok(Format::Note);
+    }
+    if minisign::MinisignKey::parse(first.as_bytes()).is_ok() {
+        return Ok(Format::Minisign);
     }
     Err(SchemeError::Key(
         "cannot tell the key's format (expected a signify or minisign public key, an OpenSSH allowed_signers file, or a signed-note verifier key)".into(),
     ))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const OPENBSD: &str = include_str!("../../keys/openbsd-79-base.pub");
+    const DNSCRYPT: &str = include_str!("../../keys/dnscrypt-resolvers.pub");
+    const GO: &str = include_str!("../../keys/sum.golang.org.vkey");
+    const GRAPHENE: &str = include_str!("../../keys/grapheneos.allowed_signers");
+
+    #[test]
+    fn formats_are_told_apart_by_their_own_parsers() {
+        let d = |k: &str, s: Option<&str>| detect(k.as_bytes(), s.map(str::as_bytes));
+        assert_eq!(d(OPENBSD, None), Ok(Format::Signify));
+        assert_eq!(d(DNSCRYPT, None), Ok(Format::Minisign));
+        // The bare form `minisign -P` takes, which contains '+' like a note key might.
+        let bare = DNSCRYPT.lines().nth(1).unwrap();
+        assert_eq!(d(bare, None), Ok(Format::Minisign));
+        assert!(
+            GO.contains("+Ac4zctda0e5eza+"),
+            "a '+' inside the base64 part"
+        );
+        assert_eq!(d(GO, None), Ok(Format::Note));
+        assert_eq!(d(GRAPHENE, None), Ok(Format::Sshsig));
+        // signify and minisign keys share a layout: a minisign signature file decides.
+        let minisig = "untrusted comment: x\nRWQ...\ntrusted comment: t\nAAAA\n";
+        assert_eq!(
+            d(&OPENBSD.replace("openbsd 7.9 base", "x"), Some(minisig)),
+            Ok(Format::Minisign)
+        );
+        assert!(d("hello world\n", None).is_err());
+        assert!(d("", None).is_err());
+    }
+
+    #[test]
+    fn a_key_of_one_format_never_verifies_a_signature_of_another() {
+        let pinned = Pinned::load(Format::Signify, OPENBSD.as_bytes(), None, None).unwrap();
+        let sig = Signature::Minisign(
+            minisign::parse_signature(
+                b"untrusted comment: signature from minisign secret key\nRWQf6LRCGA9i59SLOFxz6NxvASXDJeRtuZykwQepbDEGt87ig1BNpWaVWuNrm73YiIiJbq71Wi+dP9eKL8OC351vwIasSSbXxwA=\ntrusted comment: timestamp:1555779966\tfile:test\nQtKMXWyYcwdpZAlPF7tE2ENJkRd1ujvKjlj1m9RtHTBnZPa5WKU5uWRs5GoP5M/VqE81QFuMKI5k/SfNQUaOAA==\n",
+            )
+            .unwrap(),
+        );
+        assert!(verify(&pinned, &sig, Message::Bytes(b"test"), 0).is_err());
+        let minisign = Pinned::load(Format::Minisign, DNSCRYPT.as_bytes(), None, None).unwrap();
+        assert!(verify(&minisign, &sig, Message::Bytes(b"test"), 0).is_ok());
+        assert!(verify(&minisign, &sig, Message::Bytes(b"tesT"), 0).is_err());
+    }
+
+    #[test]
+    fn ssh_signatures_need_a_namespace_and_others_refuse_one() {
+        assert!(Pinned::load(Format::Sshsig, GRAPHENE.as_bytes(), None, None).is_err());
+        assert!(Pinned::load(Format::Sshsig, GRAPHENE.as_bytes(), None, Some("")).is_err());
+        assert!(Pinned::load(Format::Signify, OPENBSD.as_bytes(), None, Some("file")).is_err());
+    }
 }
