@@ -152,7 +152,7 @@ async fn run_async(
     // Unsigned versions: the image signature is the only proof, so the newest version is
     // the newest one whose image verifies somewhere; mirrors that claim newer versions
     // they cannot back are invalid, not a reason to call honest mirrors stale.
-    let mut image_results: BTreeMap<usize, Result<(), String>> = BTreeMap::new();
+    let mut image_results: BTreeMap<usize, Result<(), ImageError>> = BTreeMap::new();
     if source.version_file.is_some() && opts.artifacts == ArtifactMode::Full {
         let versions: BTreeSet<u64> = seen
             .iter()
@@ -178,7 +178,7 @@ async fn run_async(
                         tokio::spawn(async move {
                             match pending {
                                 Some(pd) => verify_image(&f, &m, &p, &pd, now).await,
-                                None => Err("nothing to verify".into()),
+                                None => Err(ImageError::Fetch("nothing to verify".into())),
                             }
                         }),
                     )
@@ -186,7 +186,9 @@ async fn run_async(
                 .collect();
             let mut any_ok = false;
             for (i, h) in checks {
-                let r = h.await.unwrap_or_else(|e| Err(format!("task failed: {e}")));
+                let r = h
+                    .await
+                    .unwrap_or_else(|e| Err(ImageError::Fetch(format!("task failed: {e}"))));
                 any_ok |= r.is_ok();
                 image_results.insert(i, r);
             }
@@ -257,9 +259,13 @@ async fn run_async(
                 if source.version_file.is_some() {
                     match image_results.get(&i) {
                         Some(Ok(())) => {}
-                        Some(Err(e)) => {
+                        Some(Err(ImageError::Signature(e))) => {
                             st = Status::Corrupt;
                             why = Some(format!("image: {e}"));
+                        }
+                        Some(Err(ImageError::Fetch(e))) => {
+                            st = Status::Incomplete;
+                            why = Some(format!("image not fetched: {e}"));
                         }
                         None => {
                             st = Status::Incomplete;
@@ -630,6 +636,22 @@ fn signer_allowed(pinned: &Pinned, sig: &Signature, now: i64) -> Result<(), Sche
     }
 }
 
+/// Why an image could not be verified: it could not be read (the mirror is incomplete),
+/// or it was read and the signature does not cover it (the mirror is corrupt).
+#[derive(Debug, Clone)]
+enum ImageError {
+    Fetch(String),
+    Signature(String),
+}
+
+impl std::fmt::Display for ImageError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            ImageError::Fetch(e) | ImageError::Signature(e) => f.write_str(e),
+        }
+    }
+}
+
 /// Streams an image through the digest its signature names and verifies the signature.
 async fn verify_image(
     f: &Fetcher,
@@ -637,7 +659,7 @@ async fn verify_image(
     pinned: &Pinned,
     pending: &Pending,
     now: i64,
-) -> Result<(), String> {
+) -> Result<(), ImageError> {
     let digest = f
         .digest(
             m,
@@ -646,10 +668,10 @@ async fn verify_image(
             pending.signature.prehash(),
         )
         .await
-        .map_err(|e| format!("{}: {e}", pending.path))?;
+        .map_err(|e| ImageError::Fetch(format!("{}: {e}", pending.path)))?;
     pinned::verify(pinned, &pending.signature, Message::Digest(&digest), now)
         .map(|_| ())
-        .map_err(|e| format!("{}: {e}", pending.path))
+        .map_err(|e| ImageError::Signature(format!("{}: {e}", pending.path)))
 }
 
 /// GrapheneOS update metadata: `incremental build_date device channel`, one line, for the

@@ -185,6 +185,7 @@ pub struct Eco {
     dir: tempfile::TempDir,
     pub artifacts: ArtifactMode,
     pub state: Option<StateStore>,
+    pub fetch: FetchConfig,
     /// Profile lines other than name and mirrors (scheme, key, channel, file, ...).
     pub profile: String,
     mirrors: Vec<(String, String, PathBuf, Option<Server>)>,
@@ -202,6 +203,11 @@ impl Eco {
             dir: tempfile::tempdir().unwrap(),
             artifacts: ArtifactMode::Full,
             state: None,
+            fetch: FetchConfig {
+                timeout: std::time::Duration::from_secs(5),
+                artifact_timeout: std::time::Duration::from_secs(10),
+                ..FetchConfig::default()
+            },
             profile: String::new(),
             mirrors: Vec::new(),
         }
@@ -241,6 +247,12 @@ impl Eco {
         m.3 = Some(Server::serve_dir(m.2.clone()));
     }
 
+    /// Serves a mirror over loopback HTTP with a misbehaving server.
+    pub fn http_with(&mut self, name: &str, behavior: super::http::Behavior) {
+        let m = self.mirrors.iter_mut().find(|m| m.0 == name).unwrap();
+        m.3 = Some(Server::start(m.2.clone(), behavior));
+    }
+
     /// Writes the profile (scheme lines + every mirror) and returns its path.
     pub fn write_profile(&self) -> PathBuf {
         let mut text = format!("name = \"eco\"\n{}\n", self.profile);
@@ -273,11 +285,7 @@ impl Eco {
         let opts = CheckOptions {
             channel: profile.channel.clone(),
             artifacts: self.artifacts,
-            fetch: FetchConfig {
-                timeout: std::time::Duration::from_secs(5),
-                artifact_timeout: std::time::Duration::from_secs(10),
-                ..FetchConfig::default()
-            },
+            fetch: self.fetch.clone(),
             state: self.state.clone(),
             now: mirrorproof::time::now(),
         };
