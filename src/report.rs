@@ -222,7 +222,12 @@ impl Report {
         for e in &self.equivocations {
             let _ = writeln!(
                 out,
-                "EQUIVOCATION: release {} was signed with {} different contents{} (mirrors: {})",
+                "EQUIVOCATION: {} {} was signed with {} different contents{} (mirrors: {})",
+                if self.scheme.is_some() {
+                    "version"
+                } else {
+                    "release"
+                },
                 e.version,
                 e.payload_sha256.len(),
                 if e.with_state {
@@ -236,6 +241,14 @@ impl Report {
                     e.mirrors.join(", ")
                 }
             );
+            for (i, doc) in e.evidence.iter().enumerate() {
+                let _ = writeln!(out, "  signed evidence {}:", i + 1);
+                for line in doc.lines().take(40) {
+                    let shown: String =
+                        line.chars().filter(|c| !c.is_control()).take(200).collect();
+                    let _ = writeln!(out, "    {shown}");
+                }
+            }
         }
         let _ = writeln!(out, "{}", self.summary());
         out
@@ -262,14 +275,31 @@ impl Report {
             .iter()
             .filter(|m| m.status == Status::Ok)
             .count();
-        let mut s = format!(
-            "{ok_mirrors} of {} mirrors in {ok_countries} of {} countries serve the same release {} signed by {} of {} pinned release keys",
-            self.mirrors.len(),
-            self.countries.len(),
-            latest.version,
-            latest.signers.len(),
-            latest.release_keys
-        );
+        let mut s = match self.scheme {
+            None => format!(
+                "{ok_mirrors} of {} mirrors in {ok_countries} of {} countries serve the same release {} signed by {} of {} pinned release keys",
+                self.mirrors.len(),
+                self.countries.len(),
+                latest.version,
+                latest.signers.len(),
+                latest.release_keys
+            ),
+            Some(scheme) => format!(
+                "{ok_mirrors} of {} mirrors in {ok_countries} of {} countries serve the same {scheme}-signed content {}{} ({})",
+                self.mirrors.len(),
+                self.countries.len(),
+                latest
+                    .payload_sha256
+                    .get(..16)
+                    .unwrap_or(&latest.payload_sha256),
+                if latest.version > 0 {
+                    format!(" at version {}", latest.version)
+                } else {
+                    String::new()
+                },
+                latest.signers.join(", ")
+            ),
+        };
         let mut problems = Vec::new();
         for (cc, c) in &self.countries {
             if c.ok > 0 {
