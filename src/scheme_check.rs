@@ -33,9 +33,6 @@ use crate::time;
 pub const MAX_LISTED_ARTIFACT_BYTES: u64 = 64 * 1024 * 1024 * 1024;
 /// Signature files are small in every format.
 const MAX_SIGNATURE_BYTES: u64 = crate::schemes::MAX_SIGNATURE_FILE_BYTES;
-/// Distinct unsigned versions tried, newest first, before giving up on finding one whose
-/// image verifies: a mirror that claims a version it cannot back costs one attempt.
-const MAX_VERSION_ATTEMPTS: usize = 4;
 
 /// What one mirror served, after its signature was checked.
 #[derive(Debug, Clone)]
@@ -49,8 +46,9 @@ enum Seen {
 struct Signed {
     /// Tree size (checkpoints) or the unsigned version (version_file); `None` otherwise.
     version: Option<u64>,
-    /// What mirrors are compared by: the root hash of a checkpoint, else SHA-256 of the
-    /// signed message (or of the signature file, for images verified later by streaming).
+    /// What mirrors are compared by (64 hex): the root hash of a checkpoint, else SHA-256
+    /// of the signed message; for images named by unsigned metadata, SHA-256 of the digest
+    /// the signature covers once verified (before that, of the signature file).
     content: String,
     signers: Vec<String>,
     /// Files a signed checksum list names, with their paths on the mirror.
@@ -59,6 +57,12 @@ struct Signed {
     note: Option<String>,
     /// For version_file sources: the image still to be streamed and verified.
     pending: Option<Pending>,
+    /// False until the signature is known to cover the content: images named by unsigned
+    /// metadata are only verified in a second phase. Unverified content never decides
+    /// what is latest and never makes a split view.
+    verified: bool,
+    /// For version_file sources: why the image did not verify (`None`: not checked).
+    image: Option<ImageError>,
 }
 
 #[derive(Debug, Clone)]
@@ -149,58 +153,65 @@ async fn run_async(
         elapsed.push(ms);
     }
 
-    // Unsigned versions: the image signature is the only proof, so the newest version is
-    // the newest one whose image verifies somewhere; mirrors that claim newer versions
-    // they cannot back are invalid, not a reason to call honest mirrors stale.
-    let mut image_results: BTreeMap<usize, Result<(), ImageError>> = BTreeMap::new();
+    // Images named by unsigned metadata: every mirror's image is streamed at once (one
+    // deadline each, so the phase costs about one artifact timeout) and only images whose
+    // signature verifies take part in deciding what is latest.
     if source.version_file.is_some() && opts.artifacts == ArtifactMode::Full {
-        let versions: BTreeSet<u64> = seen
+        let checks: Vec<_> = seen
             .iter()
-            .filter_map(|s| match s {
-                Seen::Signed(x) => x.version,
+            .enumerate()
+            .filter_map(|(i, s)| match s {
+                Seen::Signed(x) => x.pending.clone().map(|pd| (i, pd)),
                 _ => None,
             })
+            .map(|(i, pd)| {
+                let (f, m, p) = (fetcher.clone(), mirrors[i].clone(), pinned.clone());
+                (
+                    i,
+                    tokio::spawn(async move { verify_image(&f, &m, &p, &pd, now).await }),
+                )
+            })
             .collect();
-        for v in versions.into_iter().rev().take(MAX_VERSION_ATTEMPTS) {
-            let on_v: Vec<usize> = (0..seen.len())
-                .filter(|i| matches!(&seen[*i], Seen::Signed(x) if x.version == Some(v)))
-                .collect();
-            let checks: Vec<_> = on_v
-                .iter()
-                .map(|&i| {
-                    let pending = match &seen[i] {
-                        Seen::Signed(x) => x.pending.clone(),
-                        _ => None,
-                    };
-                    let (f, m, p) = (fetcher.clone(), mirrors[i].clone(), pinned.clone());
-                    (
-                        i,
-                        tokio::spawn(async move {
-                            match pending {
-                                Some(pd) => verify_image(&f, &m, &p, &pd, now).await,
-                                None => Err(ImageError::Fetch("nothing to verify".into())),
-                            }
-                        }),
-                    )
-                })
-                .collect();
-            let mut any_ok = false;
-            for (i, h) in checks {
-                let r = h
-                    .await
-                    .unwrap_or_else(|e| Err(ImageError::Fetch(format!("task failed: {e}"))));
-                any_ok |= r.is_ok();
-                image_results.insert(i, r);
-            }
-            if any_ok {
-                break;
-            }
-            for i in on_v {
-                if let Some(Err(why)) = image_results.remove(&i) {
-                    seen[i] = Seen::Invalid(format!(
-                        "claims version {v} in unsigned metadata, but no mirror serves an image signed for it ({why})"
-                    ));
+        for (i, h) in checks {
+            let r = h
+                .await
+                .unwrap_or_else(|e| Err(ImageError::Fetch(format!("task failed: {e}"))));
+            if let Seen::Signed(x) = &mut seen[i] {
+                match r {
+                    Ok((digest, signers)) => {
+                        // 64 hex like every other content id (state keeps SHA-256 hex).
+                        x.content = hex::encode(Sha256::digest(&digest));
+                        x.signers = signers;
+                        x.verified = true;
+                    }
+                    Err(e) => x.image = Some(e),
                 }
+            }
+        }
+    }
+
+    // The signature binds an image's bytes, not its version: the same signed image under
+    // two version names is a replay by whoever claims the newer one.
+    if source.version_file.is_some() {
+        let mut oldest: BTreeMap<String, u64> = BTreeMap::new();
+        for s in &seen {
+            if let Seen::Signed(x) = s
+                && x.verified
+                && let Some(v) = x.version
+            {
+                let e = oldest.entry(x.content.clone()).or_insert(v);
+                *e = (*e).min(v);
+            }
+        }
+        for s in seen.iter_mut() {
+            if let Seen::Signed(x) = s
+                && x.verified
+                && let Some(v) = x.version
+                && let Some(first) = oldest.get(&x.content).filter(|first| **first < v)
+            {
+                *s = Seen::Invalid(format!(
+                    "serves the image signed for version {first} under the name of version {v} (a replay)"
+                ));
             }
         }
     }
@@ -209,7 +220,7 @@ async fn run_async(
         .iter()
         .any(|s| matches!(s, Seen::Signed(x) if x.version.is_some()));
     let verdict = if versioned {
-        judge_versioned(&seen, state.as_ref())
+        judge_versioned(&seen, state.as_ref(), source.version_file.is_some())
     } else {
         judge_by_majority(&seen)
     };
@@ -256,25 +267,25 @@ async fn run_async(
             Verdict::Latest => {
                 let (results, ms) = artifact_results.remove(&i).unwrap_or_default();
                 let (mut st, mut why) = artifact_status(&results);
-                if source.version_file.is_some() {
-                    match image_results.get(&i) {
-                        Some(Ok(())) => {}
-                        Some(Err(ImageError::Signature(e))) => {
-                            st = Status::Corrupt;
-                            why = Some(format!("image: {e}"));
+                if source.version_file.is_some()
+                    && let Some(x) = signed
+                    && !x.verified
+                {
+                    (st, why) = match &x.image {
+                        Some(ImageError::Signature(e)) => {
+                            (Status::Corrupt, Some(format!("image: {e}")))
                         }
-                        Some(Err(ImageError::Fetch(e))) => {
-                            st = Status::Incomplete;
-                            why = Some(format!("image not fetched: {e}"));
+                        Some(ImageError::Fetch(e)) => {
+                            (Status::Incomplete, Some(format!("image not fetched: {e}")))
                         }
-                        None => {
-                            st = Status::Incomplete;
-                            why = Some(format!(
+                        None => (
+                            Status::Incomplete,
+                            Some(format!(
                                 "image signature not checked (--artifacts {}): it covers the image bytes",
                                 mode_name(opts.artifacts)
-                            ));
-                        }
-                    }
+                            )),
+                        ),
+                    };
                 }
                 let arts = results
                     .into_iter()
@@ -343,7 +354,26 @@ async fn run_async(
     // Only ordered formats have state, and it moves only to a latest that is not split and,
     // for unsigned versions, whose image verified somewhere in this run.
     let mut state_written = false;
-    let backed = source.version_file.is_none() || image_results.values().any(|r| r.is_ok());
+    // Unsigned versions move the state only when most mirrors whose image verified agree on
+    // the version: one mirror replaying an old image under a new name must not be able to
+    // poison the state and make every honest mirror a "rollback" from then on.
+    let verified_versions: Vec<u64> = seen
+        .iter()
+        .filter_map(|s| match s {
+            Seen::Signed(x) if x.verified => x.version,
+            _ => None,
+        })
+        .collect();
+    let on_latest = latest_signed.and_then(|l| l.version).map_or(0, |lv| {
+        verified_versions.iter().filter(|v| **v == lv).count()
+    });
+    let backed = source.version_file.is_none() || on_latest * 2 > verified_versions.len();
+    if source.version_file.is_some() && !backed && !verified_versions.is_empty() {
+        report.notices.push(format!(
+            "state not advanced: only {on_latest} of {} mirrors with verified images claim the newest version (the version is unsigned, so a majority must agree)",
+            verified_versions.len()
+        ));
+    }
     if let (Some(store), Some(latest)) = (&opts.state, latest_signed)
         && let Some(version) = latest.version
         && !verdict.latest_equivocated
@@ -472,6 +502,8 @@ async fn observe(
                     path: file,
                     signature: sig.clone(),
                 }),
+                verified: false,
+                image: None,
             })),
             served,
         );
@@ -516,6 +548,8 @@ fn judge_signed_file(
             artifacts: Vec::new(),
             note: Some(String::from_utf8_lossy(bytes).into_owned()),
             pending: None,
+            verified: true,
+            image: None,
         });
     }
     let (signature, message): (Signature, &[u8]) = match signature {
@@ -540,6 +574,8 @@ fn judge_signed_file(
         artifacts: Vec::new(),
         note: None,
         pending: None,
+        verified: true,
+        image: None,
     })
 }
 
@@ -586,6 +622,8 @@ fn signed_list(signers: Vec<String>, file: &str, message: &[u8]) -> Result<Signe
         artifacts,
         note: None,
         pending: None,
+        verified: true,
+        image: None,
     })
 }
 
@@ -659,7 +697,7 @@ async fn verify_image(
     pinned: &Pinned,
     pending: &Pending,
     now: i64,
-) -> Result<(), ImageError> {
+) -> Result<(Vec<u8>, Vec<String>), ImageError> {
     let digest = f
         .digest(
             m,
@@ -669,9 +707,9 @@ async fn verify_image(
         )
         .await
         .map_err(|e| ImageError::Fetch(format!("{}: {e}", pending.path)))?;
-    pinned::verify(pinned, &pending.signature, Message::Digest(&digest), now)
-        .map(|_| ())
-        .map_err(|e| ImageError::Signature(format!("{}: {e}", pending.path)))
+    let signers = pinned::verify(pinned, &pending.signature, Message::Digest(&digest), now)
+        .map_err(|e| ImageError::Signature(format!("{}: {e}", pending.path)))?;
+    Ok((digest, signers))
 }
 
 /// GrapheneOS update metadata: `incremental build_date device channel`, one line, for the
@@ -759,16 +797,20 @@ fn not_signed(s: &Seen) -> Option<Verdict> {
     }
 }
 
-/// Ordered content (tree sizes, update versions): the same order of statuses as the native
-/// format, without expiry.
-fn judge_versioned(seen: &[Seen], state: Option<&ChannelState>) -> Judged {
+/// Ordered content (tree sizes, signed timestamps, update versions): the same order of
+/// statuses as the native format, without expiry. Only verified content decides what is
+/// latest and what is a split view; unverified claims are judged against it.
+fn judge_versioned(seen: &[Seen], state: Option<&ChannelState>, unsigned: bool) -> Judged {
+    let signed = |i: usize| match &seen[i] {
+        Seen::Signed(x) => Some(x.as_ref()),
+        _ => None,
+    };
     let mut by_version: BTreeMap<u64, BTreeSet<&str>> = BTreeMap::new();
-    for s in seen {
-        if let Seen::Signed(x) = s
-            && let Some(v) = x.version
-        {
-            by_version.entry(v).or_default().insert(&x.content);
-        }
+    for x in (0..seen.len()).filter_map(signed).filter(|x| x.verified) {
+        by_version
+            .entry(x.version.unwrap_or(0))
+            .or_default()
+            .insert(&x.content);
     }
     let mut equivocations = Vec::new();
     for (version, contents) in &by_version {
@@ -784,14 +826,32 @@ fn judge_versioned(seen: &[Seen], state: Option<&ChannelState>) -> Judged {
                 version: *version,
                 contents: all.into_iter().collect(),
                 mirrors: (0..seen.len())
-                    .filter(|i| matches!(&seen[*i], Seen::Signed(x) if x.version == Some(*version)))
+                    .filter(|i| {
+                        signed(*i).is_some_and(|x| x.verified && x.version.unwrap_or(0) == *version)
+                    })
                     .collect(),
                 with_state: state_conflict,
             });
         }
     }
     let floor = state.map(|s| s.version).unwrap_or(0);
-    let latest_version = by_version.keys().rev().find(|v| **v >= floor).copied();
+    // With nothing verified (images not checked), the newest claim is what mirrors are
+    // compared with; none of them can then be ok.
+    let claimed: BTreeSet<u64> = (0..seen.len())
+        .filter_map(signed)
+        .map(|x| x.version.unwrap_or(0))
+        .collect();
+    let latest_version = by_version
+        .keys()
+        .rev()
+        .find(|v| **v >= floor)
+        .or_else(|| {
+            by_version
+                .is_empty()
+                .then(|| claimed.iter().rev().find(|v| **v >= floor))
+                .flatten()
+        })
+        .copied();
     let split = |v: u64| equivocations.iter().any(|e| e.version == v);
     let latest_equivocated = latest_version.is_some_and(split);
     let judgements = seen
@@ -804,29 +864,50 @@ fn judge_versioned(seen: &[Seen], state: Option<&ChannelState>) -> Judged {
                 return Verdict::Final(Status::Invalid, "unreachable".into());
             };
             let v = x.version.unwrap_or(0);
-            if split(v) {
+            let newest = latest_version.unwrap_or(v);
+            if x.verified && split(v) {
                 Verdict::Final(
                     Status::Equivocating,
-                    format!("version {v} exists with different signed contents (split view)"),
+                    if unsigned {
+                        format!("version {v} is claimed for different signed images; the version is unsigned, so a mirror may be replaying an older image under this name")
+                    } else {
+                        format!("version {v} exists with different signed contents (split view)")
+                    },
                 )
             } else if v < floor {
                 Verdict::Final(
                     Status::Rollback,
                     format!("version {v} is older than {floor}, already seen (local state)"),
                 )
-            } else if Some(v) != latest_version {
-                Verdict::Final(
-                    Status::Stale,
-                    format!("version {v}, behind {}", latest_version.unwrap_or(v)),
-                )
+            } else if v > newest {
+                // Only an unverified claim can be newer than the newest verified content.
+                match &x.image {
+                    Some(ImageError::Fetch(e)) => Verdict::Final(
+                        Status::Incomplete,
+                        format!("claims version {v}, newer than {newest}, but its image could not be fetched: {e}"),
+                    ),
+                    Some(ImageError::Signature(e)) => Verdict::Final(
+                        Status::Invalid,
+                        format!("claims version {v}, newer than {newest}, but its image does not verify: {e}"),
+                    ),
+                    None => Verdict::Final(
+                        Status::Invalid,
+                        format!("claims version {v}, newer than the verified {newest}"),
+                    ),
+                }
+            } else if v < newest {
+                Verdict::Final(Status::Stale, format!("version {v}, behind {newest}"))
             } else {
                 Verdict::Latest
             }
         })
         .collect();
     let latest = latest_version.and_then(|lv| {
-        seen.iter()
-            .position(|s| matches!(s, Seen::Signed(x) if x.version == Some(lv)))
+        (0..seen.len()).find(|i| {
+            signed(*i).is_some_and(|x| {
+                x.version.unwrap_or(0) == lv && (x.verified || by_version.is_empty())
+            })
+        })
     });
     Judged {
         latest,
@@ -903,6 +984,8 @@ mod tests {
             artifacts: Vec::new(),
             note: Some(format!("note {content}")),
             pending: None,
+            verified: true,
+            image: None,
         }))
     }
 
@@ -924,7 +1007,7 @@ mod tests {
             signed(Some(12), "x12"),
             signed(Some(11), "r11"),
         ];
-        let j = judge_versioned(&seen, None);
+        let j = judge_versioned(&seen, None, false);
         assert!(j.latest_equivocated);
         assert_eq!(j.equivocations.len(), 1);
         assert_eq!(j.equivocations[0].evidence(&seen).len(), 2);
@@ -948,7 +1031,7 @@ mod tests {
             Verdict::Final(Status::Rollback, _)
         ));
         assert_eq!(j.judgements[1], Verdict::Latest);
-        let j = judge_versioned(&[signed(Some(11), "other")], Some(&st));
+        let j = judge_versioned(&[signed(Some(11), "other")], Some(&st), false);
         assert!(j.equivocations[0].with_state);
     }
 

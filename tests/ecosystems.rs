@@ -438,7 +438,7 @@ fn hostile_mirrors_cost_one_timeout_and_fool_nobody() {
     for (name, want) in [
         ("honest", "ok"),
         ("endless", "incomplete"),
-        ("stalling-liar", "invalid"),
+        ("stalling-liar", "incomplete"),
         ("black-hole", "unreachable"),
         ("huge", "invalid"),
     ] {
@@ -449,4 +449,80 @@ fn hostile_mirrors_cost_one_timeout_and_fool_nobody() {
     // timeouts whatever the hostile mirrors do (printed, not asserted: tests judge
     // behaviour, benchmarks judge time).
     println!("hostile run took {took:?}");
+}
+
+#[test]
+fn grapheneos_replays_and_forged_signatures_do_not_poison_state_or_blame_the_keys() {
+    let mut g = Graphene::new();
+    let (v, old) = (2026112400u64, 2026110300u64);
+    let (img, old_img) = (vec![1u8; 50_000], vec![2u8; 50_000]);
+    let a = g.e.mirror("honest", "CA");
+    g.publish(&a, v, &img);
+    let c = g.e.mirror("lagging", "DE");
+    g.publish(&c, old, &old_img);
+    // The old image, genuinely signed, republished under a newer version name.
+    let b = g.e.mirror("replay", "US");
+    g.publish(&b, old, &old_img);
+    std::fs::rename(
+        b.join(format!("husky-install-{old}.zip")),
+        b.join(format!("husky-install-{}.zip", v + 100)),
+    )
+    .unwrap();
+    std::fs::rename(
+        b.join(format!("husky-install-{old}.zip.sig")),
+        b.join(format!("husky-install-{}.zip.sig", v + 100)),
+    )
+    .unwrap();
+    write(
+        &b.join("husky-stable"),
+        format!("{} 1764000000 husky stable\n", v + 100).as_bytes(),
+    );
+    // The current version with its signature file damaged: a forgery, not a second
+    // signed history.
+    let d = g.e.mirror("bad-sig", "NL");
+    g.publish(&d, v, &img);
+    let sig_path = d.join(format!("husky-install-{v}.zip.sig"));
+    let sig = std::fs::read_to_string(&sig_path).unwrap();
+    let mut lines: Vec<String> = sig.lines().map(str::to_owned).collect();
+    let n = lines.len();
+    let body = &mut lines[n - 2];
+    let flipped = if body.starts_with('A') { "B" } else { "A" };
+    body.replace_range(0..1, flipped);
+    std::fs::write(&sig_path, lines.join("\n") + "\n").unwrap();
+    g.e.enable_state();
+
+    let r = g.e.run();
+    for (name, want) in [
+        ("honest", "ok"),
+        ("lagging", "stale"),
+        ("replay", "invalid"),
+    ] {
+        assert_eq!(status_of(&r, name), want, "{name}: {}", error_of(&r, name));
+    }
+    assert!(
+        error_of(&r, "replay").contains("replay"),
+        "{}",
+        error_of(&r, "replay")
+    );
+    assert_ne!(status_of(&r, "bad-sig"), "ok");
+    assert_ne!(status_of(&r, "honest"), "equivocating");
+    assert!(r.equivocations.is_empty(), "{:?}", r.equivocations);
+
+    // A lone far-future claim backed by a genuinely signed old image cannot be told from
+    // a real release, but it cannot move the state on its own either.
+    let mut g = Graphene::new();
+    let a = g.e.mirror("honest", "CA");
+    g.publish(&a, v, &img);
+    let b = g.e.mirror("liar", "US");
+    g.publish(&b, u64::MAX, &old_img);
+    g.e.enable_state();
+    let r = g.e.run();
+    assert!(
+        r.notices.iter().any(|n| n.contains("state not advanced")),
+        "{:?}",
+        r.notices
+    );
+    std::fs::remove_dir_all(&b).unwrap();
+    let r = g.e.run();
+    assert_eq!(status_of(&r, "honest"), "ok", "{}", error_of(&r, "honest"));
 }
