@@ -1025,6 +1025,7 @@ mod tests {
         let j = judge_versioned(
             &[signed(Some(10), "r10"), signed(Some(11), "r11")],
             Some(&st),
+            false,
         );
         assert!(matches!(
             j.judgements[0],
