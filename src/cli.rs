@@ -624,7 +624,12 @@ fn cmd_verify_signed(
             );
         }
     }
-    if let Some(s) = &out.statement {
+    // Signed text is shown only once something verified under the pinned key.
+    if let Some(s) = out
+        .statement
+        .as_ref()
+        .filter(|_| out.results.iter().any(|r| r.ok))
+    {
         for line in s.lines().take(20) {
             println!("  signed: {}", printable_line(line));
         }

@@ -118,11 +118,20 @@ pub fn write_signed(
         ("identity", &source.identity),
         ("namespace", &source.namespace),
         ("version_file", &source.version_file),
+        ("origin", &source.origin),
     ];
     for (field, value) in optional {
         if let Some(v) = value {
             let _ = writeln!(text, "{field} = {}", toml_str(v));
         }
+    }
+    if !source.required_entries.is_empty() {
+        let list: Vec<String> = source
+            .required_entries
+            .iter()
+            .map(|e| toml_str(e))
+            .collect();
+        let _ = writeln!(text, "required_entries = [{}]", list.join(", "));
     }
     for (i, (mirror, files)) in served.iter().enumerate() {
         if files.is_empty() {

@@ -543,6 +543,9 @@ async fn check_http(
         let resp = match send(&client, reqwest::Method::HEAD, url.clone()).await {
             Ok(r) => Some(r),
             Err(e @ FetchError::NotFound(_)) => return Err(e),
+            // With no signed size, HEAD is the only check this mode makes: its failure
+            // is the answer, not a reason to download the whole file.
+            Err(e) if !artifact.length_signed => return Err(e),
             Err(_) => None,
         };
         // A HEAD response has an empty body, so reqwest's content_length() is 0; the

@@ -44,6 +44,10 @@ struct ProfileDoc {
     #[serde(default)]
     version_file: Option<String>,
     #[serde(default)]
+    origin: Option<String>,
+    #[serde(default)]
+    required_entries: Vec<String>,
+    #[serde(default)]
     mirrors: Vec<MirrorDoc>,
 }
 
@@ -105,6 +109,12 @@ pub struct SignedSource {
     pub namespace: Option<String>,
     /// Unsigned update metadata naming the current version (GrapheneOS `DEVICE-CHANNEL`).
     pub version_file: Option<String>,
+    /// Signed notes: the checkpoint origin (log name) the note must carry. A key that
+    /// signs several logs must not let one log's checkpoint pass for another's.
+    pub origin: Option<String>,
+    /// Signed checksum lists: names the list must include. One key often signs a list per
+    /// architecture; these bind the list to the one this profile is about.
+    pub required_entries: Vec<String>,
 }
 
 impl SignedSource {
@@ -193,6 +203,7 @@ fn signed_source(doc: &ProfileDoc) -> Result<(String, Option<SignedSource>), Str
         ("namespace", &doc.namespace),
         ("version_file", &doc.version_file),
         ("key", &doc.key),
+        ("origin", &doc.origin),
     ];
     if doc.scheme == "native" {
         if let Some((field, _)) = extras.iter().find(|(_, v)| v.is_some()) {
@@ -251,6 +262,18 @@ fn signed_source(doc: &ProfileDoc) -> Result<(String, Option<SignedSource>), Str
         }
         _ => {}
     }
+    if doc.version_file.is_some() && format != Format::Sshsig {
+        return Err("version_file works with scheme \"sshsig\" only: the image must be streamed through the digest its signature names".into());
+    }
+    if doc.origin.is_some() && format != Format::Note {
+        return Err("origin is only used by scheme \"note\"".into());
+    }
+    if !doc.required_entries.is_empty() && (format != Format::Signify || doc.signature.is_some()) {
+        return Err(
+            "required_entries is only used by scheme \"signify\" with an embedded checksum list"
+                .into(),
+        );
+    }
     if format != Format::Sshsig && (doc.identity.is_some() || doc.namespace.is_some()) {
         return Err("identity and namespace are only used by scheme \"sshsig\"".into());
     }
@@ -271,6 +294,8 @@ fn signed_source(doc: &ProfileDoc) -> Result<(String, Option<SignedSource>), Str
             identity: doc.identity.clone(),
             namespace: doc.namespace.clone(),
             version_file: doc.version_file.clone(),
+            origin: doc.origin.clone(),
+            required_entries: doc.required_entries.clone(),
         }),
     ))
 }

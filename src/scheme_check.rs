@@ -239,7 +239,7 @@ async fn run_async(
     let mut notices = Vec::new();
     match (format, versioned, source.version_file.is_some()) {
         (_, _, true) => notices.push(format!(
-            "{} is unsigned: a mirror can claim any version in it. Versions and the downgrade check rest on it; the signature covers the image only{}",
+            "{} is unsigned: a mirror can claim any version in it. Versions and the downgrade check rest on it; the signature covers the image bytes only{}",
             source.version_file.as_deref().unwrap_or(""),
             if opts.artifacts == ArtifactMode::Full {
                 ", and no mirror is ok unless its image verified"
@@ -250,8 +250,11 @@ async fn run_async(
         (Format::Note, true, _) => notices.push(
             "checkpoints are ordered by tree size; a smaller tree is reported stale even if it is only seconds behind. Consistency proofs between tree sizes are not checked".into(),
         ),
+        (Format::Minisign, true, _) => notices.push(
+            "minisign files are ordered by the timestamp in their signed trusted comment; there is no expiry, so a copy frozen on every mirror cannot be detected".into(),
+        ),
         _ => notices.push(format!(
-            "{} signatures carry no version and no expiry: freshness is judged only by comparing mirrors (the content most mirrors serve counts as latest), and a frozen copy served by every mirror cannot be detected",
+            "{} signatures carry no version and no expiry: freshness is judged only by comparing mirrors. The content most mirrors serve counts as latest, so whoever runs most mirrors decides it, and a copy frozen on every mirror cannot be detected",
             format.as_str()
         )),
     }
@@ -326,7 +329,7 @@ async fn run_async(
             payload_sha256: s.content.clone(),
             published: None,
             signers: s.signers.clone(),
-            release_keys: 1,
+            release_keys: pinned.key_count(),
             equivocated: verdict.latest_equivocated,
         }),
         mirrors: reports,
@@ -471,7 +474,7 @@ async fn observe(
                 Err(e) => return (unreachable(p, e), served),
             };
             served.push((p.clone(), bytes.clone()));
-            match Signature::parse(pinned.format(), &bytes) {
+            match Signature::parse_detached(pinned.format(), &bytes) {
                 Ok(s) => Some((s, Sha256::digest(&bytes))),
                 Err(e) => return (Seen::Invalid(format!("{p}: {e}")), served),
             }
@@ -514,7 +517,7 @@ async fn observe(
         Err(e) => return (unreachable(&file, e), served),
     };
     served.push((file.clone(), bytes.clone()));
-    let seen = match judge_signed_file(pinned, signature.map(|s| s.0), &file, &bytes, now) {
+    let seen = match judge_signed_file(pinned, source, signature.map(|s| s.0), &file, &bytes, now) {
         Ok(mut s) => {
             if s.version.is_none() {
                 s.version = version;
@@ -530,6 +533,7 @@ async fn observe(
 /// with a detached signature. Signatures are checked before any content is parsed.
 fn judge_signed_file(
     pinned: &Pinned,
+    source: &SignedSource,
     signature: Option<Signature>,
     file: &str,
     bytes: &[u8],
@@ -538,6 +542,18 @@ fn judge_signed_file(
     if let Pinned::Note(verifiers) = pinned {
         let opened = note::open(bytes, verifiers)?;
         let checkpoint = note::parse_checkpoint(&opened.text).ok();
+        if let Some(origin) = &source.origin {
+            let found = checkpoint.as_ref().map(|c| c.origin.as_str());
+            if found != Some(origin.as_str()) {
+                return Err(SchemeError::Content(match found {
+                    Some(f) => format!(
+                        "checkpoint of log {:?}, not {origin:?}",
+                        f.chars().take(80).collect::<String>()
+                    ),
+                    None => format!("not a checkpoint (expected log {origin:?})"),
+                }));
+            }
+        }
         return Ok(Signed {
             version: checkpoint.as_ref().map(|c| c.size),
             content: match &checkpoint {
@@ -563,12 +579,36 @@ fn judge_signed_file(
                 )
             })?;
             let signers = pinned::verify(pinned, &s, Message::Bytes(&embedded), now)?;
-            return signed_list(signers, file, &embedded);
+            let list = signed_list(signers, file, &embedded)?;
+            for required in &source.required_entries {
+                if !list.artifacts.iter().any(|(_, a)| &a.name == required) {
+                    return Err(SchemeError::Content(format!(
+                        "the signed list does not name {required:?}: a list for another release or architecture"
+                    )));
+                }
+            }
+            return Ok(list);
         }
     };
     let signers = pinned::verify(pinned, &signature, Message::Bytes(message), now)?;
+    // minisign's trusted comment is signed: its `file:` names what was signed, and its
+    // `timestamp:` orders files signed with the same key.
+    let mut version = None;
+    if let Signature::Minisign(m) = &signature {
+        let fields = trusted_fields(&m.trusted_comment);
+        let served = file.rsplit('/').next().unwrap_or(file);
+        if let Some(signed_as) = fields.file
+            && signed_as != served
+        {
+            return Err(SchemeError::Content(format!(
+                "signed as file {:?}, served as {served:?}",
+                signed_as.chars().take(80).collect::<String>()
+            )));
+        }
+        version = fields.timestamp;
+    }
     Ok(Signed {
-        version: None,
+        version,
         content: hex::encode(Sha256::digest(message)),
         signers,
         artifacts: Vec::new(),
@@ -579,26 +619,44 @@ fn judge_signed_file(
     })
 }
 
+struct TrustedFields<'a> {
+    timestamp: Option<u64>,
+    file: Option<&'a str>,
+}
+
+/// The tab-separated `key:value` fields minisign writes into its trusted comment by
+/// default (`timestamp:1764000000\tfile:name\thashed`).
+fn trusted_fields(comment: &str) -> TrustedFields<'_> {
+    let mut out = TrustedFields {
+        timestamp: None,
+        file: None,
+    };
+    for field in comment.split('\t') {
+        if let Some(t) = field.strip_prefix("timestamp:") {
+            out.timestamp = t.parse().ok();
+        } else if let Some(f) = field.strip_prefix("file:") {
+            out.file = Some(f);
+        }
+    }
+    out
+}
+
 /// A verified embedded message: if it is a checksum list, its entries become artifacts
 /// next to the signature file.
 fn signed_list(signers: Vec<String>, file: &str, message: &[u8]) -> Result<Signed, SchemeError> {
     let dir = file.rsplit_once('/').map(|(d, _)| d).unwrap_or("");
     let entries = checksums::parse(message)?;
-    let mut by_name: BTreeMap<String, Vec<Expected>> = BTreeMap::new();
+    // One check per listed line, as `signify -C` does: a list that names a file with both
+    // SHA256 and SHA512 vouches for both, so both must match.
+    let mut artifacts = Vec::new();
     for e in entries {
+        let name = e.name;
+        crate::release::check_artifact_name(&name)
+            .map_err(|_| SchemeError::Content(format!("{name:?} is not a safe relative path")))?;
         let expected = match e.digest {
             ListDigest::Sha256(d) => Expected::Sha256(d),
             ListDigest::Sha512(d) => Expected::Sha512(d),
         };
-        by_name.entry(e.name).or_default().push(expected);
-    }
-    let mut artifacts = Vec::new();
-    for (name, mut digests) in by_name {
-        crate::release::check_artifact_name(&name)
-            .map_err(|_| SchemeError::Content(format!("{name:?} is not a safe relative path")))?;
-        digests.sort_by_key(|d| matches!(d, Expected::Sha512(_)));
-        let mut it = digests.into_iter();
-        let Some(expected) = it.next() else { continue };
         let rel = if dir.is_empty() {
             name.clone()
         } else {
@@ -611,7 +669,7 @@ fn signed_list(signers: Vec<String>, file: &str, message: &[u8]) -> Result<Signe
                 length: MAX_LISTED_ARTIFACT_BYTES,
                 length_signed: false,
                 expected,
-                fallback: it.next(),
+                fallback: None,
             },
         ));
     }

@@ -49,7 +49,7 @@ fn signify_lists_per_mirror_and_country() {
         ("base79.tgz", b"old"),
     ];
     e.profile = format!(
-        "scheme = \"signify\"\nkey = {:?}\nchannel = \"7.9-amd64\"\nfile = \"7.9/amd64/SHA256.sig\"\n",
+        "scheme = \"signify\"\nkey = {:?}\nchannel = \"7.9-amd64\"\nfile = \"7.9/amd64/SHA256.sig\"\nrequired_entries = [\"base79.tgz\"]\n",
         pub_key.display().to_string()
     );
     for (name, cc) in [("fr1", "FR"), ("de1", "DE"), ("ca1", "CA")] {
@@ -81,6 +81,12 @@ fn signify_lists_per_mirror_and_country() {
     openbsd_release(&d, &sec, &new);
     std::fs::remove_file(d.join("base79.tgz")).unwrap();
     e.mirror("empty", "JP");
+    // Another architecture's list, signed by the same release key, under amd64/.
+    openbsd_release(
+        &e.mirror("arm64-list", "JP").join("7.9/amd64"),
+        &sec,
+        &[("bsd.rd", b"arm64 kernel"), ("INSTALL.arm64", b"arm64")],
+    );
 
     let r = e.run();
     for (name, want) in [
@@ -93,6 +99,7 @@ fn signify_lists_per_mirror_and_country() {
         ("swapped", "corrupt"),
         ("partial", "incomplete"),
         ("empty", "unreachable"),
+        ("arm64-list", "invalid"),
     ] {
         assert_eq!(status_of(&r, name), want, "{name}: {}", error_of(&r, name));
     }
@@ -148,15 +155,14 @@ fn minisign_lists_from_several_urls() {
         pub_key.display().to_string()
     );
     let list = b"# public-resolvers\n\n## example\nsdns://AQcAAAAAAAAA\n".to_vec();
-    let publish = |dir: &Path, content: &[u8], key: &Path, legacy: bool| {
+    let publish_at = |dir: &Path, content: &[u8], key: &Path, legacy: bool, ts: u64| {
         let f = dir.join("v3/public-resolvers.md");
         write(&f, content);
-        Minisign::sign(
-            key,
-            &f,
-            legacy,
-            "timestamp:1764000000\tfile:public-resolvers.md",
-        );
+        let trusted = format!("timestamp:{ts}\tfile:public-resolvers.md");
+        Minisign::sign(key, &f, legacy, &trusted);
+    };
+    let publish = |dir: &Path, content: &[u8], key: &Path, legacy: bool| {
+        publish_at(dir, content, key, legacy, 1764000000)
     };
     for (name, cc, legacy) in [
         ("github", "US", false),
@@ -169,7 +175,18 @@ fn minisign_lists_from_several_urls() {
     e.over_http("github");
     e.over_http("legacy");
     let d = e.mirror("old", "DE");
-    publish(&d, b"# public-resolvers (last month)\n", &sec, false);
+    publish_at(
+        &d,
+        b"# public-resolvers (last month)\n",
+        &sec,
+        false,
+        1761000000,
+    );
+    // Another list signed by the same key (relays.md), served under this name.
+    let d = e.mirror("other-list", "SE");
+    let f = d.join("v3/public-resolvers.md");
+    write(&f, b"# relays\n");
+    Minisign::sign(&sec, &f, false, "timestamp:1764100000\tfile:relays.md");
     let d = e.mirror("stranger", "DE");
     publish(&d, &list, &other, false);
     // Trusted comment edited after signing: the global signature must catch it.
@@ -195,6 +212,7 @@ fn minisign_lists_from_several_urls() {
         ("dnscrypt-info", "ok"),
         ("legacy", "ok"),
         ("old", "stale"),
+        ("other-list", "invalid"),
         ("stranger", "invalid"),
         ("comment", "invalid"),
         ("edited", "invalid"),
@@ -336,7 +354,7 @@ fn go_sumdb_checkpoints_split_views_and_rollback() {
     let vkey = note::key_line(origin, key.public());
     std::fs::write(work.join("sum.vkey"), format!("{vkey}\n")).unwrap();
     e.profile = format!(
-        "scheme = \"note\"\nkey = {:?}\nchannel = \"sum.example.org\"\nfile = \"latest\"\n",
+        "scheme = \"note\"\nkey = {:?}\nchannel = \"sum.example.org\"\nfile = \"latest\"\norigin = \"sum.example.org\"\n",
         work.join("sum.vkey").display().to_string()
     );
     let signed = |size: u64, root: u8| {
@@ -358,8 +376,26 @@ fn go_sumdb_checkpoints_split_views_and_rollback() {
             .unwrap()
             .as_bytes(),
     );
+    // The same key also signs another log: its checkpoint must not pass for this one.
+    let d = e.mirror("other-log", "FR");
+    write(
+        &d.join("latest"),
+        note::sign(
+            &checkpoint("other.example.org", 5000, &[5; 32]),
+            origin,
+            &key,
+        )
+        .unwrap()
+        .as_bytes(),
+    );
     e.enable_state();
     let r = e.run();
+    assert_eq!(
+        status_of(&r, "other-log"),
+        "invalid",
+        "{}",
+        error_of(&r, "other-log")
+    );
     for (name, want) in [
         ("log", "ok"),
         ("proxy-cn", "ok"),

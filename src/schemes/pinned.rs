@@ -50,6 +50,15 @@ impl Pinned {
         })
     }
 
+    /// How many keys are pinned (allowed_signers lines, note verifiers), for reports.
+    pub fn key_count(&self) -> usize {
+        match self {
+            Pinned::Signify(_) | Pinned::Minisign(_) => 1,
+            Pinned::Sshsig { signers, .. } => signers.len(),
+            Pinned::Note(v) => v.len(),
+        }
+    }
+
     pub fn format(&self) -> Format {
         match self {
             Pinned::Signify(_) => Format::Signify,
@@ -86,6 +95,18 @@ impl Signature {
             Format::Note => Err(SchemeError::Policy(
                 "signed notes carry their signatures inside the note".into(),
             )),
+        }
+    }
+
+    /// A signature file that sits beside the file it signs: for signify, nothing may follow
+    /// the two signature lines (an embedded message there would be ignored otherwise).
+    pub fn parse_detached(format: Format, bytes: &[u8]) -> Result<Signature, SchemeError> {
+        match format {
+            Format::Signify => Ok(Signature::Signify {
+                sig: signify::parse_detached(bytes)?,
+                embedded: Vec::new(),
+            }),
+            other => Signature::parse(other, bytes),
         }
     }
 
