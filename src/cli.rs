@@ -533,7 +533,7 @@ fn run_check(
     let profile = Profile::load(profile_path).map_err(usage)?;
     if profile.signed.is_some() {
         return Err(usage(format!(
-            "profile {} uses scheme {:?}: verify its files with `verify --key KEY --sig SIG FILE`",
+            "profile {} uses scheme {:?}, which has no native release",
             profile_path.display(),
             profile.scheme
         )));
@@ -637,6 +637,79 @@ fn cmd_verify_signed(
     Ok(if out.all_ok() { EXIT_OK } else { EXIT_PROBLEM })
 }
 
+/// `verify PROFILE FILE...` for a signed-file profile: fetch what the mirrors serve, take
+/// the latest signed content they agree on, and check each file against it.
+fn cmd_verify_with_scheme(
+    profile: &Profile,
+    files: &[PathBuf],
+    run: &RunArgs,
+) -> Result<i32, Fail> {
+    let outcome = run_scheme_check(profile, run, ArtifactMode::None)?;
+    let r = &outcome.report;
+    if !r.equivocations.is_empty() {
+        return Err(Fail(
+            EXIT_PROBLEM,
+            "mirrors serve conflicting signed versions (equivocation); refusing to pick one. Run `check` for details".into(),
+        ));
+    }
+    let latest = outcome.latest.ok_or_else(|| {
+        Fail(
+            EXIT_PROBLEM,
+            format!("no mirror served valid signed content: {}", r.summary()),
+        )
+    })?;
+    let source = profile
+        .signed
+        .as_ref()
+        .ok_or_else(|| usage("not a signed-file profile"))?;
+    let key =
+        mirrorproof::fsutil::read_limited(&profile.root, mirrorproof::schemes::MAX_KEY_FILE_BYTES)
+            .map_err(|e| usage(format!("key {}: {e}", profile.root.display())))?;
+    let pinned = mirrorproof::schemes::pinned::Pinned::load(
+        source.format,
+        &key,
+        source.identity.as_deref(),
+        source.namespace.as_deref(),
+    )
+    .map_err(|e| usage(format!("key {}: {e}", profile.root.display())))?;
+    let results = mirrorproof::signed_files::verify_against_latest(
+        &pinned,
+        &latest,
+        files,
+        time::now().timestamp(),
+    );
+    let agreeing = r
+        .mirrors
+        .iter()
+        .filter(|m| {
+            m.payload_sha256.as_deref() == r.latest.as_ref().map(|l| l.payload_sha256.as_str())
+        })
+        .count();
+    let mut all_ok = true;
+    for c in &results {
+        all_ok &= c.ok;
+        if c.ok {
+            println!(
+                "OK  {}  {} ({} of {} mirrors serve it)",
+                printable_line(&c.what),
+                c.detail,
+                agreeing,
+                r.mirrors.len()
+            );
+        } else {
+            println!(
+                "FAILED  {}  {}",
+                printable_line(&c.what),
+                printable_line(&c.detail)
+            );
+        }
+    }
+    for n in &r.notices {
+        println!("  note: {}", printable_line(n));
+    }
+    Ok(if all_ok { EXIT_OK } else { EXIT_PROBLEM })
+}
+
 fn cmd_verify(
     profile_path: &Path,
     files: &[PathBuf],
@@ -644,6 +717,12 @@ fn cmd_verify(
     roots: &[PathBuf],
     run: &RunArgs,
 ) -> Result<i32, Fail> {
+    if release.is_none() {
+        let profile = Profile::load(profile_path).map_err(usage)?;
+        if profile.signed.is_some() {
+            return cmd_verify_with_scheme(&profile, files, run);
+        }
+    }
     let release = match release {
         Some(path) => {
             let profile = Profile::load(profile_path).map_err(usage)?;

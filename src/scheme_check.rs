@@ -81,6 +81,22 @@ pub struct SchemeOutcome {
     pub report: Report,
     pub state_written: bool,
     pub served: Vec<(Mirror, ServedFiles)>,
+    /// What the latest signed content vouches for, for `verify PROFILE FILE...`.
+    pub latest: Option<LatestSigned>,
+}
+
+/// The latest signed content in a form that local files can be checked against.
+#[derive(Debug, Clone)]
+pub struct LatestSigned {
+    /// The signed file's name on the mirrors (for images, the latest version's).
+    pub file: String,
+    /// SHA-256 of the signed file's bytes, verified on the mirrors (detached signatures
+    /// over files fetched whole).
+    pub file_sha256: Option<String>,
+    /// Files a signed checksum list names.
+    pub listed: Vec<Artifact>,
+    /// An image's signature, to verify a downloaded image against (unsigned versions).
+    pub image_signature: Option<Signature>,
 }
 
 /// Runs a whole check for a signed-file profile; blocking wrapper like [`check::run`].
@@ -410,9 +426,20 @@ async fn run_async(
         }
     }
 
+    let latest = latest_signed.map(|x| LatestSigned {
+        file: match &x.pending {
+            Some(p) => p.path.clone(),
+            None => source.paths_for(x.version).0,
+        },
+        file_sha256: (source.signature.is_some() && source.version_file.is_none())
+            .then(|| x.content.clone()),
+        listed: x.artifacts.iter().map(|(_, a)| a.clone()).collect(),
+        image_signature: x.pending.as_ref().map(|p| p.signature.clone()),
+    });
     Ok(SchemeOutcome {
         report,
         state_written,
+        latest,
         served: mirrors
             .iter()
             .zip(served)

@@ -260,3 +260,79 @@ fn check_listed(entries: &[checksums::Entry], file: &Path) -> Checked {
         ),
     }
 }
+
+/// `verify PROFILE FILE...` for signed-file profiles: each downloaded file is checked
+/// against the latest signed content the mirrors agreed on, matched by file name.
+pub fn verify_against_latest(
+    pinned: &Pinned,
+    latest: &crate::scheme_check::LatestSigned,
+    files: &[PathBuf],
+    now: i64,
+) -> Vec<Checked> {
+    files
+        .iter()
+        .map(|f| {
+            let what = f.display().to_string();
+            let name = f.file_name().and_then(|n| n.to_str()).unwrap_or("");
+            let fail = |detail: String| Checked {
+                what: what.clone(),
+                ok: false,
+                detail,
+            };
+            let listed: Vec<&Artifact> = latest.listed.iter().filter(|a| a.name == name).collect();
+            if !listed.is_empty() {
+                for a in &listed {
+                    match fetch::check_local(f, a, ArtifactMode::Full) {
+                        ArtifactOutcome::Ok | ArtifactOutcome::Skipped => {}
+                        ArtifactOutcome::Missing => return fail("cannot read the file".into()),
+                        ArtifactOutcome::Corrupt(_) => {
+                            return fail("does not match the latest signed checksum list".into());
+                        }
+                        ArtifactOutcome::Error(w) | ArtifactOutcome::TimedOut(w) => {
+                            return fail(w);
+                        }
+                    }
+                }
+                return Checked {
+                    what,
+                    ok: true,
+                    detail: "matches the latest signed checksum list".into(),
+                };
+            }
+            let signed_name = latest.file.rsplit('/').next().unwrap_or(&latest.file);
+            if name != signed_name {
+                return fail(format!(
+                    "not named by the latest signed release (it signs {signed_name:?})"
+                ));
+            }
+            if let Some(want) = &latest.file_sha256 {
+                return match fetch::digest_local(f, MAX_LISTED_BYTES, Prehash::Sha256) {
+                    Ok(d) if hex::encode(&d) == *want => Checked {
+                        what,
+                        ok: true,
+                        detail: "identical to the signed file the mirrors serve".into(),
+                    },
+                    Ok(_) => fail("differs from the signed file the mirrors serve".into()),
+                    Err(e) => fail(e.to_string()),
+                };
+            }
+            if let Some(sig) = &latest.image_signature {
+                let outcome = fetch::digest_local(f, MAX_LISTED_BYTES, sig.prehash())
+                    .map_err(|e| e.to_string())
+                    .and_then(|d| {
+                        pinned::verify(pinned, sig, Message::Digest(&d), now)
+                            .map_err(|e| e.to_string())
+                    });
+                return match outcome {
+                    Ok(signers) => Checked {
+                        what,
+                        ok: true,
+                        detail: format!("signature verified ({})", signers.join(", ")),
+                    },
+                    Err(e) => fail(e),
+                };
+            }
+            fail("the latest signed content names no files".into())
+        })
+        .collect()
+}

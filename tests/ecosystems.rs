@@ -562,3 +562,74 @@ fn grapheneos_replays_and_forged_signatures_do_not_poison_state_or_blame_the_key
     let r = g.e.run();
     assert_eq!(status_of(&r, "honest"), "ok", "{}", error_of(&r, "honest"));
 }
+
+fn verify_cli(profile: &Path, files: &[&Path]) -> (i32, String) {
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_mirrorproof"))
+        .arg("verify")
+        .arg(profile)
+        .args(files)
+        .arg("--no-state")
+        .output()
+        .unwrap();
+    (
+        out.status.code().unwrap_or(-1),
+        format!(
+            "{}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        ),
+    )
+}
+
+#[test]
+fn end_users_verify_downloads_against_what_the_mirrors_agree_on() {
+    // OpenBSD: a downloaded file is checked against the latest signed SHA256 list.
+    let mut e = Eco::new();
+    let work = e.work();
+    let (pub_key, sec) = Signify::keygen(&work, "k");
+    e.profile = format!(
+        "scheme = \"signify\"\nkey = {:?}\nchannel = \"7.9-amd64\"\nfile = \"7.9/amd64/SHA256.sig\"\n",
+        pub_key.display().to_string()
+    );
+    for (name, cc) in [("a", "FR"), ("b", "DE")] {
+        let d = e.mirror(name, cc);
+        openbsd_release(&d.join("7.9/amd64"), &sec, &[("install79.iso", b"the iso")]);
+    }
+    let profile = e.write_profile();
+    let dl = work.join("downloads");
+    write(&dl.join("install79.iso"), b"the iso");
+    write(&dl.join("evil/install79.iso"), b"a backdoored iso");
+    write(&dl.join("unlisted.iso"), b"?");
+    let (code, out) = verify_cli(&profile, &[&dl.join("install79.iso")]);
+    assert_eq!(code, 0, "{out}");
+    assert!(out.contains("2 of 2 mirrors"), "{out}");
+    let (code, out) = verify_cli(&profile, &[&dl.join("evil/install79.iso")]);
+    assert_eq!(code, 1, "{out}");
+    let (code, out) = verify_cli(
+        &profile,
+        &[&dl.join("install79.iso"), &dl.join("unlisted.iso")],
+    );
+    assert_eq!(code, 1, "{out}");
+    assert!(out.contains("OK  ") && out.contains("FAILED  "), "{out}");
+
+    // GrapheneOS: a downloaded image is verified against the signature the mirrors serve
+    // for the current version.
+    let mut g = Graphene::new();
+    let v = 2026112400u64;
+    let image = vec![9u8; 10_000];
+    let d = g.e.mirror("releases", "CA");
+    g.publish(&d, v, &image);
+    let profile = g.e.write_profile();
+    let dl = g.e.work().join("dl");
+    let name = format!("husky-install-{v}.zip");
+    write(&dl.join(&name), &image);
+    let (code, out) = verify_cli(&profile, &[&dl.join(&name)]);
+    assert_eq!(code, 0, "{out}");
+    assert!(
+        out.contains("unsigned"),
+        "the unsigned metadata is named: {out}"
+    );
+    write(&dl.join("bad").join(&name), b"tampered");
+    let (code, out) = verify_cli(&profile, &[&dl.join("bad").join(&name)]);
+    assert_eq!(code, 1, "{out}");
+}
