@@ -73,6 +73,10 @@ enum Command {
         /// Signed-file formats: the signature namespace (OpenSSH signatures).
         #[arg(long)]
         namespace: Option<String>,
+        /// Signed-file formats: signify, minisign, sshsig or note, when the key file alone
+        /// does not tell.
+        #[arg(long, value_name = "FORMAT")]
+        format: Option<String>,
         #[command(flatten)]
         run: RunArgs,
     },
@@ -329,8 +333,18 @@ fn dispatch(cmd: Command) -> Result<i32, Fail> {
             sig,
             identity,
             namespace,
+            format,
             run,
         } => {
+            let format = format
+                .map(|f| {
+                    mirrorproof::schemes::Format::from_scheme(&f).ok_or_else(|| {
+                        usage(format!(
+                            "--format {f:?}: expected signify, minisign, sshsig or note"
+                        ))
+                    })
+                })
+                .transpose()?;
             if key.is_some() || sig.is_some() {
                 let (Some(key), Some(sig)) = (key, sig) else {
                     return Err(usage("--key and --sig go together"));
@@ -338,13 +352,17 @@ fn dispatch(cmd: Command) -> Result<i32, Fail> {
                 if release.is_some() {
                     return Err(usage("--release is for native profiles, not --key/--sig"));
                 }
-                return cmd_verify_signed(
-                    &key,
-                    &sig,
-                    identity.as_deref(),
-                    namespace.as_deref(),
-                    &args,
-                );
+                let req = mirrorproof::signed_files::Request {
+                    key: &key,
+                    sig: &sig,
+                    format,
+                    identity: identity.as_deref(),
+                    namespace: namespace.as_deref(),
+                };
+                return cmd_verify_signed(req, &args);
+            }
+            if format.is_some() {
+                return Err(usage("--format goes with --key/--sig"));
             }
             if identity.is_some() || namespace.is_some() {
                 return Err(usage("--identity and --namespace go with --key/--sig"));
@@ -585,21 +603,12 @@ fn run_scheme_check(
 }
 
 fn cmd_verify_signed(
-    key: &Path,
-    sig: &Path,
-    identity: Option<&str>,
-    namespace: Option<&str>,
+    req: mirrorproof::signed_files::Request<'_>,
     files: &[PathBuf],
 ) -> Result<i32, Fail> {
     use mirrorproof::signed_files::{self, SignedFilesError};
-    let out = match signed_files::verify(
-        key,
-        sig,
-        identity,
-        namespace,
-        files,
-        time::now().timestamp(),
-    ) {
+    let sig = req.sig;
+    let out = match signed_files::verify(req, files, time::now().timestamp()) {
         Ok(out) => out,
         Err(SignedFilesError::Setup(msg)) => return Err(usage(msg)),
         Err(SignedFilesError::Signature(msg)) => {

@@ -56,20 +56,32 @@ fn read(path: &Path, limit: u64, what: &str) -> Result<Vec<u8>, String> {
     crate::fsutil::read_limited(path, limit).map_err(|e| format!("{what} {}: {e}", path.display()))
 }
 
+/// What `verify --key/--sig` was asked.
+#[derive(Debug, Clone, Copy)]
+pub struct Request<'a> {
+    pub key: &'a Path,
+    pub sig: &'a Path,
+    /// `None`: told from the key file (and, where that is unambiguous, the signature).
+    pub format: Option<Format>,
+    pub identity: Option<&'a str>,
+    pub namespace: Option<&'a str>,
+}
+
 pub fn verify(
-    key_path: &Path,
-    sig_path: &Path,
-    identity: Option<&str>,
-    namespace: Option<&str>,
+    req: Request<'_>,
     files: &[PathBuf],
     now: i64,
 ) -> Result<SignedFiles, SignedFilesError> {
+    let (key_path, sig_path, identity, namespace) = (req.key, req.sig, req.identity, req.namespace);
     let setup = SignedFilesError::Setup;
     let key = read(key_path, crate::schemes::MAX_KEY_FILE_BYTES, "key").map_err(setup)?;
-    let format = {
-        let peek =
-            read(sig_path, MAX_NOTE_BYTES, "signature").map_err(SignedFilesError::Signature)?;
-        pinned::detect(&key, Some(&peek)).map_err(|e| setup(e.to_string()))?
+    let format = match req.format {
+        Some(f) => f,
+        None => {
+            let peek =
+                read(sig_path, MAX_NOTE_BYTES, "signature").map_err(SignedFilesError::Signature)?;
+            pinned::detect(&key, Some(&peek)).map_err(|e| setup(e.to_string()))?
+        }
     };
     let pinned = Pinned::load(format, &key, identity, namespace)
         .map_err(|e| setup(format!("{}: {e}", key_path.display())))?;
@@ -187,19 +199,11 @@ pub fn verify(
     })
 }
 
-/// Checks a file against a verified checksum list, as `signify -C` does: by the path as
-/// given, else by its file name.
+/// Checks a file against a verified checksum list, as `signify -C` does: by the path
+/// exactly as given (`sub/a.bin` is not the list's `a.bin`).
 fn check_listed(entries: &[checksums::Entry], file: &Path) -> Checked {
     let what = file.display().to_string();
-    let by_path = checksums::lookup(entries, &what);
-    let found = if by_path.is_empty() {
-        file.file_name()
-            .and_then(|n| n.to_str())
-            .map(|n| checksums::lookup(entries, n))
-            .unwrap_or_default()
-    } else {
-        by_path
-    };
+    let found = checksums::lookup(entries, &what);
     if found.is_empty() {
         return Checked {
             what,

@@ -217,7 +217,15 @@ pub fn detect(key: &[u8], sig: Option<&[u8]>) -> Result<Format, SchemeError> {
         if sig_says_minisign || first.contains("minisign") {
             return Ok(Format::Minisign);
         }
-        return Ok(Format::Signify);
+        // signify writes "<comment> public key"; a key whose comment was edited could be
+        // either, and letting the signature file decide would let whoever made it choose
+        // the weaker reading (a minisign signature without its trusted comment).
+        if first.ends_with("public key") {
+            return Ok(Format::Signify);
+        }
+        return Err(SchemeError::Key(
+            "the key could be a signify or a minisign key (its comment says neither): name the format with --format".into(),
+        ));
     }
     // One bare line: a signed-note verifier key or a minisign key as `minisign -P` takes
     // it; each parser decides for itself.
