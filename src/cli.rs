@@ -578,20 +578,8 @@ fn run_scheme_check(
     run: &RunArgs,
     mode: ArtifactMode,
 ) -> Result<mirrorproof::scheme_check::SchemeOutcome, Fail> {
-    let Some(source) = profile.signed.clone() else {
-        return Err(usage("not a signed-file profile"));
-    };
+    let (pinned, source) = mirrorproof::scheme_check::load_pinned(profile).map_err(usage)?;
     let (mirrors, fetch) = mirrors_and_fetch(profile, run)?;
-    let key =
-        mirrorproof::fsutil::read_limited(&profile.root, mirrorproof::schemes::MAX_KEY_FILE_BYTES)
-            .map_err(|e| usage(format!("key {}: {e}", profile.root.display())))?;
-    let pinned = mirrorproof::schemes::pinned::Pinned::load(
-        source.format,
-        &key,
-        source.identity.as_deref(),
-        source.namespace.as_deref(),
-    )
-    .map_err(|e| usage(format!("key {}: {e}", profile.root.display())))?;
     let opts = CheckOptions {
         channel: run.channel.clone().unwrap_or(profile.channel.clone()),
         artifacts: mode,
@@ -667,20 +655,7 @@ fn cmd_verify_with_scheme(
             format!("no mirror served valid signed content: {}", r.summary()),
         )
     })?;
-    let source = profile
-        .signed
-        .as_ref()
-        .ok_or_else(|| usage("not a signed-file profile"))?;
-    let key =
-        mirrorproof::fsutil::read_limited(&profile.root, mirrorproof::schemes::MAX_KEY_FILE_BYTES)
-            .map_err(|e| usage(format!("key {}: {e}", profile.root.display())))?;
-    let pinned = mirrorproof::schemes::pinned::Pinned::load(
-        source.format,
-        &key,
-        source.identity.as_deref(),
-        source.namespace.as_deref(),
-    )
-    .map_err(|e| usage(format!("key {}: {e}", profile.root.display())))?;
+    let (pinned, _) = mirrorproof::scheme_check::load_pinned(profile).map_err(usage)?;
     let results = mirrorproof::signed_files::verify_against_latest(
         &pinned,
         &latest,

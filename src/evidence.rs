@@ -22,17 +22,7 @@ pub struct EvidenceError {
 /// mirror that served a release (`DIR/mirrors/NNNN/`, with the rotated roots beside it so
 /// each tree is a complete mirror layout for metadata).
 pub fn write(dir: &Path, report: &Report, evidence: &Evidence) -> Result<(), EvidenceError> {
-    let put = |rel: &str, bytes: &[u8]| -> Result<(), EvidenceError> {
-        let path = dir.join(rel);
-        let err = |source| EvidenceError {
-            path: path.display().to_string(),
-            source,
-        };
-        if let Some(p) = path.parent() {
-            std::fs::create_dir_all(p).map_err(err)?;
-        }
-        atomic_write(&path, bytes, 0o644).map_err(err)
-    };
+    let put = |rel: &str, bytes: &[u8]| put_file(dir, rel, bytes);
     let pinned_name = format!("pinned-root-{}.json", evidence.pinned_version);
     put(&pinned_name, &evidence.pinned.to_json_bytes())?;
     let mut profile = String::new();
@@ -68,6 +58,19 @@ pub fn write(dir: &Path, report: &Report, evidence: &Evidence) -> Result<(), Evi
     Ok(())
 }
 
+/// Writes one evidence file atomically, creating its directories.
+fn put_file(dir: &Path, rel: &str, bytes: &[u8]) -> Result<(), EvidenceError> {
+    let path = dir.join(rel);
+    let err = |source| EvidenceError {
+        path: path.display().to_string(),
+        source,
+    };
+    if let Some(p) = path.parent() {
+        std::fs::create_dir_all(p).map_err(err)?;
+    }
+    atomic_write(&path, bytes, 0o644).map_err(err)
+}
+
 fn toml_str(s: &str) -> String {
     // A JSON string is a valid TOML basic string.
     serde_json::to_string(s).unwrap_or_else(|_| "\"\"".into())
@@ -82,17 +85,7 @@ pub fn write_signed(
     profile: &Profile,
     served: &[(Mirror, crate::scheme_check::ServedFiles)],
 ) -> Result<(), EvidenceError> {
-    let put = |rel: &str, bytes: &[u8]| -> Result<(), EvidenceError> {
-        let path = dir.join(rel);
-        let err = |source| EvidenceError {
-            path: path.display().to_string(),
-            source,
-        };
-        if let Some(p) = path.parent() {
-            std::fs::create_dir_all(p).map_err(err)?;
-        }
-        atomic_write(&path, bytes, 0o644).map_err(err)
-    };
+    let put = |rel: &str, bytes: &[u8]| put_file(dir, rel, bytes);
     let Some(source) = &profile.signed else {
         return Ok(());
     };

@@ -20,7 +20,7 @@ use crate::check::{
     self, ArtifactResults, CheckError, CheckOptions, artifact_report, artifact_status, is_dead,
 };
 use crate::fetch::{ArtifactMode, FetchError, Fetcher};
-use crate::profile::{Mirror, SignedSource};
+use crate::profile::{Mirror, Profile, SignedSource};
 use crate::release::{Artifact, Expected};
 use crate::report::{EquivocationReport, LatestReport, MirrorReport, Report, SCHEMA};
 use crate::schemes::checksums::{self, Digest as ListDigest};
@@ -97,6 +97,30 @@ pub struct LatestSigned {
     pub listed: Vec<Artifact>,
     /// An image's signature, to verify a downloaded image against (unsigned versions).
     pub image_signature: Option<Signature>,
+}
+
+/// The pinned key of a signed-file profile, read under the key-file size limit and
+/// parsed in the profile's scheme (with its identity and namespace for SSHSIG).
+pub fn load_pinned(profile: &Profile) -> Result<(Pinned, SignedSource), CheckError> {
+    let source = profile
+        .signed
+        .clone()
+        .ok_or_else(|| CheckError::Setup("not a signed-file profile".into()))?;
+    let shown = profile.root.display().to_string();
+    let bad = |reason: String| CheckError::PinnedRoot {
+        path: shown.clone(),
+        reason,
+    };
+    let key = crate::fsutil::read_limited(&profile.root, crate::schemes::MAX_KEY_FILE_BYTES)
+        .map_err(|e| bad(e.to_string()))?;
+    let pinned = Pinned::load(
+        source.format,
+        &key,
+        source.identity.as_deref(),
+        source.namespace.as_deref(),
+    )
+    .map_err(|e| bad(e.to_string()))?;
+    Ok((pinned, source))
 }
 
 /// Runs a whole check for a signed-file profile; blocking wrapper like [`check::run`].

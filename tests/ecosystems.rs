@@ -633,3 +633,61 @@ fn end_users_verify_downloads_against_what_the_mirrors_agree_on() {
     let (code, out) = verify_cli(&profile, &[&dl.join("bad").join(&name)]);
     assert_eq!(code, 1, "{out}");
 }
+
+#[test]
+fn evidence_of_a_split_view_rechecks_offline() {
+    let mut e = Eco::new();
+    let work = e.work();
+    let origin = "log.example.org";
+    let key = SecretKey::from_seed(&[0x49; 32]).unwrap();
+    std::fs::write(
+        work.join("log.vkey"),
+        format!("{}\n", note::key_line(origin, key.public())),
+    )
+    .unwrap();
+    e.profile = format!(
+        "scheme = \"note\"\nkey = {:?}\nchannel = \"log\"\nfile = \"checkpoint\"\norigin = {origin:?}\n",
+        work.join("log.vkey").display().to_string()
+    );
+    for (name, root) in [("eu", 1u8), ("us", 1), ("cn", 2)] {
+        let d = e.mirror(name, &name.to_uppercase());
+        let cp = note::sign(&checkpoint(origin, 77, &[root; 32]), origin, &key).unwrap();
+        write(&d.join("checkpoint"), cp.as_bytes());
+    }
+    let profile = e.write_profile();
+    let ev = work.join("evidence");
+    let bin = env!("CARGO_BIN_EXE_mirrorproof");
+    let out = std::process::Command::new(bin)
+        .args(["check", "--no-state", "--json", "--evidence"])
+        .arg(&ev)
+        .arg(&profile)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    let first: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(
+        first["equivocations"][0]["evidence"]
+            .as_array()
+            .unwrap()
+            .len(),
+        2
+    );
+    // The evidence directory is a complete offline world: the same verdicts again.
+    let out = std::process::Command::new(bin)
+        .args(["check", "--no-state", "--json", "--artifacts", "none"])
+        .arg(ev.join("profile.toml"))
+        .output()
+        .unwrap();
+    let again: serde_json::Value = serde_json::from_slice(&out.stdout)
+        .unwrap_or_else(|err| panic!("{err}: {}", String::from_utf8_lossy(&out.stderr)));
+    let statuses = |r: &serde_json::Value| -> Vec<String> {
+        r["mirrors"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|m| m["status"].as_str().unwrap().to_owned())
+            .collect()
+    };
+    assert_eq!(statuses(&first), statuses(&again));
+    assert_eq!(statuses(&again), ["equivocating"; 3]);
+}

@@ -12,7 +12,6 @@ use mirrorproof::fetch::{ArtifactMode, FetchConfig};
 use mirrorproof::profile::Profile;
 use mirrorproof::report::Report;
 use mirrorproof::scheme_check::{self, SchemeOutcome};
-use mirrorproof::schemes::pinned::Pinned;
 use mirrorproof::state::StateStore;
 
 use super::http::Server;
@@ -273,15 +272,7 @@ impl Eco {
     pub fn try_run(&self) -> Result<SchemeOutcome, String> {
         let path = self.write_profile();
         let profile = Profile::load(&path).map_err(|e| e.to_string())?;
-        let source = profile.signed.clone().ok_or("not a signed-file profile")?;
-        let key = std::fs::read(&profile.root).map_err(|e| e.to_string())?;
-        let pinned = Pinned::load(
-            source.format,
-            &key,
-            source.identity.as_deref(),
-            source.namespace.as_deref(),
-        )
-        .map_err(|e| e.to_string())?;
+        let (pinned, source) = scheme_check::load_pinned(&profile).map_err(|e| e.to_string())?;
         let opts = CheckOptions {
             channel: profile.channel.clone(),
             artifacts: self.artifacts,
