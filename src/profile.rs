@@ -211,6 +211,9 @@ fn signed_source(doc: &ProfileDoc) -> Result<(String, Option<SignedSource>), Str
                 "{field} is not used by scheme \"native\" (it takes root)"
             ));
         }
+        if !doc.required_entries.is_empty() {
+            return Err("required_entries is not used by scheme \"native\"".into());
+        }
         let root = doc.root.clone().ok_or("scheme \"native\" needs root")?;
         return Ok((root, None));
     }
@@ -264,6 +267,9 @@ fn signed_source(doc: &ProfileDoc) -> Result<(String, Option<SignedSource>), Str
     }
     if doc.version_file.is_some() && format != Format::Sshsig {
         return Err("version_file works with scheme \"sshsig\" only: the image must be streamed through the digest its signature names".into());
+    }
+    if doc.origin.as_deref().is_some_and(str::is_empty) {
+        return Err("origin is empty".into());
     }
     if doc.origin.is_some() && format != Format::Note {
         return Err("origin is only used by scheme \"note\"".into());

@@ -264,10 +264,16 @@ impl Report {
             );
         };
         if latest.equivocated {
-            return format!(
-                "Release {} exists with conflicting signed contents (equivocation by the release keys): no mirror serving it can be trusted. NOT independent.",
-                latest.version
-            );
+            return match self.scheme {
+                None => format!(
+                    "Release {} exists with conflicting signed contents (equivocation by the release keys): no mirror serving it can be trusted. NOT independent.",
+                    latest.version
+                ),
+                Some(_) => format!(
+                    "Version {} exists with conflicting signed contents (a split view; for unsigned versions, possibly a replay by a mirror): no mirror serving it can be trusted. NOT independent.",
+                    latest.version
+                ),
+            };
         }
         let ok_countries = self.countries.values().filter(|c| c.ok > 0).count();
         let ok_mirrors = self
@@ -325,6 +331,7 @@ impl Report {
             let served = match versions.keys().next_back() {
                 Some(v) if *v < latest.version => format!("serves only {v}"),
                 Some(_) => "has no mirror that passes".into(),
+                None if self.scheme.is_some() => "has no mirror that passes".into(),
                 None => "serves nothing valid".into(),
             };
             problems.push(format!("{cc} {served} ({})", what.join(", ")));

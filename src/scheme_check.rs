@@ -278,16 +278,19 @@ async fn run_async(
 
     let mut notices = Vec::new();
     match (format, versioned, source.version_file.is_some()) {
-        (_, _, true) => notices.push(format!(
-            "{} is unsigned: a mirror can claim any version in it. Versions and the downgrade check rest on it; the signature covers the image bytes only{}",
-            source.version_file.as_deref().unwrap_or(""),
-            if opts.artifacts == ArtifactMode::Full {
-                ", and no mirror is ok unless its image verified"
+        (_, _, true) => {
+            notices.push(format!(
+                "{} is unsigned: a mirror can claim any version in it. Versions and the downgrade check rest on it; the signature covers the image bytes only",
+                source.version_file.as_deref().unwrap_or("")
+            ));
+            notices.push(if opts.artifacts == ArtifactMode::Full {
+                "no mirror is ok unless its image verified".into()
             } else {
-                "; with --artifacts other than full no image was verified, so no mirror can be ok"
-            }
-        )),
-        (Format::Note, true, _) => notices.push(
+                "with --artifacts other than full no image was verified, so no mirror can be ok"
+                    .into()
+            });
+        }
+        (Format::Note, _, _) if versioned || source.origin.is_some() => notices.push(
             "checkpoints are ordered by tree size; a smaller tree is reported stale even if it is only seconds behind. Consistency proofs between tree sizes are not checked".into(),
         ),
         (Format::Minisign, true, _) => notices.push(

@@ -85,8 +85,8 @@ pub fn verify(
     };
     let pinned = Pinned::load(format, &key, identity, namespace)
         .map_err(|e| setup(format!("{}: {e}", key_path.display())))?;
-    let bad_sig =
-        |e: SchemeError| SignedFilesError::Signature(format!("{}: {e}", sig_path.display()));
+    // The CLI names the signature file on the same line.
+    let bad_sig = |e: SchemeError| SignedFilesError::Signature(e.to_string());
 
     if let Pinned::Note(verifiers) = &pinned {
         if !files.is_empty() {
