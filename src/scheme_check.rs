@@ -829,6 +829,9 @@ async fn verify_image(
 pub fn parse_update_metadata(bytes: &[u8], path: &str) -> Result<u64, String> {
     let text = std::str::from_utf8(bytes).map_err(|_| "not UTF-8".to_string())?;
     let line = text.strip_suffix('\n').unwrap_or(text);
+    if line.chars().any(char::is_control) {
+        return Err("expected one line `incremental build_date device channel`".into());
+    }
     let fields: Vec<&str> = line.split(' ').collect();
     let [incremental, build_date, device, channel] = fields[..] else {
         return Err("expected one line `incremental build_date device channel`".into());
@@ -1157,6 +1160,8 @@ mod tests {
         for bad in [
             &b"2026112100 1763700000 husky beta\n"[..],
             b"2026112100 1763700000 husky stable extra\n",
+            b"2026112100 1763700000 husky stable\n\n",
+            b"2026112100 1763700000 husky stable\r\n",
             b"02026112100 1763700000 husky stable\n",
             b"-1 1763700000 husky stable\n",
             b"",
