@@ -7,6 +7,10 @@ use std::path::{Path, PathBuf};
 use mirrorproof::envelope::{Envelope, RELEASE_TYPE, ROOT_TYPE};
 use mirrorproof_fuzz::{PROFILE, fixture, release_envelope, release_payload, root_payload, signed};
 
+// Genuine signify, minisign, OpenSSH and signed-note files for the scheme targets.
+#[path = "../fuzz_targets/common/schemes.rs"]
+mod schemes;
+
 fn write(dir: &Path, target: &str, name: &str, bytes: &[u8]) {
     let d = dir.join(target);
     fs::create_dir_all(&d).unwrap();
@@ -81,5 +85,9 @@ fn main() {
         ("neg.txt", "-12h"),
     ] {
         write(&dir, "time", name, t.as_bytes());
+    }
+
+    for (target, name, bytes) in schemes::seeds() {
+        write(&dir, target, &name, &bytes);
     }
 }

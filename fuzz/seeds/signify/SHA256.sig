@@ -1,0 +1,6 @@
+untrusted comment: verify with s.pub
+RWR9Dpg/ZrU1TLxPyIw2YZ3Q72j9hgXmD1YBkz+r1P5yFWTx53vwRwcetuY4zhZu/noh2jzQ+a1URE/agBeAu12eqSAw5sfPIAo=
+SHA256 (bsd) = 21721ffc9ac62efcdfda3e5f92f0b8ce612881e93722fab8b1002a469b6ebfff
+SHA256 (bsd.rd) = ccb206a0a12faa653eb4871f8ae93127d444838ff41d18bb3c5e3bf0c462783e
+SHA256 (with space.txt) = b8b8f25a5fc711caea1cfebfe02359e3ce2b9a8f9ce02d18fdcb1ba47ff095f1
+SHA512 (bsd.rd) = 42806b4c1f9ca4141ede2a724b5e08879a56a7cb88d9e1b7d097074ab67f535620e32c090048f51d914b7e23a19de180aa1cda7357e985918c6e510b173d2f47

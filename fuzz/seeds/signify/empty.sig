@@ -1,0 +1,2 @@
+untrusted comment: verify with s.pub
+RWR9Dpg/ZrU1TPrlBbmiRJb7PSQcWgvLfa6rr6HAjlJHhVD4gM7fXi6inqmF63coCjlS2ekECzOefyV5sWkdy5uU9wVP5eZDow8=

@@ -1,0 +1,2 @@
+untrusted comment: verify with s2.pub
+RWR3HaHtjRVQAE/WCVsrdt9JFzAA5kIZrrzgHCBWwnt3XyMdTdtrw6/RVgUXFAtHTcLlwrH2ZTCwAbXY/Vavx+nZ6P8zc4KbcAs=
