@@ -258,6 +258,9 @@ fn signed_source(doc: &ProfileDoc) -> Result<(String, Option<SignedSource>), Str
         Format::Sshsig if doc.identity.as_deref().is_none_or(str::is_empty) => {
             return Err("scheme \"sshsig\" needs identity (the allowed_signers principal)".into());
         }
+        Format::Note if doc.origin.is_none() => {
+            return Err("scheme \"note\" needs origin (the log's name, line one of its checkpoints): a key may sign notes for several logs".into());
+        }
         Format::Note if doc.signature.is_some() => {
             return Err(
                 "scheme \"note\" takes no signature: the signatures are in the note".into(),

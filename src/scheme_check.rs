@@ -69,6 +69,7 @@ struct Signed {
 struct Pending {
     path: String,
     signature: Signature,
+    signature_sha256: String,
 }
 
 /// The files one mirror served in a run, as (path under the mirror, bytes).
@@ -231,27 +232,52 @@ async fn run_async(
     }
 
     // The signature binds an image's bytes, not its version: the same signed image under
-    // two version names is a replay by whoever claims the newer one.
+    // two version names means someone renamed it. The name most mirrors give the image is
+    // taken as its version and the others are invalid; on a tie the oldest name is (a
+    // replay under a newer name is the attack that gains a downgrade). Either way the
+    // state does not move in this run.
+    let verified_before_replays: Vec<u64> = seen
+        .iter()
+        .filter_map(|s| match s {
+            Seen::Signed(x) if x.verified => x.version,
+            _ => None,
+        })
+        .collect();
+    let mut renamed = false;
     if source.version_file.is_some() {
-        let mut oldest: BTreeMap<String, u64> = BTreeMap::new();
+        let mut names: BTreeMap<String, BTreeMap<u64, usize>> = BTreeMap::new();
         for s in &seen {
             if let Seen::Signed(x) = s
                 && x.verified
                 && let Some(v) = x.version
             {
-                let e = oldest.entry(x.content.clone()).or_insert(v);
-                *e = (*e).min(v);
+                *names
+                    .entry(x.content.clone())
+                    .or_default()
+                    .entry(v)
+                    .or_default() += 1;
             }
         }
-        for s in seen.iter_mut() {
-            if let Seen::Signed(x) = s
-                && x.verified
-                && let Some(v) = x.version
-                && let Some(first) = oldest.get(&x.content).filter(|first| **first < v)
-            {
-                *s = Seen::Invalid(format!(
-                    "serves the image signed for version {first} under the name of version {v} (a replay)"
-                ));
+        for (content, by_name) in &names {
+            if by_name.len() < 2 {
+                continue;
+            }
+            renamed = true;
+            let top = by_name.values().copied().max().unwrap_or(0);
+            let Some(real) = by_name.iter().find(|(_, n)| **n == top).map(|(v, _)| *v) else {
+                continue;
+            };
+            for s in seen.iter_mut() {
+                if let Seen::Signed(x) = s
+                    && x.verified
+                    && &x.content == content
+                    && let Some(v) = x.version
+                    && v != real
+                {
+                    *s = Seen::Invalid(format!(
+                        "serves the image that {top} mirror(s) serve as version {real} under the name of version {v} (renamed: a replay)"
+                    ));
+                }
             }
         }
     }
@@ -292,9 +318,6 @@ async fn run_async(
         }
         (Format::Note, _, _) if versioned || source.origin.is_some() => notices.push(
             "checkpoints are ordered by tree size; a smaller tree is reported stale even if it is only seconds behind. Consistency proofs between tree sizes are not checked".into(),
-        ),
-        (Format::Minisign, true, _) => notices.push(
-            "minisign files are ordered by the timestamp in their signed trusted comment; there is no expiry, so a copy frozen on every mirror cannot be detected".into(),
         ),
         _ => notices.push(format!(
             "{} signatures carry no version and no expiry: freshness is judged only by comparing mirrors. The content most mirrors serve counts as latest, so whoever runs most mirrors decides it, and a copy frozen on every mirror cannot be detected",
@@ -403,18 +426,17 @@ async fn run_async(
     // Unsigned versions move the state only when most mirrors whose image verified agree on
     // the version: one mirror replaying an old image under a new name must not be able to
     // poison the state and make every honest mirror a "rollback" from then on.
-    let verified_versions: Vec<u64> = seen
-        .iter()
-        .filter_map(|s| match s {
-            Seen::Signed(x) if x.verified => x.version,
-            _ => None,
-        })
-        .collect();
+    let verified_versions = &verified_before_replays;
     let on_latest = latest_signed.and_then(|l| l.version).map_or(0, |lv| {
         verified_versions.iter().filter(|v| **v == lv).count()
     });
-    let backed = source.version_file.is_none() || on_latest * 2 > verified_versions.len();
-    if source.version_file.is_some() && !backed && !verified_versions.is_empty() {
+    let backed =
+        source.version_file.is_none() || (!renamed && on_latest * 2 > verified_versions.len());
+    if source.version_file.is_some() && renamed {
+        report.notices.push(
+            "state not advanced: a signed image was served under more than one version name".into(),
+        );
+    } else if source.version_file.is_some() && !backed && !verified_versions.is_empty() {
         report.notices.push(format!(
             "state not advanced: only {on_latest} of {} mirrors with verified images claim the newest version (the version is unsigned, so a majority must agree)",
             verified_versions.len()
@@ -453,7 +475,25 @@ async fn run_async(
         }
     }
 
-    let latest = latest_signed.map(|x| LatestSigned {
+    // For unsigned versions the mirrors on the chosen version must agree on its signature
+    // (OpenSSH Ed25519 signatures are deterministic: one image, one signature file), or a
+    // download cannot be checked against "the" signature.
+    let agreed = latest_signed.filter(|x| {
+        source.version_file.is_none()
+            || seen.iter().all(|s| match s {
+                Seen::Signed(y) if y.version == x.version => {
+                    y.pending.as_ref().map(|p| &p.signature_sha256)
+                        == x.pending.as_ref().map(|p| &p.signature_sha256)
+                }
+                _ => true,
+            })
+    });
+    if latest_signed.is_some() && agreed.is_none() {
+        report.notices.push(
+            "mirrors that serve the newest version disagree on its signature file: no signature is taken as the latest".into(),
+        );
+    }
+    let latest = agreed.map(|x| LatestSigned {
         file: match &x.pending {
             Some(p) => p.path.clone(),
             None => source.paths_for(x.version).0,
@@ -558,6 +598,7 @@ async fn observe(
                 pending: Some(Pending {
                     path: file,
                     signature: sig.clone(),
+                    signature_sha256: hex::encode(sig_sha),
                 }),
                 verified: false,
                 image: None,
@@ -645,9 +686,10 @@ fn judge_signed_file(
         }
     };
     let signers = pinned::verify(pinned, &signature, Message::Bytes(message), now)?;
-    // minisign's trusted comment is signed: its `file:` names what was signed, and its
-    // `timestamp:` orders files signed with the same key.
-    let mut version = None;
+    // minisign's trusted comment is signed: its `file:` names what was signed. Its
+    // `timestamp:` is not used to order mirrors: one key signs many files (DNSCrypt signs
+    // v2/ and v3/ lists of the same name), so a newer timestamp does not mean a newer
+    // version of this file, and one mirror could otherwise outrank all the others.
     if let Signature::Minisign(m) = &signature {
         let fields = trusted_fields(&m.trusted_comment);
         let served = file.rsplit('/').next().unwrap_or(file);
@@ -659,10 +701,9 @@ fn judge_signed_file(
                 signed_as.chars().take(80).collect::<String>()
             )));
         }
-        version = fields.timestamp;
     }
     Ok(Signed {
-        version,
+        version: None,
         content: hex::encode(Sha256::digest(message)),
         signers,
         artifacts: Vec::new(),
@@ -674,21 +715,15 @@ fn judge_signed_file(
 }
 
 struct TrustedFields<'a> {
-    timestamp: Option<u64>,
     file: Option<&'a str>,
 }
 
-/// The tab-separated `key:value` fields minisign writes into its trusted comment by
-/// default (`timestamp:1764000000\tfile:name\thashed`).
+/// The `file:` field of the tab-separated `key:value` fields minisign writes into its
+/// trusted comment by default (`timestamp:1764000000\tfile:name\thashed`).
 fn trusted_fields(comment: &str) -> TrustedFields<'_> {
-    let mut out = TrustedFields {
-        timestamp: None,
-        file: None,
-    };
+    let mut out = TrustedFields { file: None };
     for field in comment.split('\t') {
-        if let Some(t) = field.strip_prefix("timestamp:") {
-            out.timestamp = t.parse().ok();
-        } else if let Some(f) = field.strip_prefix("file:") {
+        if let Some(f) = field.strip_prefix("file:") {
             out.file = Some(f);
         }
     }
@@ -956,17 +991,44 @@ fn judge_versioned(seen: &[Seen], state: Option<&ChannelState>, unsigned: bool) 
         .filter_map(signed)
         .map(|x| x.version.unwrap_or(0))
         .collect();
-    let latest_version = by_version
-        .keys()
-        .rev()
-        .find(|v| **v >= floor)
-        .or_else(|| {
+    // Signed order (tree sizes): the newest wins. Unsigned order (version files): any mirror
+    // can claim any number, so the version most mirrors claim wins (the newest on a tie),
+    // verified images first; newer claims by fewer mirrors stay unconfirmed.
+    let count_claims = |verified_only: bool| {
+        let mut n: BTreeMap<u64, usize> = BTreeMap::new();
+        for x in (0..seen.len()).filter_map(signed) {
+            if x.verified || !verified_only {
+                *n.entry(x.version.unwrap_or(0)).or_default() += 1;
+            }
+        }
+        n
+    };
+    let most_claimed = |n: BTreeMap<u64, usize>| {
+        n.into_iter()
+            .filter(|(v, _)| *v >= floor)
+            .max_by_key(|(v, c)| (*c, *v))
+            .map(|(v, _)| v)
+    };
+    let latest_version = if unsigned {
+        most_claimed(count_claims(true)).or_else(|| {
             by_version
                 .is_empty()
-                .then(|| claimed.iter().rev().find(|v| **v >= floor))
+                .then(|| most_claimed(count_claims(false)))
                 .flatten()
         })
-        .copied();
+    } else {
+        by_version
+            .keys()
+            .rev()
+            .find(|v| **v >= floor)
+            .or_else(|| {
+                by_version
+                    .is_empty()
+                    .then(|| claimed.iter().rev().find(|v| **v >= floor))
+                    .flatten()
+            })
+            .copied()
+    };
     let split = |v: u64| equivocations.iter().any(|e| e.version == v);
     let latest_equivocated = latest_version.is_some_and(split);
     let judgements = seen
@@ -994,8 +1056,16 @@ fn judge_versioned(seen: &[Seen], state: Option<&ChannelState>, unsigned: bool) 
                     Status::Rollback,
                     format!("version {v} is older than {floor}, already seen (local state)"),
                 )
+            } else if v > newest && x.verified {
+                // Unsigned versions only: a verified image under a newer name than most
+                // mirrors give. It may be a real new release reaching its first mirrors,
+                // or an old image renamed; it is not ok until most mirrors agree.
+                Verdict::Final(
+                    Status::Incomplete,
+                    format!("claims version {v} (unsigned), newer than the {newest} most mirrors serve: unconfirmed"),
+                )
             } else if v > newest {
-                // Only an unverified claim can be newer than the newest verified content.
+                // An unverified claim newer than what the mirrors agree on.
                 match &x.image {
                     Some(ImageError::Fetch(e)) => Verdict::Final(
                         Status::Incomplete,

@@ -691,3 +691,94 @@ fn evidence_of_a_split_view_rechecks_offline() {
     assert_eq!(statuses(&first), statuses(&again));
     assert_eq!(statuses(&again), ["equivocating"; 3]);
 }
+
+#[test]
+fn a_current_image_renamed_to_an_older_version_does_not_outvote_honest_mirrors() {
+    let mut g = Graphene::new();
+    let (v, older) = (2026112400u64, 2026110300u64);
+    let img = vec![4u8; 20_000];
+    for name in ["m1", "m2"] {
+        let d = g.e.mirror(name, "CA");
+        g.publish(&d, v, &img);
+    }
+    // The current image and its signature, served as an older version.
+    let d = g.e.mirror("renamer", "US");
+    g.publish(&d, v, &img);
+    for ext in ["zip", "zip.sig"] {
+        std::fs::rename(
+            d.join(format!("husky-install-{v}.{ext}")),
+            d.join(format!("husky-install-{older}.{ext}")),
+        )
+        .unwrap();
+    }
+    write(
+        &d.join("husky-stable"),
+        format!("{older} 1764000000 husky stable\n").as_bytes(),
+    );
+    g.e.enable_state();
+    let r = g.e.run();
+    assert_eq!(status_of(&r, "m1"), "ok", "{}", error_of(&r, "m1"));
+    assert_eq!(status_of(&r, "m2"), "ok");
+    assert_eq!(status_of(&r, "renamer"), "invalid");
+    assert!(
+        r.notices.iter().any(|n| n.contains("state not advanced")),
+        "{:?}",
+        r.notices
+    );
+}
+
+#[test]
+fn verify_profile_refuses_when_mirrors_disagree_on_the_signature_of_a_version() {
+    let mut g = Graphene::new();
+    let v = 2026112400u64;
+    let img = vec![5u8; 20_000];
+    // Listed first: the signature of an old image, under the current version's name.
+    let d = g.e.mirror("first", "US");
+    g.publish(&d, v, b"an old image");
+    for name in ["a", "b", "c"] {
+        let d = g.e.mirror(name, "CA");
+        g.publish(&d, v, &img);
+    }
+    let profile = g.e.write_profile();
+    let dl = g.e.work().join("dl");
+    let file = dl.join(format!("husky-install-{v}.zip"));
+    write(&file, b"an old image");
+    let (code, out) = verify_cli(&profile, &[&file]);
+    assert_eq!(code, 1, "the old image must not pass: {out}");
+    write(&file, &img);
+    let (code, out) = verify_cli(&profile, &[&file]);
+    assert_ne!(
+        code, 0,
+        "no signature is taken while mirrors disagree: {out}"
+    );
+}
+
+#[test]
+fn another_list_signed_later_with_the_same_name_is_outvoted_not_trusted() {
+    let mut e = Eco::new();
+    let work = e.work();
+    let (pub_key, sec) = Minisign::keygen(&work, "dnscrypt");
+    e.profile = format!(
+        "scheme = \"minisign\"\nkey = {:?}\nchannel = \"public-resolvers\"\nfile = \"v3/public-resolvers.md\"\nsignature = \"v3/public-resolvers.md.minisig\"\n",
+        pub_key.display().to_string()
+    );
+    let publish = |dir: &Path, content: &[u8], ts: u64| {
+        let f = dir.join("v3/public-resolvers.md");
+        write(&f, content);
+        let trusted = format!("timestamp:{ts}\tfile:public-resolvers.md");
+        Minisign::sign(&sec, &f, false, &trusted);
+    };
+    for name in ["a", "b", "c"] {
+        let d = e.mirror(name, "FR");
+        publish(&d, b"# v3 list\n", 1764000000);
+    }
+    // The v2 list of the same name, signed later by the same key.
+    let d = e.mirror("v2", "DE");
+    publish(&d, b"# v2 list\n", 1764000999);
+    e.enable_state();
+    let r = e.run();
+    for (name, want) in [("a", "ok"), ("b", "ok"), ("v2", "stale")] {
+        assert_eq!(status_of(&r, name), want, "{name}: {}", error_of(&r, name));
+    }
+    assert!(r.equivocations.is_empty());
+}
