@@ -216,7 +216,7 @@ struct RunArgs {
     /// Per-request limit in seconds for one artifact download.
     #[arg(long, default_value_t = 600.0, value_name = "SECS")]
     artifact_timeout: f64,
-    /// Requests in flight at most.
+    /// Artifact transfers in flight at most (small metadata requests: 4 times as many).
     #[arg(long, default_value_t = 64)]
     concurrency: usize,
     /// Largest metadata document accepted, in bytes.
@@ -650,9 +650,16 @@ fn cmd_verify_with_scheme(
         ));
     }
     let latest = outcome.latest.ok_or_else(|| {
+        // The notices say why nothing could be taken (e.g. mirrors disagreeing on the
+        // signature of the newest version).
+        let why: Vec<&str> = r.notices.iter().map(String::as_str).collect();
         Fail(
             EXIT_PROBLEM,
-            format!("no mirror served valid signed content: {}", r.summary()),
+            format!(
+                "no signed content can be taken from the mirrors: {} ({})",
+                r.summary(),
+                why.join("; ")
+            ),
         )
     })?;
     let (pinned, _) = mirrorproof::scheme_check::load_pinned(profile).map_err(usage)?;

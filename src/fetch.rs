@@ -88,8 +88,18 @@ pub struct Fetcher {
     config: FetchConfig,
     default_client: reqwest::Client,
     proxied: HashMap<String, reqwest::Client>,
+    /// Artifact and image transfers: `--concurrency`.
     permits: Arc<Semaphore>,
+    /// Metadata requests, which are small: a larger bound, so that mirrors that never
+    /// answer (each holding a slot for a whole timeout) cannot queue the others behind
+    /// them. A sweep then takes about one timeout however many mirrors are dead.
+    meta_permits: Arc<Semaphore>,
 }
+
+/// Metadata requests in flight per allowed artifact transfer (see `Fetcher::meta_permits`).
+const METADATA_SLOTS_PER_SLOT: usize = 4;
+/// More sockets than this at once only exhausts file descriptors.
+const MAX_METADATA_SLOTS: usize = 4096;
 
 impl Fetcher {
     /// Builds one HTTP client per distinct proxy up front, so mirrors share connection pools.
@@ -102,11 +112,21 @@ impl Fetcher {
             }
         }
         let permits = Arc::new(Semaphore::new(config.concurrency.max(1)));
+        let meta_permits = Arc::new(Semaphore::new(
+            config
+                .concurrency
+                .saturating_mul(METADATA_SLOTS_PER_SLOT)
+                .clamp(
+                    config.concurrency.max(1),
+                    MAX_METADATA_SLOTS.max(config.concurrency),
+                ),
+        ));
         Ok(Fetcher {
             config,
             default_client,
             proxied,
             permits,
+            meta_permits,
         })
     }
 
@@ -125,7 +145,7 @@ impl Fetcher {
     /// Fetches a metadata file (at most `max_metadata_bytes`) from a mirror.
     pub async fn get_metadata(&self, mirror: &Mirror, rel: &str) -> Result<Vec<u8>, FetchError> {
         let limit = self.config.max_metadata_bytes;
-        let _permit = self.permits.acquire().await.map_err(|_| closed())?;
+        let _permit = self.meta_permits.acquire().await.map_err(|_| closed())?;
         match &mirror.location {
             Location::Dir(dir) => {
                 let path = local_path(dir, rel);

@@ -1076,8 +1076,8 @@ fn judge_versioned(seen: &[Seen], state: Option<&ChannelState>, unsigned: bool) 
                         format!("claims version {v}, newer than {newest}, but its image does not verify: {e}"),
                     ),
                     None => Verdict::Final(
-                        Status::Invalid,
-                        format!("claims version {v}, newer than the verified {newest}"),
+                        Status::Incomplete,
+                        format!("claims version {v} (unsigned), newer than the {newest} most mirrors claim; its image was not checked: unconfirmed"),
                     ),
                 }
             } else if v < newest {
