@@ -377,9 +377,12 @@ fn read(path: &Path) -> String {
 // signify
 // ---------------------------------------------------------------------------------------
 
-/// `signify -V -p KEY -x SIG -m MSG` against `mirrorproof verify --key KEY --sig SIG MSG`.
-fn signify_detached_case(
+/// `TOOL -V -p KEY -x SIG -m MSG` (signify-openbsd and minisign share this command line)
+/// against `mirrorproof verify --key KEY --sig SIG MSG`.
+#[allow(clippy::too_many_arguments)]
+fn detached_case(
     c: &mut Corpus,
+    tool: &'static str,
     name: impl Into<String>,
     expect: Expect,
     codes: &'static [i32],
@@ -392,9 +395,21 @@ fn signify_detached_case(
         name,
         expect,
         codes,
-        Box::new(move |cwd| run("signify-openbsd", &args, cwd, None)),
+        Box::new(move |cwd| run(tool, &args, cwd, None)),
         verify_args(key, sig, &[], &[msg]),
     );
+}
+
+fn signify_detached_case(
+    c: &mut Corpus,
+    name: impl Into<String>,
+    expect: Expect,
+    codes: &'static [i32],
+    key: &Path,
+    sig: &Path,
+    msg: &Path,
+) {
+    detached_case(c, "signify-openbsd", name, expect, codes, key, sig, msg);
 }
 
 #[test]
@@ -1149,14 +1164,7 @@ fn minisign_case(
     sig: &Path,
     msg: &Path,
 ) {
-    let args = strings(["-V", "-p", &p(key), "-x", &p(sig), "-m", &p(msg)]);
-    c.add(
-        name,
-        expect,
-        codes,
-        Box::new(move |cwd| run("minisign", &args, cwd, None)),
-        verify_args(key, sig, &[], &[msg]),
-    );
+    detached_case(c, "minisign", name, expect, codes, key, sig, msg);
 }
 
 #[test]
