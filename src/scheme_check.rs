@@ -718,6 +718,21 @@ struct TrustedFields<'a> {
     file: Option<&'a str>,
 }
 
+/// A file a signed checksum list names, as an artifact: the listed digest, and (no length
+/// being signed) a cap on what is read instead of a length.
+pub fn listed_artifact(entry: &checksums::Entry) -> Artifact {
+    Artifact {
+        name: entry.name.clone(),
+        length: MAX_LISTED_ARTIFACT_BYTES,
+        length_signed: false,
+        expected: match entry.digest {
+            ListDigest::Sha256(d) => Expected::Sha256(d),
+            ListDigest::Sha512(d) => Expected::Sha512(d),
+        },
+        fallback: None,
+    }
+}
+
 /// The `file:` field of the tab-separated `key:value` fields minisign writes into its
 /// trusted comment by default (`timestamp:1764000000\tfile:name\thashed`).
 fn trusted_fields(comment: &str) -> TrustedFields<'_> {
@@ -738,29 +753,16 @@ fn signed_list(signers: Vec<String>, file: &str, message: &[u8]) -> Result<Signe
     // One check per listed line, as `signify -C` does: a list that names a file with both
     // SHA256 and SHA512 vouches for both, so both must match.
     let mut artifacts = Vec::new();
-    for e in entries {
-        let name = e.name;
-        crate::release::check_artifact_name(&name)
-            .map_err(|_| SchemeError::Content(format!("{name:?} is not a safe relative path")))?;
-        let expected = match e.digest {
-            ListDigest::Sha256(d) => Expected::Sha256(d),
-            ListDigest::Sha512(d) => Expected::Sha512(d),
-        };
+    for e in &entries {
+        crate::release::check_artifact_name(&e.name).map_err(|_| {
+            SchemeError::Content(format!("{:?} is not a safe relative path", e.name))
+        })?;
         let rel = if dir.is_empty() {
-            name.clone()
+            e.name.clone()
         } else {
-            format!("{dir}/{name}")
+            format!("{dir}/{}", e.name)
         };
-        artifacts.push((
-            rel,
-            Artifact {
-                name,
-                length: MAX_LISTED_ARTIFACT_BYTES,
-                length_signed: false,
-                expected,
-                fallback: None,
-            },
-        ));
+        artifacts.push((rel, listed_artifact(e)));
     }
     Ok(Signed {
         version: None,

@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 
 use crate::fetch::{self, ArtifactMode, ArtifactOutcome};
 use crate::release::{Artifact, Expected};
-use crate::schemes::checksums::{self, Digest as ListDigest};
+use crate::schemes::checksums;
 use crate::schemes::pinned::{self, Pinned, Signature};
 use crate::schemes::{Format, Message, Prehash, SchemeError, note};
 
@@ -15,9 +15,9 @@ use crate::schemes::{Format, Message, Prehash, SchemeError, note};
 /// beyond this size such a file is refused rather than read.
 pub const MAX_WHOLE_MESSAGE_BYTES: u64 = 256 * 1024 * 1024;
 /// Files a checksum list names have no signed length; this caps what is hashed.
-const MAX_LISTED_BYTES: u64 = 64 * 1024 * 1024 * 1024;
-/// Signed notes are small (a checkpoint is a few hundred bytes).
-const MAX_NOTE_BYTES: u64 = 1024 * 1024;
+const MAX_LISTED_BYTES: u64 = crate::scheme_check::MAX_LISTED_ARTIFACT_BYTES;
+/// Signature files are small; a signed note (which `--sig` names too) at most 1 MiB.
+const MAX_SIG_BYTES: u64 = note::MAX_NOTE_BYTES as u64;
 
 #[derive(Debug, thiserror::Error)]
 pub enum SignedFilesError {
@@ -75,13 +75,11 @@ pub fn verify(
     let (key_path, sig_path, identity, namespace) = (req.key, req.sig, req.identity, req.namespace);
     let setup = SignedFilesError::Setup;
     let key = read(key_path, crate::schemes::MAX_KEY_FILE_BYTES, "key").map_err(setup)?;
+    let sig_bytes =
+        read(sig_path, MAX_SIG_BYTES, "signature").map_err(SignedFilesError::Signature)?;
     let format = match req.format {
         Some(f) => f,
-        None => {
-            let peek =
-                read(sig_path, MAX_NOTE_BYTES, "signature").map_err(SignedFilesError::Signature)?;
-            pinned::detect(&key, Some(&peek)).map_err(|e| setup(e.to_string()))?
-        }
+        None => pinned::detect(&key, Some(&sig_bytes)).map_err(|e| setup(e.to_string()))?,
     };
     let pinned = Pinned::load(format, &key, identity, namespace)
         .map_err(|e| setup(format!("{}: {e}", key_path.display())))?;
@@ -94,8 +92,7 @@ pub fn verify(
                 "a signed note is verified on its own: give it as --sig and no FILE".into(),
             ));
         }
-        let bytes = read(sig_path, MAX_NOTE_BYTES, "note").map_err(SignedFilesError::Signature)?;
-        let opened = note::open(&bytes, verifiers).map_err(bad_sig)?;
+        let opened = note::open(&sig_bytes, verifiers).map_err(bad_sig)?;
         let detail = match note::parse_checkpoint(&opened.text) {
             Ok(c) => format!(
                 "checkpoint {} tree size {} root {}",
@@ -117,12 +114,6 @@ pub fn verify(
         });
     }
 
-    let sig_bytes = read(
-        sig_path,
-        crate::schemes::MAX_SIGNATURE_FILE_BYTES.max(MAX_NOTE_BYTES),
-        "signature",
-    )
-    .map_err(SignedFilesError::Signature)?;
     let signature = Signature::parse(format, &sig_bytes).map_err(bad_sig)?;
     let statement = match &signature {
         Signature::Minisign(s) => Some(s.trusted_comment.clone()),
@@ -203,66 +194,48 @@ pub fn verify(
 /// exactly as given (`sub/a.bin` is not the list's `a.bin`).
 fn check_listed(entries: &[checksums::Entry], file: &Path) -> Checked {
     let what = file.display().to_string();
-    let found = checksums::lookup(entries, &what);
-    if found.is_empty() {
-        return Checked {
+    let listed: Vec<Artifact> = checksums::lookup(entries, &what)
+        .into_iter()
+        .map(crate::scheme_check::listed_artifact)
+        .collect();
+    let verdict = if listed.is_empty() {
+        Err("not in the signed checksum list".into())
+    } else {
+        matches_listed(file, &listed.iter().collect::<Vec<_>>(), "the signed list")
+    };
+    match verdict {
+        Ok(detail) => Checked {
+            what,
+            ok: true,
+            detail,
+        },
+        Err(detail) => Checked {
             what,
             ok: false,
-            detail: "not in the signed checksum list".into(),
-        };
+            detail,
+        },
     }
-    // Every listed digest must match (a list with both SHA256 and SHA512 lines vouches
-    // for both).
-    for e in &found {
-        let expected = match &e.digest {
-            ListDigest::Sha256(d) => Expected::Sha256(*d),
-            ListDigest::Sha512(d) => Expected::Sha512(*d),
+}
+
+/// Hashes a file through every digest a signed list gives for it; all must match (a list
+/// with both SHA256 and SHA512 lines vouches for both).
+fn matches_listed(file: &Path, listed: &[&Artifact], list: &str) -> Result<String, String> {
+    let mut algorithms = Vec::new();
+    for a in listed {
+        let algorithm = match a.expected {
+            Expected::Sha256(_) => "SHA256",
+            Expected::Sha512(_) => "SHA512",
         };
-        let artifact = Artifact {
-            name: e.name.clone(),
-            length: MAX_LISTED_BYTES,
-            length_signed: false,
-            expected,
-            fallback: None,
-        };
-        match fetch::check_local(file, &artifact, ArtifactMode::Full) {
-            ArtifactOutcome::Ok => {}
-            ArtifactOutcome::Missing => {
-                return Checked {
-                    what,
-                    ok: false,
-                    detail: "cannot read the file".into(),
-                };
-            }
+        match fetch::check_local(file, a, ArtifactMode::Full) {
+            ArtifactOutcome::Ok | ArtifactOutcome::Skipped => algorithms.push(algorithm),
+            ArtifactOutcome::Missing => return Err("cannot read the file".into()),
             ArtifactOutcome::Corrupt(_) => {
-                return Checked {
-                    what,
-                    ok: false,
-                    detail: format!("{} does not match the signed list", e.digest.algorithm()),
-                };
+                return Err(format!("{algorithm} does not match {list}"));
             }
-            ArtifactOutcome::Error(w) | ArtifactOutcome::TimedOut(w) => {
-                return Checked {
-                    what,
-                    ok: false,
-                    detail: w,
-                };
-            }
-            ArtifactOutcome::Skipped => {}
+            ArtifactOutcome::Error(w) | ArtifactOutcome::TimedOut(w) => return Err(w),
         }
     }
-    Checked {
-        what,
-        ok: true,
-        detail: format!(
-            "matches the signed list ({})",
-            found
-                .iter()
-                .map(|e| e.digest.algorithm())
-                .collect::<Vec<_>>()
-                .join(", ")
-        ),
-    }
+    Ok(format!("matches {list} ({})", algorithms.join(", ")))
 }
 
 /// `verify PROFILE FILE...` for signed-file profiles: each downloaded file is checked
@@ -285,22 +258,13 @@ pub fn verify_against_latest(
             };
             let listed: Vec<&Artifact> = latest.listed.iter().filter(|a| a.name == name).collect();
             if !listed.is_empty() {
-                for a in &listed {
-                    match fetch::check_local(f, a, ArtifactMode::Full) {
-                        ArtifactOutcome::Ok | ArtifactOutcome::Skipped => {}
-                        ArtifactOutcome::Missing => return fail("cannot read the file".into()),
-                        ArtifactOutcome::Corrupt(_) => {
-                            return fail("does not match the latest signed checksum list".into());
-                        }
-                        ArtifactOutcome::Error(w) | ArtifactOutcome::TimedOut(w) => {
-                            return fail(w);
-                        }
-                    }
-                }
-                return Checked {
-                    what,
-                    ok: true,
-                    detail: "matches the latest signed checksum list".into(),
+                return match matches_listed(f, &listed, "the latest signed checksum list") {
+                    Ok(detail) => Checked {
+                        what,
+                        ok: true,
+                        detail,
+                    },
+                    Err(detail) => fail(detail),
                 };
             }
             let signed_name = latest.file.rsplit('/').next().unwrap_or(&latest.file);

@@ -27,9 +27,6 @@ const SECKEY_LEN: usize = 2 + 2 + 4 + 16 + 8 + 8 + 64;
 /// Longest base64 line looked at before giving up: the 140 characters of a secret key must
 /// still fit, so that it can be recognised and named as such.
 const MAX_B64_LINE: usize = 256;
-/// Embedded messages are bounded by the caller (it reads the file with a limit); this
-/// constant documents the limit callers are expected to use for `-e` signature files.
-pub const MAX_EMBEDDED_BYTES: u64 = 1024 * 1024;
 
 /// A signify public key that passed the strict Ed25519 key checks.
 #[derive(Debug, Clone, PartialEq, Eq)]
