@@ -27,5 +27,6 @@ pub mod scheme_check;
 pub mod schemes;
 pub mod signed_files;
 pub mod state;
+pub mod text;
 pub mod time;
 pub mod verify;
