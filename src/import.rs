@@ -236,7 +236,9 @@ fn parse_arch(text: &str) -> Vec<Entry> {
                 });
             }
         } else if let Some(heading) = line.strip_prefix("##") {
-            country = country_by_name(heading).to_owned();
+            country = crate::country::code_for_name(heading)
+                .unwrap_or(UNKNOWN_COUNTRY)
+                .to_owned();
         }
     }
     out
@@ -335,113 +337,6 @@ fn csv_records(text: &str) -> Vec<Vec<String>> {
     rows
 }
 
-/// Country names as pacman mirrorlists spell them (plus common variants), lowercase.
-const COUNTRY_NAMES: &[(&str, &str)] = &[
-    ("argentina", "AR"),
-    ("armenia", "AM"),
-    ("australia", "AU"),
-    ("austria", "AT"),
-    ("azerbaijan", "AZ"),
-    ("bangladesh", "BD"),
-    ("belarus", "BY"),
-    ("belgium", "BE"),
-    ("bosnia and herzegovina", "BA"),
-    ("brazil", "BR"),
-    ("bulgaria", "BG"),
-    ("cambodia", "KH"),
-    ("canada", "CA"),
-    ("chile", "CL"),
-    ("china", "CN"),
-    ("colombia", "CO"),
-    ("costa rica", "CR"),
-    ("croatia", "HR"),
-    ("cyprus", "CY"),
-    ("czechia", "CZ"),
-    ("czech republic", "CZ"),
-    ("denmark", "DK"),
-    ("ecuador", "EC"),
-    ("egypt", "EG"),
-    ("estonia", "EE"),
-    ("finland", "FI"),
-    ("france", "FR"),
-    ("georgia", "GE"),
-    ("germany", "DE"),
-    ("greece", "GR"),
-    ("hong kong", "HK"),
-    ("hungary", "HU"),
-    ("iceland", "IS"),
-    ("india", "IN"),
-    ("indonesia", "ID"),
-    ("iran", "IR"),
-    ("ireland", "IE"),
-    ("israel", "IL"),
-    ("italy", "IT"),
-    ("japan", "JP"),
-    ("kazakhstan", "KZ"),
-    ("kenya", "KE"),
-    ("latvia", "LV"),
-    ("lithuania", "LT"),
-    ("luxembourg", "LU"),
-    ("malaysia", "MY"),
-    ("mauritius", "MU"),
-    ("mexico", "MX"),
-    ("moldova", "MD"),
-    ("monaco", "MC"),
-    ("morocco", "MA"),
-    ("nepal", "NP"),
-    ("netherlands", "NL"),
-    ("new caledonia", "NC"),
-    ("new zealand", "NZ"),
-    ("north macedonia", "MK"),
-    ("norway", "NO"),
-    ("pakistan", "PK"),
-    ("paraguay", "PY"),
-    ("peru", "PE"),
-    ("philippines", "PH"),
-    ("poland", "PL"),
-    ("portugal", "PT"),
-    ("réunion", "RE"),
-    ("romania", "RO"),
-    ("russia", "RU"),
-    ("russian federation", "RU"),
-    ("saudi arabia", "SA"),
-    ("serbia", "RS"),
-    ("singapore", "SG"),
-    ("slovakia", "SK"),
-    ("slovenia", "SI"),
-    ("south africa", "ZA"),
-    ("south korea", "KR"),
-    ("spain", "ES"),
-    ("sweden", "SE"),
-    ("switzerland", "CH"),
-    ("taiwan", "TW"),
-    ("thailand", "TH"),
-    ("tunisia", "TN"),
-    ("turkey", "TR"),
-    ("türkiye", "TR"),
-    ("ukraine", "UA"),
-    ("united arab emirates", "AE"),
-    ("united kingdom", "GB"),
-    ("united states", "US"),
-    ("uruguay", "UY"),
-    ("uzbekistan", "UZ"),
-    ("vietnam", "VN"),
-    ("viet nam", "VN"),
-];
-
-/// Unknown names (and headings such as "Worldwide") are "ZZ": a guess would mislabel.
-pub fn country_by_name(name: &str) -> &'static str {
-    let key = name
-        .split_whitespace()
-        .collect::<Vec<_>>()
-        .join(" ")
-        .to_lowercase();
-    COUNTRY_NAMES
-        .iter()
-        .find(|(n, _)| *n == key)
-        .map_or(UNKNOWN_COUNTRY, |(_, c)| c)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -466,15 +361,5 @@ mod tests {
     fn csv_quotes_commas_and_newlines() {
         let rows = csv_records("a,\"b,\"\"c\"\"\",\"d\r\ne\"\r\n\r\nx");
         assert_eq!(rows, vec![vec!["a", "b,\"c\"", "d\r\ne"], vec!["x"]]);
-    }
-
-    #[test]
-    fn country_table_is_large_enough() {
-        assert!(COUNTRY_NAMES.len() >= 60);
-        assert!(COUNTRY_NAMES.iter().all(|(n, c)| *n == n.to_lowercase()
-            && c.len() == 2
-            && c.bytes().all(|b| b.is_ascii_uppercase())));
-        assert_eq!(country_by_name("  United   States "), "US");
-        assert_eq!(country_by_name("Worldwide"), "ZZ");
     }
 }

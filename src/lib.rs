@@ -11,6 +11,7 @@
 
 pub mod audit;
 pub mod check;
+pub mod country;
 pub mod envelope;
 pub mod evidence;
 pub mod fetch;

@@ -309,12 +309,22 @@ fn signed_source(doc: &ProfileDoc) -> Result<(String, Option<SignedSource>), Str
     ))
 }
 
-/// ISO 3166-1 alpha-2 shape: two ASCII letters, stored uppercase.
+/// An assigned ISO 3166-1 alpha-2 code (or `ZZ`, unknown), stored uppercase. A profile is
+/// explicit, so a ccTLD spelling such as `UK` is refused with a hint rather than silently
+/// rewritten: the report then shows exactly the code the profile says, and one country can
+/// never appear under two codes. Unassigned codes (`EU`, `XK`, typos) are refused because a
+/// report grouped by them would name a country no one can look up.
 pub fn check_country(c: &str) -> Result<String, String> {
-    if c.len() == 2 && c.bytes().all(|b| b.is_ascii_alphabetic()) {
-        Ok(c.to_ascii_uppercase())
-    } else {
-        Err(format!("country {c:?} is not a two-letter ISO 3166-1 code"))
+    let shown = crate::text::shown(c);
+    let upper = c.to_ascii_uppercase();
+    match crate::country::iso_code(c) {
+        Some(iso) if iso == upper => Ok(upper),
+        Some(iso) => Err(format!(
+            "country \"{shown}\" is not how ISO 3166-1 writes it: did you mean {iso}?"
+        )),
+        None => Err(format!(
+            "country \"{shown}\" is not an assigned ISO 3166-1 alpha-2 code (ZZ means unknown)"
+        )),
     }
 }
 
