@@ -342,3 +342,120 @@ fn wrong_format_finding_nothing_is_usage_error() {
     assert_eq!(err.lines().count(), 1, "{err}");
     assert!(err.contains("--format"), "{err}");
 }
+
+fn entry(url: &str, country: &str, name: Option<&str>) -> Entry {
+    Entry {
+        url: url.into(),
+        country: country.into(),
+        name: name.map(Into::into),
+    }
+}
+
+/// `mirrors import --into`: every ready-made profile keeps its header, comments and keys
+/// byte for byte, and only its mirrors change.
+#[test]
+fn replace_mirrors_keeps_everything_but_the_mirrors_of_real_profiles() {
+    let new = [
+        entry("https://a.example/pub/", "GB", Some("a \"quoted\" name")),
+        entry("http://b.example/", "ZZ", None),
+    ];
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("profiles");
+    let mut seen = 0;
+    for item in std::fs::read_dir(&dir).unwrap() {
+        let path = item.unwrap().path();
+        if path.extension().and_then(|e| e.to_str()) != Some("toml") {
+            continue;
+        }
+        seen += 1;
+        let text = std::fs::read_to_string(&path).unwrap();
+        let out = import::replace_mirrors(&text, &new)
+            .unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+        let head = &text[..text.find("[[mirrors]]").unwrap()];
+        assert!(out.starts_with(head), "{}: header changed", path.display());
+        assert_eq!(out.matches("[[mirrors]]").count(), 2, "{out}");
+        let before = Profile::parse(&text, &dir).unwrap();
+        let after = Profile::parse(&out, &dir).unwrap();
+        assert_eq!(
+            (
+                &after.name,
+                &after.scheme,
+                &after.root,
+                &after.channel,
+                &after.signed
+            ),
+            (
+                &before.name,
+                &before.scheme,
+                &before.root,
+                &before.channel,
+                &before.signed
+            )
+        );
+        let got: Vec<_> = after
+            .mirrors
+            .iter()
+            .map(|m| (m.url.as_str(), m.country.as_str(), m.name.as_deref()))
+            .collect();
+        assert_eq!(
+            got,
+            [
+                ("https://a.example/pub/", "GB", Some("a \"quoted\" name")),
+                ("http://b.example/", "ZZ", None),
+            ]
+        );
+    }
+    assert!(seen >= 3, "only {seen} profiles");
+}
+
+#[test]
+fn replace_mirrors_keeps_comments_between_and_after_and_ignores_look_alikes_in_strings() {
+    let text = "# my profile\nname = \"\"\"x\n[[mirrors]]\nurl = \"https://in-a-string.example/\"\n\"\"\"\n\
+        scheme = \"signify\"\nkey = \"k.pub\"\nfile = \"SHA256.sig\"\nchannel = \"stable\"\n\
+        required_entries = [\n  \"a\",\n]\n\n# the mirrors\n[[mirrors]]\nurl = \"https://old1.example/\"\n\
+        # a comment inside a mirror\ncountry = \"DE\"\n\n[[\"mirrors\"]]\nurl = \"https://old2.example/\"\n";
+    let out = import::replace_mirrors(&text, &[entry("https://new.example/", "FR", None)]).unwrap();
+    assert!(out.starts_with("# my profile\nname = \"\"\"x\n"), "{out}");
+    assert!(out.contains("https://in-a-string.example/"), "{out}");
+    assert!(
+        out.contains("# the mirrors\n[[mirrors]]\nurl = \"https://new.example/\""),
+        "{out}"
+    );
+    assert!(!out.contains("old1") && !out.contains("old2"), "{out}");
+    assert!(!out.contains("a comment inside a mirror"), "{out}");
+    let p = Profile::parse(&out, Path::new(".")).unwrap();
+    assert_eq!(p.mirrors.len(), 1);
+    assert_eq!(p.mirrors[0].country, "FR");
+}
+
+#[test]
+fn replace_mirrors_appends_to_a_profile_without_mirrors() {
+    let text = "name = \"x\"\nroot = \"r.json\"\nchannel = \"stable\"  # no newline at end";
+    let out = import::replace_mirrors(text, &[entry("https://new.example/", "NL", None)]).unwrap();
+    assert!(out.starts_with(text), "{out}");
+    assert_eq!(
+        Profile::parse(&out, Path::new(".")).unwrap().mirrors.len(),
+        1
+    );
+}
+
+#[test]
+fn replace_mirrors_refuses_what_it_cannot_rewrite_safely() {
+    let inline = format!("{HEADER}mirrors = [{{ url = \"https://old.example/\" }}]\n");
+    let err = import::replace_mirrors(&inline, &[entry("https://n.example/", "FR", None)])
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains("not written as [[mirrors]] tables"), "{err}");
+
+    let broken = format!("{HEADER}[[mirrors]\nurl = 1\n");
+    assert!(import::replace_mirrors(&broken, &[]).is_err());
+
+    // A profile that is TOML but not a profile is not silently "fixed".
+    let not_profile = "name = \"x\"\nchannel = \"s\"\nroot = \"r\"\nbogus = 1\n";
+    assert!(import::replace_mirrors(not_profile, &[]).is_err());
+
+    // Entries the profile would refuse make the result refused, not written.
+    let err = import::replace_mirrors(HEADER, &[entry("https://n.example/", "UK", None)])
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains("did you mean GB?"), "{err}");
+}
