@@ -413,7 +413,7 @@ fn replace_mirrors_keeps_comments_between_and_after_and_ignores_look_alikes_in_s
         scheme = \"signify\"\nkey = \"k.pub\"\nfile = \"SHA256.sig\"\nchannel = \"stable\"\n\
         required_entries = [\n  \"a\",\n]\n\n# the mirrors\n[[mirrors]]\nurl = \"https://old1.example/\"\n\
         # a comment inside a mirror\ncountry = \"DE\"\n\n[[\"mirrors\"]]\nurl = \"https://old2.example/\"\n";
-    let out = import::replace_mirrors(&text, &[entry("https://new.example/", "FR", None)]).unwrap();
+    let out = import::replace_mirrors(text, &[entry("https://new.example/", "FR", None)]).unwrap();
     assert!(out.starts_with("# my profile\nname = \"\"\"x\n"), "{out}");
     assert!(out.contains("https://in-a-string.example/"), "{out}");
     assert!(
