@@ -12,6 +12,7 @@ use std::os::unix::fs::symlink;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
+use common::ecosystems::Signify;
 use common::*;
 use mirrorproof::fetch::ArtifactOutcome;
 use mirrorproof::release::Release as Parsed;
@@ -271,4 +272,94 @@ fn a_users_own_download_may_be_a_link() {
     std::fs::write(downloads.join("real.bin"), b"something else").unwrap();
     let results = mirrorproof::verify::verify_files(&release, &[link_dir.join(ZIP)]);
     assert!(matches!(results[0].outcome, ArtifactOutcome::Corrupt(_)));
+}
+
+/// The same rule for the signed-file schemes: an OpenBSD-style local mirror whose
+/// `SHA256.sig` is a link to a private file (here a genuinely signed list of other files)
+/// is invalid, and the evidence bundle keeps nothing of it.
+#[test]
+fn a_linked_signature_file_of_a_signify_mirror_is_invalid_and_never_copied() {
+    let tmp = tempfile::tempdir().unwrap();
+    let (key, sec) = Signify::keygen(tmp.path(), "k");
+    let publish = |dir: &Path, name: &str| {
+        std::fs::create_dir_all(dir).unwrap();
+        std::fs::write(dir.join(name), b"a file").unwrap();
+        let list = format!("SHA256 ({name}) = {}\n", sha256_hex(b"a file"));
+        let scratch = tempfile::tempdir().unwrap();
+        std::fs::write(scratch.path().join("SHA256"), list).unwrap();
+        Signify::sign_embedded(
+            &sec,
+            &scratch.path().join("SHA256"),
+            &dir.join("SHA256.sig"),
+        );
+    };
+    let honest = tmp.path().join("honest");
+    let linked = tmp.path().join("linked");
+    let private = tmp.path().join("private");
+    publish(&honest, "a.bin");
+    publish(&linked, "a.bin");
+    publish(&private, "PRIVATE-notes.txt");
+    std::fs::remove_file(linked.join("SHA256.sig")).unwrap();
+    symlink(private.join("SHA256.sig"), linked.join("SHA256.sig")).unwrap();
+
+    let profile = tmp.path().join("p.toml");
+    std::fs::write(
+        &profile,
+        format!(
+            "name = \"obsd\"\nscheme = \"signify\"\nkey = {:?}\nchannel = \"c\"\nfile = \"SHA256.sig\"\n\
+             [[mirrors]]\nurl = {:?}\ncountry = \"FR\"\nname = \"honest\"\n\
+             [[mirrors]]\nurl = {:?}\ncountry = \"RU\"\nname = \"linked\"\n",
+            key.display().to_string(),
+            honest.display().to_string(),
+            linked.display().to_string()
+        ),
+    )
+    .unwrap();
+    let ev = tmp.path().join("evidence");
+    let out = bin(
+        &[
+            "check",
+            profile.to_str().unwrap(),
+            "--no-state",
+            "--json",
+            "--evidence",
+            ev.to_str().unwrap(),
+        ],
+        tmp.path(),
+    );
+    let report: serde_json::Value = serde_json::from_slice(&out.stdout)
+        .unwrap_or_else(|e| panic!("{e}: {}", String::from_utf8_lossy(&out.stderr)));
+    let status = |n: &str| {
+        let m = report["mirrors"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|m| m["name"] == n)
+            .unwrap();
+        (m["status"].clone(), m["error"].clone())
+    };
+    assert_eq!(status("honest").0, "ok");
+    let (st, why) = status("linked");
+    assert_eq!(st, "invalid");
+    assert!(
+        why.as_str()
+            .unwrap()
+            .contains("SHA256.sig is a symbolic link"),
+        "{why}"
+    );
+    let private_sig = std::fs::read(private.join("SHA256.sig")).unwrap();
+    let saved = files_below(&ev);
+    assert!(
+        saved
+            .iter()
+            .any(|(p, _)| p.ends_with("mirrors/0000/SHA256.sig"))
+    );
+    for (path, bytes) in &saved {
+        assert!(
+            !contains(bytes, &private_sig) && !contains(bytes, b"PRIVATE-notes"),
+            "{} holds the private file",
+            path.display()
+        );
+    }
+    assert!(!ev.join("mirrors/0001").exists());
 }
