@@ -363,3 +363,55 @@ fn a_linked_signature_file_of_a_signify_mirror_is_invalid_and_never_copied() {
     }
     assert!(!ev.join("mirrors/0001").exists());
 }
+
+/// Images named by unsigned metadata (GrapheneOS-style, SSHSIG): an image that is a link,
+/// here to the genuine image of another mirror, is not read and the mirror is corrupt, as
+/// for any artifact.
+#[test]
+fn a_linked_image_of_an_sshsig_mirror_is_corrupt_and_not_read() {
+    use common::ecosystems::{Eco, Ssh, error_of, status_of};
+    let mut e = Eco::new();
+    let work = e.work();
+    let (key, line) = Ssh::keygen(&work, "factory");
+    let signers = work.join("allowed_signers");
+    let mut parts = line.split_whitespace();
+    let (kt, kb) = (parts.next().unwrap(), parts.next().unwrap());
+    std::fs::write(&signers, format!("contact@grapheneos.org {kt} {kb}\n")).unwrap();
+    e.profile = format!(
+        "scheme = \"sshsig\"\nkey = {:?}\nidentity = \"contact@grapheneos.org\"\nnamespace = \"factory images\"\nchannel = \"husky-stable\"\nversion_file = \"husky-stable\"\nfile = \"husky-install-{{version}}.zip\"\nsignature = \"husky-install-{{version}}.zip.sig\"\n",
+        signers.display().to_string()
+    );
+    let v = 2026112400u64;
+    let image = vec![7u8; 100_000];
+    let zip = format!("husky-install-{v}.zip");
+    let publish = |dir: &Path| {
+        std::fs::write(
+            dir.join("husky-stable"),
+            format!("{v} 1764000000 husky stable\n"),
+        )
+        .unwrap();
+        std::fs::write(dir.join(&zip), &image).unwrap();
+        Ssh::sign(&key, "factory images", &dir.join(&zip));
+    };
+    let honest = e.mirror("honest", "CA");
+    publish(&honest);
+    publish(&e.mirror("honest-2", "DE"));
+    let linked = e.mirror("linked", "RU");
+    publish(&linked);
+    std::fs::remove_file(linked.join(&zip)).unwrap();
+    symlink(honest.join(&zip), linked.join(&zip)).unwrap();
+
+    let r = e.run();
+    assert_eq!(status_of(&r, "honest"), "ok", "{}", error_of(&r, "honest"));
+    assert_eq!(
+        status_of(&r, "linked"),
+        "corrupt",
+        "{}",
+        error_of(&r, "linked")
+    );
+    assert!(
+        error_of(&r, "linked").contains(&format!("{zip} is a symbolic link")),
+        "{}",
+        error_of(&r, "linked")
+    );
+}
