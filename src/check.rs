@@ -200,6 +200,8 @@ async fn run_async(
     let observations: Vec<Observation> = rounds
         .iter()
         .map(|r| match &r.release {
+            // A local mirror's link or FIFO answered, wrongly: nothing of it was read.
+            Err(e @ FetchError::Refused(_)) => Observation::Invalid(format!("{rel}: {e}")),
             Err(e) => Observation::Unreachable(format!("{rel}: {e}")),
             Ok(_) if root_split.is_some() => Observation::Invalid(format!(
                 "cannot be judged: root version {} is equivocated",

@@ -6,13 +6,14 @@
 
 use std::collections::HashMap;
 use std::io::Read;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use sha2::{Digest, Sha256, Sha512};
 use tokio::sync::Semaphore;
 
+use crate::fsutil::BelowError;
 use crate::profile::{Location, Mirror};
 use crate::release::{Artifact, Expected};
 use crate::schemes::{Prehash, Prehasher};
@@ -38,6 +39,11 @@ pub enum FetchError {
     Network(String),
     #[error("{0}")]
     Io(String),
+    /// A local mirror's path leads through a symbolic link or ends at something that is
+    /// not a regular file. Its bytes were never read, so nothing of it reaches a report or
+    /// the evidence; the mirror is `invalid`, not `unreachable`: it answered, wrongly.
+    #[error("refused: {0}")]
+    Refused(String),
 }
 
 #[derive(Debug, Clone)]
@@ -148,10 +154,10 @@ impl Fetcher {
         let _permit = self.meta_permits.acquire().await.map_err(|_| closed())?;
         match &mirror.location {
             Location::Dir(dir) => {
-                let path = local_path(dir, rel);
+                let (dir, rel) = (dir.clone(), rel.to_owned());
                 let timeout = self.config.timeout;
                 blocking(timeout, move || {
-                    crate::fsutil::read_limited(&path, limit).map_err(|e| io_error(&e, limit))
+                    crate::fsutil::read_below(&dir, &rel, limit).map_err(|e| below_error(e, limit))
                 })
                 .await
             }
@@ -178,27 +184,10 @@ impl Fetcher {
         }
     }
 
-    /// Checks one artifact on one mirror, reading at most `length + 1` bytes per pass. A
-    /// second pass happens only when the first listed hash did not match and the release
-    /// lists another one (the format accepts any one matching hash).
+    /// Checks one artifact on one mirror with one request, reading at most `length + 1`
+    /// bytes through every listed digest at once. There is never a second request: a
+    /// mirror must not get another chance to serve other bytes.
     pub async fn check_artifact(
-        &self,
-        mirror: &Mirror,
-        rel: &str,
-        artifact: &Artifact,
-        mode: ArtifactMode,
-    ) -> ArtifactOutcome {
-        let first = self.check_once(mirror, rel, artifact, mode).await;
-        if let (ArtifactOutcome::Corrupt(_), ArtifactMode::Full, Some(other)) =
-            (&first, mode, artifact.by_fallback())
-            && self.check_once(mirror, rel, &other, mode).await == ArtifactOutcome::Ok
-        {
-            return ArtifactOutcome::Ok;
-        }
-        first
-    }
-
-    async fn check_once(
         &self,
         mirror: &Mirror,
         rel: &str,
@@ -214,9 +203,12 @@ impl Fetcher {
         let timeout = self.config.artifact_timeout;
         let result = match &mirror.location {
             Location::Dir(dir) => {
-                let path = local_path(dir, rel);
+                let (dir, rel) = (dir.clone(), rel.to_owned());
                 let artifact = artifact.clone();
-                blocking(timeout, move || Ok(check_local(&path, &artifact, mode))).await
+                blocking(timeout, move || {
+                    Ok(check_below(&dir, &rel, &artifact, mode))
+                })
+                .await
             }
             Location::Http(base) => {
                 let url = join_url(base, rel);
@@ -248,8 +240,13 @@ impl Fetcher {
         let timeout = self.config.artifact_timeout;
         match &mirror.location {
             Location::Dir(dir) => {
-                let path = local_path(dir, rel);
-                blocking(timeout, move || digest_local(&path, cap, prehash)).await
+                let (dir, rel) = (dir.clone(), rel.to_owned());
+                blocking(timeout, move || {
+                    let file =
+                        crate::fsutil::open_below(&dir, &rel).map_err(|e| below_error(e, cap))?;
+                    digest_file(file, cap, prehash)
+                })
+                .await
             }
             Location::Http(base) => {
                 let url = join_url(base, rel);
@@ -277,11 +274,16 @@ impl Fetcher {
     }
 }
 
-/// [`Fetcher::digest`] for a local file (and for `verify --key/--sig` on downloads).
+/// [`Fetcher::digest`] for a user's own file (`verify --key/--sig` on downloads), which
+/// may be a link: the user named it.
 pub fn digest_local(path: &Path, cap: u64, prehash: Prehash) -> Result<Vec<u8>, FetchError> {
+    let file = std::fs::File::open(path).map_err(|e| io_error(&e, cap))?;
+    digest_file(file, cap, prehash)
+}
+
+fn digest_file(file: std::fs::File, cap: u64, prehash: Prehash) -> Result<Vec<u8>, FetchError> {
     let mut hasher = Prehasher::new(prehash)
         .ok_or_else(|| FetchError::Io("no digest to stream through".into()))?;
-    let file = std::fs::File::open(path).map_err(|e| io_error(&e, cap))?;
     let mut reader = file.take(cap.saturating_add(1));
     let mut buf = vec![0u8; FILE_CHUNK];
     let mut seen = 0u64;
@@ -403,6 +405,13 @@ fn error_chain(e: &dyn std::error::Error) -> String {
     crate::envelope::one_line(&s)
 }
 
+fn below_error(e: BelowError, limit: u64) -> FetchError {
+    match e {
+        BelowError::Refused(why) => FetchError::Refused(why),
+        BelowError::Io(e) => io_error(&e, limit),
+    }
+}
+
 fn io_error(e: &std::io::Error, limit: u64) -> FetchError {
     match e.kind() {
         std::io::ErrorKind::NotFound => FetchError::NotFound(None),
@@ -423,39 +432,29 @@ pub fn join_url(base: &reqwest::Url, rel: &str) -> reqwest::Url {
     url
 }
 
-fn local_path(dir: &Path, rel: &str) -> PathBuf {
-    let mut p = dir.to_path_buf();
-    for s in rel.split('/') {
-        p.push(s);
-    }
-    p
-}
-
-/// Streams a digest over chunks and counts bytes, stopping at `length + 1`.
+/// Streams every listed digest over the same chunks and counts bytes, stopping at
+/// `length + 1`. One hasher per algorithm, created only when the artifact lists it, so an
+/// artifact with one listed digest costs exactly one hash.
 struct Meter {
-    hasher: Option<Hasher>,
+    sha256: Option<Sha256>,
+    sha512: Option<Sha512>,
     length: u64,
     /// False when `length` is only a cap (checksum lists sign no length).
     exact: bool,
     seen: u64,
-}
-
-enum Hasher {
-    Sha256(Sha256),
-    Sha512(Sha512),
+    hashing: bool,
 }
 
 impl Meter {
     fn new(artifact: &Artifact, hash: bool) -> Meter {
-        let hasher = hash.then(|| match artifact.expected {
-            Expected::Sha256(_) => Hasher::Sha256(Sha256::new()),
-            Expected::Sha512(_) => Hasher::Sha512(Sha512::new()),
-        });
+        let lists = |f: fn(&Expected) -> bool| hash && artifact.digests.iter().any(f);
         Meter {
-            hasher,
+            sha256: lists(|d| matches!(d, Expected::Sha256(_))).then(Sha256::new),
+            sha512: lists(|d| matches!(d, Expected::Sha512(_))).then(Sha512::new),
             length: artifact.length,
             exact: artifact.length_signed,
             seen: 0,
+            hashing: hash,
         }
     }
 
@@ -467,15 +466,18 @@ impl Meter {
         if self.seen > self.length {
             return false;
         }
-        match &mut self.hasher {
-            Some(Hasher::Sha256(h)) => h.update(take),
-            Some(Hasher::Sha512(h)) => h.update(take),
-            None => {}
+        if let Some(h) = &mut self.sha256 {
+            h.update(take);
+        }
+        if let Some(h) = &mut self.sha512 {
+            h.update(take);
         }
         true
     }
 
-    fn finish(self, expected: &Expected) -> ArtifactOutcome {
+    /// Judges length, then every listed digest: all must match, and a report names each
+    /// one that did not.
+    fn finish(self, digests: &[Expected]) -> ArtifactOutcome {
         if self.seen > self.length {
             return ArtifactOutcome::Corrupt(if self.exact {
                 format!("longer than the signed {} bytes", self.length)
@@ -489,42 +491,61 @@ impl Meter {
                 self.seen, self.length
             ));
         }
-        let matches = match (self.hasher, expected) {
-            (None, _) => true,
-            (Some(Hasher::Sha256(h)), Expected::Sha256(want)) => h.finalize().as_slice() == want,
-            (Some(Hasher::Sha512(h)), Expected::Sha512(want)) => h.finalize().as_slice() == want,
-            _ => false,
-        };
-        if matches {
-            ArtifactOutcome::Ok
-        } else {
-            let which = match expected {
-                Expected::Sha256(_) => "sha256",
-                Expected::Sha512(_) => "sha512",
+        if !self.hashing {
+            return ArtifactOutcome::Ok;
+        }
+        if digests.is_empty() {
+            // Never produced by the parsers; refusing is the only safe reading of it.
+            return ArtifactOutcome::Corrupt("no listed digest to check it against".into());
+        }
+        let sha256 = self.sha256.map(|h| h.finalize());
+        let sha512 = self.sha512.map(|h| h.finalize());
+        let mut failed: Vec<&'static str> = Vec::new();
+        for d in digests {
+            let ok = match d {
+                Expected::Sha256(want) => sha256.as_ref().is_some_and(|got| got.as_slice() == want),
+                Expected::Sha512(want) => sha512.as_ref().is_some_and(|got| got.as_slice() == want),
             };
-            ArtifactOutcome::Corrupt(format!("{which} does not match the signed release"))
+            if !ok && !failed.contains(&d.algorithm()) {
+                failed.push(d.algorithm());
+            }
+        }
+        match failed.as_slice() {
+            [] => ArtifactOutcome::Ok,
+            [one] => ArtifactOutcome::Corrupt(format!("{one} does not match the signed release")),
+            many => ArtifactOutcome::Corrupt(format!(
+                "{} do not match the signed release",
+                many.join(" and ")
+            )),
         }
     }
 }
 
-/// Checks a local file by every listed hash in turn until one matches (users' downloads).
-pub fn check_local_any(path: &Path, artifact: &Artifact) -> ArtifactOutcome {
-    let first = check_local(path, artifact, ArtifactMode::Full);
-    if let (ArtifactOutcome::Corrupt(_), Some(other)) = (&first, artifact.by_fallback())
-        && check_local(path, &other, ArtifactMode::Full) == ArtifactOutcome::Ok
-    {
-        return ArtifactOutcome::Ok;
+/// Checks a user's own file (`verify FILE`), which may be a link: the user named it.
+pub fn check_local(path: &Path, artifact: &Artifact, mode: ArtifactMode) -> ArtifactOutcome {
+    match std::fs::File::open(path) {
+        Ok(f) => check_file(f, artifact, mode),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => ArtifactOutcome::Missing,
+        Err(e) => ArtifactOutcome::Error(e.to_string()),
     }
-    first
 }
 
-/// Hashes a local file in constant memory through the artifact's first listed hash.
-pub fn check_local(path: &Path, artifact: &Artifact, mode: ArtifactMode) -> ArtifactOutcome {
-    let file = match std::fs::File::open(path) {
-        Ok(f) => f,
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return ArtifactOutcome::Missing,
-        Err(e) => return ArtifactOutcome::Error(e.to_string()),
-    };
+/// Checks an artifact of a local mirror, opened by [`crate::fsutil::open_below`]. A link
+/// or a non-regular file where the artifact should be is `corrupt` and is never read: the
+/// mirror does not serve the signed bytes as a file of its own.
+fn check_below(dir: &Path, rel: &str, artifact: &Artifact, mode: ArtifactMode) -> ArtifactOutcome {
+    match crate::fsutil::open_below(dir, rel) {
+        Ok(f) => check_file(f, artifact, mode),
+        Err(BelowError::Refused(why)) => ArtifactOutcome::Corrupt(format!("refused: {why}")),
+        Err(BelowError::Io(e)) if e.kind() == std::io::ErrorKind::NotFound => {
+            ArtifactOutcome::Missing
+        }
+        Err(BelowError::Io(e)) => ArtifactOutcome::Error(e.to_string()),
+    }
+}
+
+/// Hashes an open file in constant memory through every listed digest in one pass.
+fn check_file(file: std::fs::File, artifact: &Artifact, mode: ArtifactMode) -> ArtifactOutcome {
     if mode == ArtifactMode::Size && !artifact.length_signed {
         // Nothing signed to compare a size with: presence is all this mode can tell.
         return ArtifactOutcome::Skipped;
@@ -542,20 +563,100 @@ pub fn check_local(path: &Path, artifact: &Artifact, mode: ArtifactMode) -> Arti
     }
     let mut meter = Meter::new(artifact, true);
     let mut reader = file.take(artifact.length.saturating_add(1));
+    let read = if meter.sha256.is_some() && meter.sha512.is_some() {
+        read_with_sha512_beside(&mut reader, &mut meter)
+    } else {
+        read_into(&mut reader, &mut meter)
+    };
+    match read {
+        Ok(()) => meter.finish(&artifact.digests),
+        Err(e) => ArtifactOutcome::Error(e.to_string()),
+    }
+}
+
+/// Feeds `reader` to the meter until it ends or the meter has seen too much.
+fn read_into(reader: &mut impl Read, meter: &mut Meter) -> std::io::Result<()> {
     let mut buf = vec![0u8; FILE_CHUNK];
     loop {
         match reader.read(&mut buf) {
-            Ok(0) => break,
+            Ok(0) => return Ok(()),
             Ok(n) => {
                 if !meter.feed(&buf[..n]) {
-                    break;
+                    return Ok(());
                 }
             }
             Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
-            Err(e) => return ArtifactOutcome::Error(e.to_string()),
+            Err(e) => return Err(e),
         }
     }
-    meter.finish(&artifact.expected)
+}
+
+/// Buffers circulating between the reader and the sha512 thread: enough to keep both busy,
+/// few enough that memory stays constant.
+const SHA512_BUFFERS: usize = 3;
+
+/// [`read_into`] for a file that lists both sha256 and sha512. sha512 has no hardware
+/// support and runs at about a third of SHA-NI sha256's speed, so it gets its own thread,
+/// fed the very buffers the meter (counting and sha256) has just seen: still one read of
+/// the file, and with a second core free, about the time of sha512 alone instead of the
+/// sum of both (the CPU time is the same either way). If no thread can be started, both
+/// run here one after the other.
+fn read_with_sha512_beside(reader: &mut impl Read, meter: &mut Meter) -> std::io::Result<()> {
+    use std::sync::mpsc::sync_channel;
+    let Some(mut sha512) = meter.sha512.take() else {
+        return read_into(reader, meter);
+    };
+    let (full_tx, full_rx) = sync_channel::<(Vec<u8>, usize)>(SHA512_BUFFERS);
+    let (empty_tx, empty_rx) = sync_channel::<Vec<u8>>(SHA512_BUFFERS);
+    for _ in 0..SHA512_BUFFERS {
+        let _ = empty_tx.send(vec![0u8; FILE_CHUNK]);
+    }
+    std::thread::scope(|scope| {
+        let worker = std::thread::Builder::new()
+            .name("sha512".into())
+            .spawn_scoped(scope, move || {
+                for (buf, n) in full_rx {
+                    sha512.update(buf.get(..n).unwrap_or_default());
+                    // The reader may have stopped: a buffer nobody takes back is fine.
+                    let _ = empty_tx.send(buf);
+                }
+                sha512
+            });
+        let Ok(worker) = worker else {
+            // Nothing was read yet: start over with both hashers on this thread.
+            meter.sha512 = Some(Sha512::new());
+            return read_into(reader, meter);
+        };
+        let mut result = Ok(());
+        // Ends when the worker is gone (it hands every buffer back while it runs).
+        'chunks: while let Ok(mut buf) = empty_rx.recv() {
+            let n = loop {
+                match reader.read(&mut buf) {
+                    Ok(n) => break n,
+                    Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+                    Err(e) => {
+                        result = Err(e);
+                        break 'chunks;
+                    }
+                }
+            };
+            // At the end, or too long (the length decides; no digest is needed then).
+            if n == 0 || !meter.feed(&buf[..n]) {
+                break;
+            }
+            if full_tx.send((buf, n)).is_err() {
+                break;
+            }
+        }
+        drop(full_tx);
+        match worker.join() {
+            Ok(h) => {
+                meter.sha512 = Some(h);
+                result
+            }
+            Err(_) => Err(std::io::Error::other("the sha512 thread failed")),
+        }
+    })
 }
 
 async fn check_http(
@@ -615,7 +716,7 @@ async fn check_http(
         }
     }
     let _ = started;
-    Ok(meter.finish(&artifact.expected))
+    Ok(meter.finish(&artifact.digests))
 }
 
 #[cfg(test)]
@@ -627,8 +728,7 @@ mod tests {
             name: "a".into(),
             length: data.len() as u64,
             length_signed: true,
-            expected: Expected::Sha256(Sha256::digest(data).into()),
-            fallback: None,
+            digests: vec![Expected::Sha256(Sha256::digest(data).into())],
         }
     }
 
@@ -638,19 +738,108 @@ mod tests {
         let mut m = Meter::new(&a, true);
         assert!(m.feed(b"hello "));
         assert!(m.feed(b"world"));
-        assert_eq!(m.finish(&a.expected), ArtifactOutcome::Ok);
+        assert_eq!(m.finish(&a.digests), ArtifactOutcome::Ok);
 
         let mut m = Meter::new(&a, true);
         assert!(!m.feed(b"hello world!!"));
-        assert!(matches!(m.finish(&a.expected), ArtifactOutcome::Corrupt(_)));
+        assert!(matches!(m.finish(&a.digests), ArtifactOutcome::Corrupt(_)));
 
         let mut m = Meter::new(&a, true);
         m.feed(b"hello");
-        assert!(matches!(m.finish(&a.expected), ArtifactOutcome::Corrupt(_)));
+        assert!(matches!(m.finish(&a.digests), ArtifactOutcome::Corrupt(_)));
 
         let mut m = Meter::new(&a, true);
         m.feed(b"hellO world");
-        assert!(matches!(m.finish(&a.expected), ArtifactOutcome::Corrupt(_)));
+        assert!(matches!(m.finish(&a.digests), ArtifactOutcome::Corrupt(_)));
+    }
+
+    #[test]
+    fn meter_requires_every_listed_digest_and_names_each_failure() {
+        let data = b"one pass, two hashes";
+        let sha256 = Expected::Sha256(Sha256::digest(data).into());
+        let sha512 = Expected::Sha512(Sha512::digest(data).into());
+        let wrong512 = Expected::Sha512([0; 64]);
+        let wrong256 = Expected::Sha256([0; 32]);
+        let judge = |digests: Vec<Expected>, bytes: &[u8]| {
+            let a = Artifact {
+                digests,
+                ..artifact(data)
+            };
+            let mut m = Meter::new(&a, true);
+            for chunk in bytes.chunks(7) {
+                m.feed(chunk);
+            }
+            m.finish(&a.digests)
+        };
+        assert_eq!(
+            judge(vec![sha256.clone(), sha512.clone()], data),
+            ArtifactOutcome::Ok
+        );
+        assert_eq!(
+            judge(vec![sha256.clone(), wrong512.clone()], data),
+            ArtifactOutcome::Corrupt("sha512 does not match the signed release".into())
+        );
+        assert_eq!(
+            judge(vec![wrong256, sha512.clone()], data),
+            ArtifactOutcome::Corrupt("sha256 does not match the signed release".into())
+        );
+        assert_eq!(
+            judge(vec![sha256, sha512], b"one pass, two hashez"),
+            ArtifactOutcome::Corrupt("sha256 and sha512 do not match the signed release".into())
+        );
+        // Nothing listed is never a match.
+        assert!(matches!(judge(vec![], data), ArtifactOutcome::Corrupt(_)));
+    }
+
+    /// Local files listing both digests hash sha512 on a second thread; the verdicts must
+    /// be exactly those of one thread, over a file that needs every buffer many times.
+    #[test]
+    fn a_local_file_with_both_digests_is_judged_as_on_one_thread() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("f");
+        let data: Vec<u8> = (0..(FILE_CHUNK * 7 + 123))
+            .map(|i| (i * 31) as u8)
+            .collect();
+        std::fs::write(&path, &data).unwrap();
+        let both = |sha256: [u8; 32], sha512: [u8; 64], length: usize| Artifact {
+            name: "f".into(),
+            length: length as u64,
+            length_signed: true,
+            digests: vec![Expected::Sha256(sha256), Expected::Sha512(sha512)],
+        };
+        let (h256, h512): ([u8; 32], [u8; 64]) =
+            (Sha256::digest(&data).into(), Sha512::digest(&data).into());
+        let check = |a: &Artifact| check_local(&path, a, ArtifactMode::Full);
+        assert_eq!(check(&both(h256, h512, data.len())), ArtifactOutcome::Ok);
+        assert_eq!(
+            check(&both(h256, [7; 64], data.len())),
+            ArtifactOutcome::Corrupt("sha512 does not match the signed release".into())
+        );
+        assert_eq!(
+            check(&both([7; 32], h512, data.len())),
+            ArtifactOutcome::Corrupt("sha256 does not match the signed release".into())
+        );
+        assert_eq!(
+            check(&both(h256, h512, data.len() - 1)),
+            ArtifactOutcome::Corrupt(format!("longer than the signed {} bytes", data.len() - 1))
+        );
+        assert_eq!(
+            check(&both(h256, h512, data.len() + 1)),
+            ArtifactOutcome::Corrupt(format!(
+                "{} bytes where {} were signed",
+                data.len(),
+                data.len() + 1
+            ))
+        );
+    }
+
+    #[test]
+    fn one_listed_digest_runs_one_hasher() {
+        let a = artifact(b"x");
+        let m = Meter::new(&a, true);
+        assert!(m.sha256.is_some() && m.sha512.is_none());
+        let m = Meter::new(&a, false);
+        assert!(m.sha256.is_none() && m.sha512.is_none());
     }
 
     #[test]

@@ -45,12 +45,21 @@ pub struct ArtifactDoc {
     pub sha512: Option<String>,
 }
 
-/// The digest a verifier streams an artifact through: exactly one, sha256 when listed
-/// because it has hardware support.
+/// One digest the signed document lists for an artifact.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Expected {
     Sha256([u8; 32]),
     Sha512([u8; 64]),
+}
+
+impl Expected {
+    /// The name reports use for the algorithm, as the release document spells it.
+    pub fn algorithm(&self) -> &'static str {
+        match self {
+            Expected::Sha256(_) => "sha256",
+            Expected::Sha512(_) => "sha512",
+        }
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -60,24 +69,10 @@ pub struct Artifact {
     /// upper bound on what is read instead.
     pub length: u64,
     pub length_signed: bool,
-    /// The digest streamed first: sha256 when listed.
-    pub expected: Expected,
-    /// The other listed digest, if any. The format accepts an artifact when ONE listed hash
-    /// matches, so a mismatch on `expected` is re-checked against this one.
-    pub fallback: Option<Expected>,
-}
-
-impl Artifact {
-    /// The same artifact judged by its other listed hash, if it has one.
-    pub fn by_fallback(&self) -> Option<Artifact> {
-        self.fallback.clone().map(|expected| Artifact {
-            name: self.name.clone(),
-            length: self.length,
-            length_signed: self.length_signed,
-            expected,
-            fallback: None,
-        })
-    }
+    /// Every digest listed for the artifact, never empty, all of them checked over the same
+    /// bytes. Accepting any one of them would let a mirror choose which hash judges it, and
+    /// a second download to try another would let it serve other bytes the second time.
+    pub digests: Vec<Expected>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -127,13 +122,12 @@ impl Release {
         let mut artifacts = Vec::with_capacity(doc.artifacts.len());
         for (name, a) in doc.artifacts {
             check_artifact_name(&name)?;
-            let (expected, fallback) = expected_digest(&name, &a)?;
+            let digests = listed_digests(&name, &a)?;
             artifacts.push(Artifact {
                 name,
                 length: a.length,
                 length_signed: true,
-                expected,
-                fallback,
+                digests,
             });
         }
         Ok(Release {
@@ -155,10 +149,7 @@ fn short(s: &str) -> String {
     s.chars().take(64).collect()
 }
 
-fn expected_digest(
-    name: &str,
-    a: &ArtifactDoc,
-) -> Result<(Expected, Option<Expected>), ReleaseError> {
+fn listed_digests(name: &str, a: &ArtifactDoc) -> Result<Vec<Expected>, ReleaseError> {
     let bad = |reason: &str| ReleaseError::Artifact {
         name: name.to_owned(),
         reason: reason.to_owned(),
@@ -173,11 +164,15 @@ fn expected_digest(
         .as_deref()
         .map(|h| decode_hex::<64>(h).ok_or_else(|| bad("sha512 is not 128 lowercase hex")))
         .transpose()?;
-    match (sha256, sha512) {
-        (Some(d), other) => Ok((Expected::Sha256(d), other.map(Expected::Sha512))),
-        (None, Some(d)) => Ok((Expected::Sha512(d), None)),
-        (None, None) => Err(bad("lists neither sha256 nor sha512")),
+    let digests: Vec<Expected> = sha256
+        .map(Expected::Sha256)
+        .into_iter()
+        .chain(sha512.map(Expected::Sha512))
+        .collect();
+    if digests.is_empty() {
+        return Err(bad("lists neither sha256 nor sha512"));
     }
+    Ok(digests)
 }
 
 fn decode_hex<const N: usize>(s: &str) -> Option<[u8; N]> {
@@ -227,6 +222,28 @@ pub fn check_channel_name(channel: &str) -> Result<(), ReleaseError> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn every_listed_digest_is_kept_sha256_first() {
+        let doc = |a: &str| {
+            format!(
+                r#"{{"type":"release","spec_version":1,"project":"p","channel":"c","version":1,
+                "published":"2026-11-22T10:00:00Z","expires":"2026-12-22T10:00:00Z",
+                "artifacts":{{"a":{a}}}}}"#
+            )
+        };
+        let (h256, h512) = ("1".repeat(64), "2".repeat(128));
+        let both = format!(r#"{{"length":1,"sha512":"{h512}","sha256":"{h256}"}}"#);
+        let r = Release::parse(doc(&both).as_bytes(), "p", "c").unwrap();
+        assert_eq!(
+            r.artifacts[0].digests,
+            [Expected::Sha256([0x11; 32]), Expected::Sha512([0x22; 64])]
+        );
+        let one = format!(r#"{{"length":1,"sha512":"{h512}"}}"#);
+        let r = Release::parse(doc(&one).as_bytes(), "p", "c").unwrap();
+        assert_eq!(r.artifacts[0].digests, [Expected::Sha512([0x22; 64])]);
+        assert!(Release::parse(doc(r#"{"length":1}"#).as_bytes(), "p", "c").is_err());
+    }
 
     #[test]
     fn artifact_name_rules() {

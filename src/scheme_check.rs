@@ -718,18 +718,21 @@ struct TrustedFields<'a> {
     file: Option<&'a str>,
 }
 
-/// A file a signed checksum list names, as an artifact: the listed digest, and (no length
-/// being signed) a cap on what is read instead of a length.
-pub fn listed_artifact(entry: &checksums::Entry) -> Artifact {
+/// A file a signed checksum list names, as an artifact: every digest the list gives for
+/// it (all must match, over one download), and (no length being signed) a cap on what is
+/// read instead of a length.
+pub fn listed_artifact(name: &str, digests: &[&ListDigest]) -> Artifact {
     Artifact {
-        name: entry.name.clone(),
+        name: name.to_owned(),
         length: MAX_LISTED_ARTIFACT_BYTES,
         length_signed: false,
-        expected: match entry.digest {
-            ListDigest::Sha256(d) => Expected::Sha256(d),
-            ListDigest::Sha512(d) => Expected::Sha512(d),
-        },
-        fallback: None,
+        digests: digests
+            .iter()
+            .map(|d| match d {
+                ListDigest::Sha256(d) => Expected::Sha256(*d),
+                ListDigest::Sha512(d) => Expected::Sha512(*d),
+            })
+            .collect(),
     }
 }
 
@@ -750,19 +753,19 @@ fn trusted_fields(comment: &str) -> TrustedFields<'_> {
 fn signed_list(signers: Vec<String>, file: &str, message: &[u8]) -> Result<Signed, SchemeError> {
     let dir = file.rsplit_once('/').map(|(d, _)| d).unwrap_or("");
     let entries = checksums::parse(message)?;
-    // One check per listed line, as `signify -C` does: a list that names a file with both
-    // SHA256 and SHA512 vouches for both, so both must match.
+    // Every listed line must match (stricter than `signify -C`, which stops at the first
+    // line naming a file): a list that names a file with both SHA256 and SHA512 vouches
+    // for both. The file is fetched once for all its lines.
     let mut artifacts = Vec::new();
-    for e in &entries {
-        crate::release::check_artifact_name(&e.name).map_err(|_| {
-            SchemeError::Content(format!("{:?} is not a safe relative path", e.name))
-        })?;
+    for (name, digests) in checksums::by_name(&entries) {
+        crate::release::check_artifact_name(name)
+            .map_err(|_| SchemeError::Content(format!("{name:?} is not a safe relative path")))?;
         let rel = if dir.is_empty() {
-            e.name.clone()
+            name.to_owned()
         } else {
-            format!("{dir}/{}", e.name)
+            format!("{dir}/{name}")
         };
-        artifacts.push((rel, listed_artifact(e)));
+        artifacts.push((rel, listed_artifact(name, &digests)));
     }
     Ok(Signed {
         version: None,
@@ -855,7 +858,12 @@ async fn verify_image(
             pending.signature.prehash(),
         )
         .await
-        .map_err(|e| ImageError::Fetch(format!("{}: {e}", pending.path)))?;
+        .map_err(|e| match e {
+            // A link or FIFO where the image should be was never read: like an image that
+            // does not verify, not like one that could not be fetched.
+            FetchError::Refused(_) => ImageError::Signature(format!("{}: {e}", pending.path)),
+            _ => ImageError::Fetch(format!("{}: {e}", pending.path)),
+        })?;
     let signers = pinned::verify(pinned, &pending.signature, Message::Digest(&digest), now)
         .map_err(|e| ImageError::Signature(format!("{}: {e}", pending.path)))?;
     Ok((digest, signers))

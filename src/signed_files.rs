@@ -6,7 +6,7 @@
 use std::path::{Path, PathBuf};
 
 use crate::fetch::{self, ArtifactMode, ArtifactOutcome};
-use crate::release::{Artifact, Expected};
+use crate::release::Artifact;
 use crate::schemes::checksums;
 use crate::schemes::pinned::{self, Pinned, Signature};
 use crate::schemes::{Format, Message, Prehash, SchemeError, note};
@@ -194,14 +194,15 @@ pub fn verify(
 /// exactly as given (`sub/a.bin` is not the list's `a.bin`).
 fn check_listed(entries: &[checksums::Entry], file: &Path) -> Checked {
     let what = file.display().to_string();
-    let listed: Vec<Artifact> = checksums::lookup(entries, &what)
+    let digests: Vec<&checksums::Digest> = checksums::lookup(entries, &what)
         .into_iter()
-        .map(crate::scheme_check::listed_artifact)
+        .map(|e| &e.digest)
         .collect();
-    let verdict = if listed.is_empty() {
+    let verdict = if digests.is_empty() {
         Err("not in the signed checksum list".into())
     } else {
-        matches_listed(file, &listed.iter().collect::<Vec<_>>(), "the signed list")
+        let listed = crate::scheme_check::listed_artifact(&what, &digests);
+        matches_listed(file, &listed, "the signed list")
     };
     match verdict {
         Ok(detail) => Checked {
@@ -217,25 +218,38 @@ fn check_listed(entries: &[checksums::Entry], file: &Path) -> Checked {
     }
 }
 
-/// Hashes a file through every digest a signed list gives for it; all must match (a list
-/// with both SHA256 and SHA512 lines vouches for both).
-fn matches_listed(file: &Path, listed: &[&Artifact], list: &str) -> Result<String, String> {
-    let mut algorithms = Vec::new();
-    for a in listed {
-        let algorithm = match a.expected {
-            Expected::Sha256(_) => "SHA256",
-            Expected::Sha512(_) => "SHA512",
-        };
-        match fetch::check_local(file, a, ArtifactMode::Full) {
-            ArtifactOutcome::Ok | ArtifactOutcome::Skipped => algorithms.push(algorithm),
-            ArtifactOutcome::Missing => return Err("cannot read the file".into()),
-            ArtifactOutcome::Corrupt(_) => {
-                return Err(format!("{algorithm} does not match {list}"));
-            }
-            ArtifactOutcome::Error(w) | ArtifactOutcome::TimedOut(w) => return Err(w),
+/// Hashes a file once through every digest a signed list gives for it; all must match (a
+/// list with both SHA256 and SHA512 lines vouches for both).
+fn matches_listed(file: &Path, listed: &Artifact, list: &str) -> Result<String, String> {
+    let mut algorithms: Vec<String> = Vec::new();
+    for d in &listed.digests {
+        let a = d.algorithm().to_ascii_uppercase();
+        if !algorithms.contains(&a) {
+            algorithms.push(a);
         }
     }
-    Ok(format!("matches {list} ({})", algorithms.join(", ")))
+    match fetch::check_local(file, listed, ArtifactMode::Full) {
+        ArtifactOutcome::Ok | ArtifactOutcome::Skipped => {
+            Ok(format!("matches {list} ({})", algorithms.join(", ")))
+        }
+        ArtifactOutcome::Missing => Err("cannot read the file".into()),
+        ArtifactOutcome::Corrupt(why) => Err(mismatch(&why, list)),
+        ArtifactOutcome::Error(w) | ArtifactOutcome::TimedOut(w) => Err(w),
+    }
+}
+
+/// Words a failed check the way the list spells its algorithms (`SHA512 does not match`),
+/// keeping any other reason (a file over the size cap) as it is.
+fn mismatch(why: &str, list: &str) -> String {
+    match why.strip_suffix(" the signed release") {
+        Some(which) => format!(
+            "{} {list}",
+            which
+                .replace("sha256", "SHA256")
+                .replace("sha512", "SHA512")
+        ),
+        None => why.to_owned(),
+    }
 }
 
 /// `verify PROFILE FILE...` for signed-file profiles: each downloaded file is checked
@@ -256,9 +270,8 @@ pub fn verify_against_latest(
                 ok: false,
                 detail,
             };
-            let listed: Vec<&Artifact> = latest.listed.iter().filter(|a| a.name == name).collect();
-            if !listed.is_empty() {
-                return match matches_listed(f, &listed, "the latest signed checksum list") {
+            if let Some(listed) = latest.listed.iter().find(|a| a.name == name) {
+                return match matches_listed(f, listed, "the latest signed checksum list") {
                     Ok(detail) => Checked {
                         what,
                         ok: true,

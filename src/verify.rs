@@ -3,7 +3,7 @@
 use std::path::{Path, PathBuf};
 
 use crate::audit::Observation;
-use crate::fetch::{ArtifactOutcome, check_local_any};
+use crate::fetch::{ArtifactMode, ArtifactOutcome, check_local};
 use crate::release::{Artifact, Release};
 use crate::root::TrustedRoot;
 use crate::state::ChannelState;
@@ -154,7 +154,7 @@ pub fn verify_files(release: &Release, files: &[PathBuf]) -> Vec<FileResult> {
                 [a] => FileResult {
                     path: path.clone(),
                     artifact: Some(a.name.clone()),
-                    outcome: check_local_any(path, a),
+                    outcome: check_local(path, a, ArtifactMode::Full),
                     note: None,
                 },
                 [] => FileResult {

@@ -69,10 +69,10 @@ fn an_envelope_with_too_many_signatures_is_invalid() {
 }
 
 #[test]
-fn one_matching_listed_hash_is_enough() {
+fn every_listed_hash_must_match() {
     let mut w = World::new();
-    // The publisher listed a wrong sha256 but a right sha512: the format accepts the
-    // artifact on the sha512 alone.
+    // The publisher listed a wrong sha256 and a right sha512: one matching hash is not
+    // enough, on disk or over HTTP, and the report names the one that failed.
     let r = w
         .release(V)
         .signed_by(&[0, 1])
@@ -81,13 +81,22 @@ fn one_matching_listed_hash_is_enough() {
             json["artifacts"]["a.bin"]["sha256"] = "0".repeat(64).into();
         })
         .build();
-    // And a release where neither hash matches is still corrupt.
     w.mirror("m", "FR").serves(&r).over_http();
     w.mirror("d", "DE").serves(&r);
     let run = w.check();
-    run.expect("m", Status::Ok);
-    run.expect("d", Status::Ok);
+    for m in ["m", "d"] {
+        run.expect(m, Status::Corrupt);
+        assert!(
+            run.error(m).contains("sha256 does not match"),
+            "{}",
+            run.error(m)
+        );
+        assert!(!run.error(m).contains("sha512"), "{}", run.error(m));
+    }
+    // The HTTP mirror was asked for the artifact once: no second pass with the other hash.
+    assert_eq!(w.server("m").requests_for("GET", "/artifacts/a.bin"), 1);
 
+    // Neither hash matches: both are named.
     let mut w2 = World::new();
     let r2 = w2
         .release(V)
@@ -101,5 +110,9 @@ fn one_matching_listed_hash_is_enough() {
     w2.mirror("m", "FR").serves(&r2);
     let run = w2.check();
     run.expect("m", Status::Corrupt);
-    assert!(run.error("m").contains("sha256 does not match"));
+    assert!(
+        run.error("m").contains("sha256 and sha512 do not match"),
+        "{}",
+        run.error("m")
+    );
 }

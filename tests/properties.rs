@@ -505,25 +505,21 @@ proptest! {
         prop_assert_eq!(s.release.version, version);
         let ids: BTreeSet<KeyId> = signers.iter().map(|&k| id(k)).collect();
         prop_assert_eq!(&s.signers, &ids.into_iter().collect::<Vec<_>>());
-        let got: BTreeMap<&str, (&Expected, &Option<Expected>, u64)> = s.release.artifacts.iter()
-            .map(|a| (a.name.as_str(), (&a.expected, &a.fallback, a.length))).collect();
+        let got: BTreeMap<&str, (&Vec<Expected>, u64)> = s.release.artifacts.iter()
+            .map(|a| (a.name.as_str(), (&a.digests, a.length))).collect();
         prop_assert_eq!(got.len(), artifacts.len());
         for (name, parts) in &artifacts {
             let a = artifact_doc(parts);
-            let (expected, fallback, length) = got[name.as_str()];
+            let (digests, length) = got[name.as_str()];
             prop_assert_eq!(length, a.length);
-            // sha256 is checked first when listed, and the other listed hash is the fallback.
+            // Every listed digest is kept, to be checked together over one download.
             let sha256 = a.sha256.as_ref()
                 .map(|h| Expected::Sha256(hex::decode(h).unwrap().try_into().unwrap()));
             let sha512 = a.sha512.as_ref()
                 .map(|h| Expected::Sha512(hex::decode(h).unwrap().try_into().unwrap()));
-            let (want, want_fallback) = match (sha256, sha512) {
-                (Some(d), other) => (d, other),
-                (None, Some(d)) => (d, None),
-                (None, None) => unreachable!(),
-            };
-            prop_assert_eq!(expected, &want);
-            prop_assert_eq!(fallback, &want_fallback);
+            let want: Vec<Expected> = sha256.into_iter().chain(sha512).collect();
+            prop_assert!(!want.is_empty());
+            prop_assert_eq!(digests, &want);
         }
         // Parsing the payload directly agrees with the verified path.
         prop_assert_eq!(Release::parse(&payload, "exampleos", "stable").unwrap(), s.release);

@@ -281,7 +281,8 @@ fn corrupt_when_artifact_bytes_change_grow_or_shrink() {
     let run = w.check();
     run.expect("fr", Status::Ok);
     for (name, why) in [
-        ("flipped", "sha256 does not match"),
+        // Both listed digests are checked over the same bytes, and both are named.
+        ("flipped", "sha256 and sha512 do not match"),
         ("longer", "longer than the signed 4096 bytes"),
         ("shorter", "4000 bytes where 4096 were signed"),
     ] {

@@ -209,6 +209,28 @@ pub fn lookup<'a>(entries: &'a [Entry], name: &str) -> Vec<&'a Entry> {
     entries.iter().filter(|e| e.name == name).collect()
 }
 
+/// The entries gathered per file name, in the order names first appear. A file listed with
+/// both SHA256 and SHA512 is one file: fetched once, hashed through both, and accepted only
+/// when both match.
+pub fn by_name(entries: &[Entry]) -> Vec<(&str, Vec<&Digest>)> {
+    let mut index: HashMap<&str, usize> = HashMap::new();
+    let mut out: Vec<(&str, Vec<&Digest>)> = Vec::new();
+    for e in entries {
+        match index.entry(e.name.as_str()) {
+            MapEntry::Occupied(o) => {
+                if let Some((_, digests)) = out.get_mut(*o.get()) {
+                    digests.push(&e.digest);
+                }
+            }
+            MapEntry::Vacant(v) => {
+                v.insert(out.len());
+                out.push((e.name.as_str(), vec![&e.digest]));
+            }
+        }
+    }
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -313,6 +335,17 @@ SHA512 (sub/file.tgz) = 121b4774a759924a2929c4a412fb6e31b9aaa746466840efcc4a76d6
             e.contains("line 2") && e.contains("different digest"),
             "{e}"
         );
+    }
+
+    #[test]
+    fn by_name_gathers_every_line_of_a_file_in_first_seen_order() {
+        let (_, msg) = signify::parse_signature(SIGNED.as_bytes()).unwrap();
+        let entries = parse(msg).unwrap();
+        let grouped = by_name(&entries);
+        let names: Vec<&str> = grouped.iter().map(|(n, _)| *n).collect();
+        assert_eq!(names, ["INSTALL.amd64", "bsd", "bsd.rd"]);
+        let rd: Vec<&str> = grouped[2].1.iter().map(|d| d.algorithm()).collect();
+        assert_eq!(rd, ["SHA256", "SHA512"]);
     }
 
     #[test]

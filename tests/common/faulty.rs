@@ -46,6 +46,13 @@ pub enum Fault {
     RedirectTo(String),
     /// `302` to the very same path, forever.
     RedirectLoop,
+    /// The first GET of the path gets `first` (a whole response, as [`Fault::Raw`]); every
+    /// later request gets the honest file: a mirror betting that a verifier asks twice.
+    /// `gets` counts the GETs, shared by every clone.
+    FirstGet {
+        first: Arc<[u8]>,
+        gets: Arc<AtomicU64>,
+    },
 }
 
 impl Fault {
@@ -75,6 +82,23 @@ impl Fault {
     /// Closes right after the request, having sent these bytes (maybe none).
     pub fn hang_up(bytes: &[u8]) -> Fault {
         Fault::Raw(bytes.into())
+    }
+
+    /// `200` with `tampered` (its true length) on the first GET, the real file afterwards.
+    pub fn tampered_first(tampered: &[u8]) -> Fault {
+        let length = format!("Content-Length: {}", tampered.len());
+        Fault::FirstGet {
+            first: response(200, &[&length], tampered).into(),
+            gets: Arc::new(AtomicU64::new(0)),
+        }
+    }
+
+    /// GETs a [`Fault::FirstGet`] has answered so far (0 for other faults).
+    pub fn gets(&self) -> u64 {
+        match self {
+            Fault::FirstGet { gets, .. } => gets.load(Ordering::SeqCst),
+            _ => 0,
+        }
     }
 }
 
@@ -185,7 +209,7 @@ fn serve(stream: TcpStream, shared: &Shared) {
     // Errors only mean the client went away or the server is stopping.
     let _ = match fault {
         None => conn.file(&path, method == "HEAD"),
-        Some(f) => conn.fault(&f, &path),
+        Some(f) => conn.fault(&f, &path, method == "HEAD"),
     };
     let _ = conn.stream.shutdown(Shutdown::Write);
     // Read what the client still sends, briefly, so closing does not reset the connection
@@ -274,7 +298,7 @@ impl Conn<'_> {
         self.write(&response(200, &[&length], body))
     }
 
-    fn fault(&mut self, fault: &Fault, path: &str) -> io::Result<()> {
+    fn fault(&mut self, fault: &Fault, path: &str, head_only: bool) -> io::Result<()> {
         match fault {
             Fault::Silent => loop {
                 self.sleep(POLL)?;
@@ -313,6 +337,14 @@ impl Conn<'_> {
             Fault::RedirectLoop => {
                 let location = format!("Location: {path}");
                 self.write(&response(302, &[&location, "Content-Length: 0"], b""))
+            }
+            Fault::FirstGet { .. } if head_only => self.file(path, true),
+            Fault::FirstGet { first, gets } => {
+                if gets.fetch_add(1, Ordering::SeqCst) == 0 {
+                    self.write(first)
+                } else {
+                    self.file(path, false)
+                }
             }
         }
     }

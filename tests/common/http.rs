@@ -13,8 +13,8 @@ use std::fs::File;
 use std::io::{self, Read, Write};
 use std::net::{Shutdown, SocketAddr, TcpListener, TcpStream};
 use std::path::{Component, Path, PathBuf};
-use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
 use std::thread::{self, JoinHandle};
 use std::time::Duration;
 
@@ -51,6 +51,8 @@ struct Shared {
     behavior: Behavior,
     shutdown: AtomicBool,
     requests: AtomicUsize,
+    /// Method and decoded path of every parsed request, in arrival order.
+    log: Mutex<Vec<(String, String)>>,
 }
 
 impl Shared {
@@ -81,6 +83,7 @@ impl Server {
             behavior,
             shutdown: AtomicBool::new(false),
             requests: AtomicUsize::new(0),
+            log: Mutex::new(Vec::new()),
         });
         let accept_shared = Arc::clone(&shared);
         let accept_thread = thread::Builder::new()
@@ -112,6 +115,15 @@ impl Server {
     /// Number of requests received so far (parsed request lines).
     pub fn requests(&self) -> usize {
         self.shared.requests.load(Ordering::SeqCst)
+    }
+
+    /// Number of requests with this method (`GET`, `HEAD`) whose decoded path ends with
+    /// `suffix`: how often one file was asked for.
+    pub fn requests_for(&self, method: &str, suffix: &str) -> usize {
+        let log = self.shared.log.lock().unwrap_or_else(|e| e.into_inner());
+        log.iter()
+            .filter(|(m, p)| m == method && p.ends_with(suffix))
+            .count()
     }
 }
 
@@ -196,6 +208,11 @@ impl Conn<'_> {
             None => return self.simple(400, "Bad Request", false),
         };
         self.shared.requests.fetch_add(1, Ordering::SeqCst);
+        self.shared
+            .log
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .push((req.method.clone(), req.path.clone()));
         let is_head = req.method == "HEAD";
 
         if let Behavior::Status(code) = self.shared.behavior {
