@@ -876,6 +876,63 @@ mod tests {
         assert!(matches!(m.finish(&a.expected), ArtifactOutcome::Corrupt(_)));
     }
 
+    fn mirror(url: &str, proxy: Option<&str>) -> Mirror {
+        Mirror::new(url, "FR", None, proxy.map(str::to_owned), Path::new("/")).unwrap()
+    }
+
+    #[test]
+    fn a_host_is_its_scheme_name_and_port_per_vantage() {
+        let key = |url, proxy| HostKey::of(&mirror(url, proxy));
+        assert_eq!(
+            key("http://h.example/a/", None),
+            key("http://h.example:80/b/", None)
+        );
+        assert_ne!(
+            key("http://h.example/", None),
+            key("https://h.example/", None)
+        );
+        assert_ne!(
+            key("http://h.example/", None),
+            key("http://h.example:8080/", None)
+        );
+        assert_ne!(
+            key("http://h.example/", None),
+            key("http://h.example/", Some("socks5h://127.0.0.1:9050"))
+        );
+        assert_eq!(HostKey::of(&mirror("/srv/mirror", None)), None);
+        let f = Fetcher::new(
+            FetchConfig::default(),
+            &[
+                mirror("http://h.example/a/", None),
+                mirror("http://h.example/b/", None),
+                mirror("http://h.example/c/", Some("http://127.0.0.1:3128")),
+            ],
+        )
+        .unwrap();
+        assert_eq!(f.hosts.len(), 2);
+    }
+
+    #[test]
+    fn metadata_slots_follow_the_open_file_limit() {
+        // The usual soft default: what is left after the headroom and the transfers.
+        assert_eq!(metadata_slots(64, 1024), 1024 - 256 - 64);
+        // A generous limit: 16 per transfer slot.
+        assert_eq!(metadata_slots(64, 1 << 20), 1024);
+        // Never fewer than --concurrency, even when the limit is tiny.
+        assert_eq!(metadata_slots(64, 100), 64);
+        assert_eq!(metadata_slots(1, u64::MAX), 16);
+        assert!(raise_fd_limit() >= 1);
+    }
+
+    #[test]
+    fn body_budget_shares_are_bounded() {
+        assert_eq!(budget_kib(0), 1);
+        assert_eq!(budget_kib(1024), 1);
+        assert_eq!(budget_kib(1025), 2);
+        assert_eq!(budget_kib(1 << 20), 1024);
+        assert_eq!(budget_kib(u64::MAX), BODY_BUDGET_KIB);
+    }
+
     #[test]
     fn urls_are_percent_encoded_per_segment() {
         let base = reqwest::Url::parse("http://h/mirror/").unwrap();
