@@ -114,7 +114,9 @@ const METADATA_SLOTS_PER_SLOT: usize = 16;
 /// transfers (`--concurrency` more), local files, the runtime, DNS, stdio.
 const FD_HEADROOM: u64 = 256;
 /// Metadata bodies held in memory at once, over all requests (see `Fetcher::body_budget`).
-const BODY_BUDGET_KIB: u32 = 64 * 1024;
+const BODY_BUDGET_KIB: u32 = 32 * 1024;
+// Room for 16 documents of the default maximum size at once, so honest sweeps never wait.
+const _: () = assert!(BODY_BUDGET_KIB >= 16 * 1024);
 /// Requests one host has in flight at once, however many mirror entries point at it.
 pub const PER_HOST: usize = 4;
 
@@ -296,6 +298,7 @@ impl Fetcher {
         let timeout = self.config.timeout;
         let started = Instant::now();
         let mut resp = deadline(timeout, send(client, reqwest::Method::GET, url)).await?;
+        let spent = started.elapsed();
         let announced = resp.content_length();
         if announced.is_some_and(|n| n > limit) {
             return Err(FetchError::TooLarge(limit));
@@ -306,7 +309,7 @@ impl Fetcher {
             .acquire_many(budget_kib(expect))
             .await
             .map_err(|_| closed())?;
-        let left = timeout.saturating_sub(started.elapsed());
+        let left = timeout.saturating_sub(spent);
         deadline(left, async move {
             // Announced lengths are at most `limit`; no doubling past what was reserved.
             let mut body = Vec::with_capacity(expect.min(BODY_BUDGET_BYTES) as usize);
