@@ -176,7 +176,7 @@ print()
 print("| run | wall (s) each | peak RSS (MiB) max | CPU user+sys (s) mean |")
 print("| --- | --- | --- | --- |")
 for label in ("sweep", "sweep-old", "junk", "junk-old"):
-    runs = [timev(p) for p in sorted(glob.glob(os.path.join(res, f"{label}-*.timev")))]
+    runs = [timev(p) for p in sorted(glob.glob(os.path.join(res, f"{label}-[0-9]*.timev")))]
     if runs:
         print(f"| {label} | {', '.join(f'{w:.2f}' for w, _, _ in runs)} | {max(r for _, r, _ in runs):.1f} | {sum(c for _, _, c in runs) / len(runs):.2f} |")
 EOF
