@@ -94,12 +94,14 @@ impl EvidenceDir {
     }
 
     /// Writes one file during the run; a failure is kept for `finish_*` to report, and
-    /// later writes are skipped.
+    /// later writes are skipped. Called from the run's async tasks: the write is blocking
+    /// disk I/O, so the worker thread hands its other tasks on while it lasts (a slow disk
+    /// must not stall every mirror's deadline), without queueing the bytes anywhere.
     pub(crate) fn keep(&self, rel: &str, bytes: &[u8]) {
         if self.has_failed() {
             return;
         }
-        if let Err(e) = self.put(rel, bytes) {
+        if let Err(e) = tokio::task::block_in_place(|| self.put(rel, bytes)) {
             self.fail(e);
         }
     }
@@ -110,7 +112,7 @@ impl EvidenceDir {
         if self.has_failed() {
             return;
         }
-        if let Err(e) = self.remove(rel) {
+        if let Err(e) = tokio::task::block_in_place(|| self.remove(rel)) {
             self.fail(e);
             return;
         }

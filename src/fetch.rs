@@ -210,11 +210,6 @@ impl Fetcher {
         &self.config
     }
 
-    /// How many metadata requests may be in flight at once.
-    pub fn metadata_slots(&self) -> usize {
-        self.meta_permits.available_permits()
-    }
-
     fn client(&self, mirror: &Mirror) -> &reqwest::Client {
         mirror
             .proxy
