@@ -1,24 +1,33 @@
 //! Turning other projects' published mirror lists into profile `[[mirrors]]` entries, so a
 //! profile can start from the list a project already maintains instead of hand copying.
 //!
-//! Every parser is lenient: entries it cannot use are skipped, never fatal, because these
-//! files are hand-maintained and a single odd record should not lose the other hundreds.
+//! Each parser follows the publisher's own definition of its format (cited at each parser),
+//! not a description of it. Every parser is lenient: entries it cannot use are skipped with a
+//! warning, never fatal, because these files are hand-maintained and a single odd record
+//! should not lose the other hundreds. Countries always leave as assigned ISO 3166-1 codes
+//! (or `ZZ` with a warning): a list's own spelling is never copied into a profile.
 
-use std::collections::HashSet;
+use std::collections::HashMap;
 use std::path::Path;
 
-use crate::profile::{Location, Mirror, UNKNOWN_COUNTRY};
+use crate::country::{code_for_name, iso_code};
+use crate::profile::{Location, Mirror, Profile, UNKNOWN_COUNTRY};
+use crate::text::{shown, toml_string};
 
 /// Real mirror lists are well under 1 MiB; this only stops a wrong path from eating memory.
 pub const MAX_IMPORT_BYTES: u64 = 16 * 1024 * 1024;
 
+/// One warning per odd record would flood a terminal for a badly wrong file; past this many
+/// the rest are counted, not listed.
+pub const MAX_WARNINGS: usize = 50;
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Format {
-    /// OpenBSD's `KEY value` mirror records (GC, UH, UHS).
+    /// OpenBSD's `build/mirrors.dat` (openbsd/www): `0`-separated records of `KEY<tab>value`.
     Openbsd,
-    /// Debian's `Mirrors.masterlist`.
+    /// Debian's `Mirrors.masterlist` (mirror/masterlist): deb822 paragraphs.
     Debian,
-    /// pacman's `mirrorlist`.
+    /// pacman's `mirrorlist` as archlinux.org generates it.
     Arch,
     /// CRAN's `CRAN_mirrors.csv`.
     Cran,
@@ -33,35 +42,65 @@ pub struct Entry {
     pub name: Option<String>,
 }
 
+/// What a list gave: the mirrors, and what the user should know about the records that were
+/// skipped or given `ZZ`. Warnings are already terminal-safe (outside text went through
+/// [`shown`]) and are one line each, so the CLI prints them as they are.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Imported {
+    pub entries: Vec<Entry>,
+    pub warnings: Vec<String>,
+}
+
 #[derive(Debug, thiserror::Error)]
-#[error("cannot read {path}: {reason}")]
-pub struct ImportError {
-    pub path: String,
-    pub reason: String,
+pub enum ImportError {
+    #[error("cannot read {path}: {reason}")]
+    Read { path: String, reason: String },
+    /// The profile given to [`replace_mirrors`] could not be rewritten safely.
+    #[error("cannot replace the mirrors of the profile: {0}")]
+    Profile(String),
 }
 
-/// Reads and parses a mirror list file.
+/// Reads and parses a mirror list file (entries only; see [`read_list`] for the warnings).
 pub fn import_file(path: &Path, format: Format) -> Result<Vec<Entry>, ImportError> {
-    let bytes = crate::fsutil::read_limited(path, MAX_IMPORT_BYTES).map_err(|e| ImportError {
-        path: path.display().to_string(),
-        reason: e.to_string(),
-    })?;
-    Ok(parse(&String::from_utf8_lossy(&bytes), format))
+    read_list(path, format).map(|i| i.entries)
 }
 
-/// Parses mirror list text; the first entry for a URL wins.
+/// Reads and parses a mirror list file, with the warnings to show the user.
+pub fn read_list(path: &Path, format: Format) -> Result<Imported, ImportError> {
+    let bytes =
+        crate::fsutil::read_limited(path, MAX_IMPORT_BYTES).map_err(|e| ImportError::Read {
+            path: shown(&path.display().to_string()).into_owned(),
+            reason: e.to_string(),
+        })?;
+    Ok(parse_list(&String::from_utf8_lossy(&bytes), format))
+}
+
+/// Parses mirror list text (entries only; see [`parse_list`] for the warnings).
 pub fn parse(text: &str, format: Format) -> Vec<Entry> {
+    parse_list(text, format).entries
+}
+
+/// Parses mirror list text. A mirror listed more than once (the same host and path, whatever
+/// the scheme) is one entry: https wins over http, and the first listing's country and
+/// position are kept, so no mirror counts twice in a country.
+pub fn parse_list(text: &str, format: Format) -> Imported {
     let text = text.strip_prefix('\u{feff}').unwrap_or(text);
+    let mut w = Warnings::default();
     let raw = match format {
-        Format::Openbsd => parse_openbsd(text),
-        Format::Debian => parse_debian(text),
-        Format::Arch => parse_arch(text),
-        Format::Cran => parse_cran(text),
+        Format::Openbsd => parse_openbsd(text, &mut w),
+        Format::Debian => parse_debian(text, &mut w),
+        Format::Arch => parse_arch(text, &mut w),
+        Format::Cran => parse_cran(text, &mut w),
     };
-    let mut seen = HashSet::new();
-    raw.into_iter()
-        .filter(|e| seen.insert(e.url.clone()))
-        .collect()
+    let key = match format {
+        Format::Arch => arch_mirror_key,
+        _ => mirror_key,
+    };
+    let entries = dedup(raw, key, &mut w);
+    Imported {
+        entries,
+        warnings: w.finish(),
+    }
 }
 
 /// Renders entries as `[[mirrors]]` tables for a profile.
@@ -81,23 +120,36 @@ pub fn to_toml(entries: &[Entry]) -> String {
     out
 }
 
-/// A TOML basic string. Not serde_json: JSON leaves DEL (U+007F) raw, which TOML forbids.
-fn toml_string(s: &str) -> String {
-    let mut out = String::with_capacity(s.len() + 2);
-    out.push('"');
-    for c in s.chars() {
-        match c {
-            '"' => out.push_str("\\\""),
-            '\\' => out.push_str("\\\\"),
-            '\n' => out.push_str("\\n"),
-            '\t' => out.push_str("\\t"),
-            '\r' => out.push_str("\\r"),
-            c if c.is_control() => out.push_str(&format!("\\u{:04X}", c as u32)),
-            c => out.push(c),
+#[derive(Default)]
+struct Warnings {
+    list: Vec<String>,
+    dropped: usize,
+}
+
+impl Warnings {
+    fn push(&mut self, msg: String) {
+        if self.list.len() < MAX_WARNINGS {
+            self.list.push(msg);
+        } else {
+            self.dropped += 1;
         }
     }
-    out.push('"');
-    out
+
+    fn finish(mut self) -> Vec<String> {
+        if self.dropped > 0 {
+            self.list
+                .push(format!("... and {} more warnings", self.dropped));
+        }
+        self.list
+    }
+
+    /// `what` is the list's own text for the country; it is shown escaped.
+    fn unknown_country(&mut self, place: &str, what: &str) {
+        self.push(format!(
+            "{place}: country \"{}\" is not an assigned ISO 3166-1 code or a known country name; using ZZ (unknown)",
+            shown(what)
+        ));
+    }
 }
 
 /// Only what the profile parser will accept back as an HTTP(S) mirror.
@@ -115,13 +167,62 @@ fn usable_url(url: &str) -> Option<String> {
     }
 }
 
-fn country_code(c: &str) -> String {
-    let c = c.trim();
-    if c.len() == 2 && c.bytes().all(|b| b.is_ascii_alphabetic()) {
-        c.to_ascii_uppercase()
-    } else {
-        UNKNOWN_COUNTRY.to_owned()
+/// The parsed URL of an entry (entries only hold URLs `usable_url` accepted).
+fn parsed(url: &str) -> Option<url::Url> {
+    url::Url::parse(url).ok()
+}
+
+/// Same mirror whatever the scheme: host, port and path (with one trailing slash).
+fn mirror_key(url: &str) -> String {
+    match parsed(url) {
+        Some(u) => format!(
+            "{}:{}{}",
+            u.host_str().unwrap_or(""),
+            u.port().map(|p| p.to_string()).unwrap_or_default(),
+            u.path().trim_end_matches('/')
+        ),
+        None => url.to_owned(),
     }
+}
+
+/// Arch lists each mirror once per protocol, sometimes under a second path: one mirror host
+/// is one mirror.
+fn arch_mirror_key(url: &str) -> String {
+    match parsed(url) {
+        Some(u) => u.host_str().unwrap_or("").to_owned(),
+        None => url.to_owned(),
+    }
+}
+
+fn is_https(url: &str) -> bool {
+    url.get(..8)
+        .is_some_and(|s| s.eq_ignore_ascii_case("https://"))
+}
+
+fn dedup(raw: Vec<Entry>, key: fn(&str) -> String, w: &mut Warnings) -> Vec<Entry> {
+    let mut out: Vec<Entry> = Vec::with_capacity(raw.len());
+    let mut index: HashMap<String, usize> = HashMap::new();
+    for e in raw {
+        let k = key(&e.url);
+        let Some(&i) = index.get(&k) else {
+            index.insert(k, out.len());
+            out.push(e);
+            continue;
+        };
+        let Some(kept) = out.get_mut(i) else { continue };
+        if kept.country != e.country {
+            w.push(format!(
+                "{}: listed again under {}; kept once, under {}",
+                shown(&e.url),
+                e.country,
+                kept.country
+            ));
+        }
+        if is_https(&e.url) && !is_https(&kept.url) {
+            kept.url = e.url;
+        }
+    }
+    out
 }
 
 /// Names are labels in reports: one line, single spaces.
@@ -130,54 +231,105 @@ fn clean_name(n: &str) -> Option<String> {
     (!n.is_empty()).then_some(n)
 }
 
-/// Blank-line separated records of lines, comments and blank-only lines removed.
-fn records(text: &str) -> Vec<Vec<&str>> {
-    let mut out = Vec::new();
-    let mut cur = Vec::new();
-    for line in text.lines() {
-        if line.trim().is_empty() {
-            if !cur.is_empty() {
-                out.push(std::mem::take(&mut cur));
-            }
-        } else if !line.trim_start().starts_with('#') {
-            cur.push(line);
+/// OpenBSD `mirrors.dat`, as defined by openbsd/www `build/mirrors.tmpl` and read by
+/// `build/mirrors.pl` (`read_mirrors`): a line `0` closes the current record and starts a
+/// new one (end of file closes the last); lines starting with `#` and blank lines are
+/// skipped (blank lines do not separate records); every other line is a field
+/// `KEY<whitespace>value` with a key of 2 or 3 capitals or digits. `GC` is the country's
+/// English name ("The Netherlands", "USA", "CDN" for content delivery networks), `GZ` its
+/// ccTLD (`uk`; `net` for CDNs), `UH` the http URL and `UHS` the https one. A record with
+/// neither (anoncvs-only hosts) is not an http mirror and is skipped.
+fn parse_openbsd(text: &str, w: &mut Warnings) -> Vec<Entry> {
+    let mut records: Vec<(usize, Vec<(&str, &str)>)> = Vec::new();
+    let mut cur: Vec<(&str, &str)> = Vec::new();
+    let mut start = 1;
+    for (n, line) in text.lines().enumerate() {
+        let lineno = n + 1;
+        if line.starts_with('#') || line.trim().is_empty() {
+            continue;
         }
+        if line.trim_end() == "0" {
+            if !cur.is_empty() {
+                records.push((start, std::mem::take(&mut cur)));
+            }
+            start = lineno;
+            continue;
+        }
+        let (k, v) = line
+            .split_once(|c: char| c.is_ascii_whitespace())
+            .unwrap_or((line, ""));
+        let is_key = (2..=3).contains(&k.len())
+            && k.bytes()
+                .all(|b| b.is_ascii_uppercase() || b.is_ascii_digit());
+        if !is_key {
+            w.push(format!(
+                "line {lineno}: not a KEY<tab>value field, skipped: \"{}\"",
+                shown(line.trim())
+            ));
+            continue;
+        }
+        cur.push((k, v.trim()));
     }
     if !cur.is_empty() {
-        out.push(cur);
+        records.push((start, cur));
     }
-    out
-}
 
-fn parse_openbsd(text: &str) -> Vec<Entry> {
     let mut out = Vec::new();
-    for rec in records(text) {
-        let field = |key: &str| {
-            rec.iter().find_map(|line| {
-                let line = line.trim();
-                let (k, v) = line.split_once(char::is_whitespace).unwrap_or((line, ""));
-                (k == key).then(|| v.trim())
-            })
-        };
+    for (lineno, rec) in records {
+        // mirrors.pl refuses a repeated key; the first one is what a reader sees first.
+        let field = |key: &str| rec.iter().find(|(k, _)| *k == key).map(|(_, v)| *v);
         let url = [field("UHS"), field("UH")]
             .into_iter()
             .flatten()
             .find_map(usable_url);
-        if let Some(url) = url {
-            out.push(Entry {
-                url,
-                country: country_code(field("GC").unwrap_or("")),
-                name: None,
-            });
-        }
+        let Some(url) = url else {
+            if field("UH").is_some() || field("UHS").is_some() {
+                w.push(format!(
+                    "record at line {lineno}: no usable http(s) URL in UH/UHS, skipped"
+                ));
+            }
+            continue;
+        };
+        let place = format!("record at line {lineno} ({})", shown(&url));
+        let gc = field("GC").unwrap_or("");
+        let gz = field("GZ").unwrap_or("");
+        let country = if gc.eq_ignore_ascii_case("CDN") {
+            // A content delivery network serves from many countries: no one country.
+            UNKNOWN_COUNTRY
+        } else {
+            match (code_for_name(gc), iso_code(gz)) {
+                (Some(by_name), Some(by_tld)) if by_name != by_tld => {
+                    w.push(format!(
+                        "{place}: GC \"{}\" is {by_name} but GZ \"{}\" is {by_tld}; using {by_name}",
+                        shown(gc),
+                        shown(gz)
+                    ));
+                    by_name
+                }
+                (Some(c), _) | (None, Some(c)) => c,
+                (None, None) => {
+                    w.unknown_country(&place, &format!("{gc} / {gz}"));
+                    UNKNOWN_COUNTRY
+                }
+            }
+        };
+        out.push(Entry {
+            url,
+            country: country.to_owned(),
+            name: None,
+        });
     }
     out
 }
 
-fn parse_debian(text: &str) -> Vec<Entry> {
+/// Debian `Mirrors.masterlist` (mirror/masterlist on salsa.debian.org): deb822 paragraphs
+/// separated by blank lines; a line starting with whitespace continues the previous field;
+/// `Site` is the host name, `Archive-http`/`Archive-https` the archive's path on it, and
+/// `Country` is an ISO code followed by the English name ("GB United Kingdom"). GeoDNS and
+/// CDN entries (`deb.debian.org`) have no `Country`: they are `ZZ`, without a warning.
+fn parse_debian(text: &str, w: &mut Warnings) -> Vec<Entry> {
     let mut out = Vec::new();
-    for rec in records(text) {
-        // Indented lines continue the previous field (e.g. Comment) and are not fields.
+    for rec in paragraphs(text) {
         let field = |key: &str| {
             rec.iter().find_map(|line| {
                 if line.starts_with(char::is_whitespace) {
@@ -205,40 +357,97 @@ fn parse_debian(text: &str) -> Vec<Entry> {
             };
             usable_url(&url)
         });
-        if let Some(url) = url {
-            let country = field("Country")
-                .and_then(|c| c.split_whitespace().next())
-                .unwrap_or("");
-            out.push(Entry {
-                url,
-                country: country_code(country),
-                name: clean_name(site),
-            });
-        }
+        let Some(url) = url else { continue };
+        let country = match field("Country") {
+            None | Some("") => UNKNOWN_COUNTRY,
+            Some(c) => {
+                let (code, name) = c.split_once(char::is_whitespace).unwrap_or((c, ""));
+                match iso_code(code).or_else(|| code_for_name(name)) {
+                    Some(iso) => iso,
+                    None => {
+                        w.unknown_country(&format!("Site {}", shown(site)), c);
+                        UNKNOWN_COUNTRY
+                    }
+                }
+            }
+        };
+        out.push(Entry {
+            url,
+            country: country.to_owned(),
+            name: clean_name(site),
+        });
     }
     out
 }
 
-fn parse_arch(text: &str) -> Vec<Entry> {
+/// Blank-line separated paragraphs of lines, `#` comment lines removed.
+fn paragraphs(text: &str) -> Vec<Vec<&str>> {
     let mut out = Vec::new();
-    let mut country = UNKNOWN_COUNTRY.to_owned();
+    let mut cur = Vec::new();
+    for line in text.lines() {
+        if line.trim().is_empty() {
+            if !cur.is_empty() {
+                out.push(std::mem::take(&mut cur));
+            }
+        } else if !line.starts_with('#') {
+            cur.push(line);
+        }
+    }
+    if !cur.is_empty() {
+        out.push(cur);
+    }
+    out
+}
+
+/// pacman `mirrorlist` as archlinux.org generates it (archweb
+/// `templates/mirrors/mirrorlist.txt`): a `##` header block, then for each country a line
+/// `## <country name>` ("Worldwide" for mirrors with none) followed by
+/// `#Server = <url>$repo/os/$arch` lines, commented out for the user to choose. The
+/// score-sorted variant (`mirrorlist_status.txt`) puts `## Score: <n>, <country>` above
+/// each server. Each mirror appears once per protocol, so http and https of one host are
+/// one entry (https kept).
+fn parse_arch(text: &str, w: &mut Warnings) -> Vec<Entry> {
+    let mut out = Vec::new();
+    let mut heading: Option<&str> = None;
+    let mut resolved: HashMap<String, &'static str> = HashMap::new();
     for line in text.lines() {
         let line = line.trim();
         let uncommented = line.trim_start_matches('#').trim_start();
         if let Some((k, v)) = uncommented.split_once('=')
             && k.trim().eq_ignore_ascii_case("server")
         {
-            if let Some(url) = usable_url(&strip_template(v.trim())) {
-                out.push(Entry {
-                    url,
-                    country: country.clone(),
-                    name: None,
-                });
-            }
-        } else if let Some(heading) = line.strip_prefix("##") {
-            country = crate::country::code_for_name(heading)
-                .unwrap_or(UNKNOWN_COUNTRY)
-                .to_owned();
+            let Some(url) = usable_url(&strip_template(v.trim())) else {
+                continue;
+            };
+            let name = heading.unwrap_or("");
+            let country = match resolved.get(name) {
+                Some(c) => *c,
+                None => {
+                    let c = if name.is_empty() || name.eq_ignore_ascii_case("worldwide") {
+                        UNKNOWN_COUNTRY
+                    } else if let Some(c) = code_for_name(name) {
+                        c
+                    } else {
+                        w.unknown_country(&format!("heading \"## {}\"", shown(name)), name);
+                        UNKNOWN_COUNTRY
+                    };
+                    resolved.insert(name.to_owned(), c);
+                    c
+                }
+            };
+            out.push(Entry {
+                url,
+                country: country.to_owned(),
+                name: None,
+            });
+        } else if let Some(h) = line.strip_prefix("##") {
+            let h = h.trim();
+            // "## Score: 1.2, Germany" in the score-sorted list.
+            let h = match h.strip_prefix("Score:") {
+                Some(rest) => rest.split_once(',').map_or("", |(_, c)| c.trim()),
+                None => h,
+            };
+            heading = Some(h);
         }
     }
     out
@@ -256,7 +465,12 @@ fn strip_template(url: &str) -> String {
     }
 }
 
-fn parse_cran(text: &str) -> Vec<Entry> {
+/// CRAN `CRAN_mirrors.csv` (R's `doc/CRAN_mirrors.csv`, read by `utils::getCRANmirrors`):
+/// RFC 4180 CSV with a header `Name,Country,City,URL,Host,Maintainer,OK,CountryCode` (and
+/// `Comment` in newer copies). `CountryCode` is the lower-case ccTLD, so the United Kingdom
+/// is `uk`; it is mapped to ISO (`GB`). Rows with `OK` 0 are the ones R hides. "0-Cloud"
+/// rows redirect to servers worldwide: `ZZ`, whatever their `CountryCode` says.
+fn parse_cran(text: &str, w: &mut Warnings) -> Vec<Entry> {
     let mut rows = csv_records(text).into_iter();
     let Some(header) = rows.next() else {
         return Vec::new();
@@ -266,9 +480,13 @@ fn parse_cran(text: &str) -> Vec<Entry> {
             .iter()
             .position(|h| h.trim().eq_ignore_ascii_case(name))
     };
-    let (Some(url_col), code_col, name_col, ok_col) =
-        (col("URL"), col("CountryCode"), col("Name"), col("OK"))
-    else {
+    let (Some(url_col), code_col, country_col, name_col, ok_col) = (
+        col("URL"),
+        col("CountryCode"),
+        col("Country"),
+        col("Name"),
+        col("OK"),
+    ) else {
         return Vec::new();
     };
     let mut out = Vec::new();
@@ -277,13 +495,27 @@ fn parse_cran(text: &str) -> Vec<Entry> {
         if get(ok_col) == Some("0") {
             continue;
         }
-        if let Some(url) = get(Some(url_col)).and_then(usable_url) {
-            out.push(Entry {
-                url,
-                country: country_code(get(code_col).unwrap_or("")),
-                name: get(name_col).and_then(clean_name),
-            });
-        }
+        let Some(url) = get(Some(url_col)).and_then(usable_url) else {
+            continue;
+        };
+        let country_name = get(country_col).unwrap_or("");
+        let code = get(code_col).unwrap_or("");
+        let country = if country_name.starts_with("0-Cloud") {
+            UNKNOWN_COUNTRY
+        } else if let Some(c) = iso_code(code).or_else(|| code_for_name(country_name)) {
+            c
+        } else {
+            w.unknown_country(
+                &format!("row {}", shown(&url)),
+                &format!("{code} / {country_name}"),
+            );
+            UNKNOWN_COUNTRY
+        };
+        out.push(Entry {
+            url,
+            country: country.to_owned(),
+            name: get(name_col).and_then(clean_name),
+        });
     }
     out
 }
@@ -337,6 +569,208 @@ fn csv_records(text: &str) -> Vec<Vec<String>> {
     rows
 }
 
+/// The profile text with its `[[mirrors]]` tables replaced by `entries`, and everything
+/// else (comments, other keys and tables, their order) kept byte for byte. The new tables go
+/// where the first `[[mirrors]]` table was, or at the end when there was none. Comment lines
+/// directly above a kept table stay with it even when they follow a removed mirror.
+///
+/// Refuses rather than guesses: the input must parse as a profile, `mirrors` must be
+/// written as `[[mirrors]]` tables (not an inline array), and the result must parse as a
+/// profile whose every other value is unchanged.
+pub fn replace_mirrors(profile_text: &str, entries: &[Entry]) -> Result<String, ImportError> {
+    let bad = |m: String| ImportError::Profile(m);
+    let before: toml::Table =
+        toml::from_str(profile_text).map_err(|e| bad(crate::envelope::one_line(&e.message())))?;
+    Profile::parse(profile_text, Path::new(".")).map_err(|e| bad(e.to_string()))?;
+
+    let lines: Vec<&str> = profile_text.split_inclusive('\n').collect();
+    let headers = table_headers(&lines);
+    if before.contains_key("mirrors") && !headers.iter().any(|h| h.mirrors) {
+        return Err(bad(
+            "its mirrors are not written as [[mirrors]] tables; edit it by hand".into(),
+        ));
+    }
+    // Line ranges of every mirrors block: from its header to the next header, less the
+    // comment and blank lines that sit directly above a kept (non-mirrors) header.
+    let mut drop = vec![false; lines.len()];
+    let mut insert_at = None;
+    for (i, h) in headers.iter().enumerate() {
+        if !h.mirrors {
+            continue;
+        }
+        insert_at.get_or_insert(h.line);
+        let next = headers.get(i + 1);
+        let mut end = next.map_or(lines.len(), |n| n.line);
+        if next.is_some_and(|n| !n.mirrors) {
+            while end > h.line + 1 && is_comment_or_blank(lines.get(end - 1).copied()) {
+                end -= 1;
+            }
+        }
+        for d in drop.iter_mut().take(end).skip(h.line) {
+            *d = true;
+        }
+    }
+    let new_tables = to_toml(entries);
+    let mut out = String::with_capacity(profile_text.len() + new_tables.len());
+    let mut inserted = false;
+    for (i, line) in lines.iter().enumerate() {
+        if Some(i) == insert_at {
+            out.push_str(&new_tables);
+            inserted = true;
+            // One blank line between the new tables and whatever is kept after them.
+            let next_kept = (i..lines.len()).find(|&j| !drop.get(j).copied().unwrap_or(false));
+            if next_kept.is_some_and(|j| lines.get(j).is_some_and(|l| !l.trim().is_empty())) {
+                out.push('\n');
+            }
+        }
+        if !drop.get(i).copied().unwrap_or(false) {
+            out.push_str(line);
+        }
+    }
+    if !inserted {
+        if !out.is_empty() && !out.ends_with('\n') {
+            out.push('\n');
+        }
+        if !out.is_empty() && !out.ends_with("\n\n") {
+            out.push('\n');
+        }
+        out.push_str(&new_tables);
+    }
+
+    let mut after: toml::Table = toml::from_str(&out).map_err(|e| {
+        bad(format!(
+            "the rewritten profile does not parse ({}); edit it by hand",
+            crate::envelope::one_line(&e.message())
+        ))
+    })?;
+    let mut before = before;
+    before.remove("mirrors");
+    after.remove("mirrors");
+    if before != after {
+        return Err(bad(
+            "rewriting it would change more than its mirrors; edit it by hand".into(),
+        ));
+    }
+    Profile::parse(&out, Path::new(".")).map_err(|e| bad(e.to_string()))?;
+    Ok(out)
+}
+
+fn is_comment_or_blank(line: Option<&str>) -> bool {
+    line.is_some_and(|l| {
+        let t = l.trim();
+        t.is_empty() || t.starts_with('#')
+    })
+}
+
+struct Header {
+    line: usize,
+    /// `[[mirrors]]`, or a sub-table of a mirror (`[mirrors.x]`, `[[mirrors.x]]`).
+    mirrors: bool,
+}
+
+/// Table header lines of a TOML document. A line is a header only when it starts outside
+/// any string and any value, which a scan of strings, comments and brackets decides: `[`
+/// inside a multi-line array or string is not a header.
+fn table_headers(lines: &[&str]) -> Vec<Header> {
+    #[derive(PartialEq, Clone, Copy)]
+    enum Str {
+        None,
+        MlBasic,
+        MlLiteral,
+    }
+    let mut out = Vec::new();
+    let mut depth = 0usize; // open [ and { of values
+    let mut in_str = Str::None;
+    for (n, line) in lines.iter().enumerate() {
+        if in_str == Str::None && depth == 0 {
+            let t = line.trim_start();
+            if t.starts_with('[') {
+                let name = t
+                    .trim_start_matches('[')
+                    .split(']')
+                    .next()
+                    .unwrap_or("")
+                    .trim();
+                let first = name.split('.').next().unwrap_or("").trim();
+                let first = first.trim_matches(|c| c == '"' || c == '\'');
+                out.push(Header {
+                    line: n,
+                    mirrors: first == "mirrors",
+                });
+                continue;
+            }
+        }
+        let b = line.as_bytes();
+        let mut i = 0;
+        while i < b.len() {
+            match in_str {
+                Str::MlBasic => {
+                    if b[i] == b'\\' {
+                        i += 2;
+                        continue;
+                    }
+                    if b[i..].starts_with(b"\"\"\"") {
+                        // A closing """ may be followed by up to two more quotes.
+                        i += 3;
+                        while i < b.len() && b[i] == b'"' {
+                            i += 1;
+                        }
+                        in_str = Str::None;
+                        continue;
+                    }
+                    i += 1;
+                }
+                Str::MlLiteral => {
+                    if b[i..].starts_with(b"'''") {
+                        i += 3;
+                        while i < b.len() && b[i] == b'\'' {
+                            i += 1;
+                        }
+                        in_str = Str::None;
+                        continue;
+                    }
+                    i += 1;
+                }
+                Str::None => match b[i] {
+                    b'#' => break,
+                    b'"' if b[i..].starts_with(b"\"\"\"") => {
+                        in_str = Str::MlBasic;
+                        i += 3;
+                    }
+                    b'\'' if b[i..].starts_with(b"'''") => {
+                        in_str = Str::MlLiteral;
+                        i += 3;
+                    }
+                    b'"' => {
+                        i += 1;
+                        while i < b.len() && b[i] != b'"' {
+                            i += if b[i] == b'\\' { 2 } else { 1 };
+                        }
+                        i += 1;
+                    }
+                    b'\'' => {
+                        i += 1;
+                        while i < b.len() && b[i] != b'\'' {
+                            i += 1;
+                        }
+                        i += 1;
+                    }
+                    b'[' | b'{' => {
+                        depth += 1;
+                        i += 1;
+                    }
+                    b']' | b'}' => {
+                        depth = depth.saturating_sub(1);
+                        i += 1;
+                    }
+                    _ => i += 1,
+                },
+            }
+        }
+    }
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -361,5 +795,16 @@ mod tests {
     fn csv_quotes_commas_and_newlines() {
         let rows = csv_records("a,\"b,\"\"c\"\"\",\"d\r\ne\"\r\n\r\nx");
         assert_eq!(rows, vec![vec!["a", "b,\"c\"", "d\r\ne"], vec!["x"]]);
+    }
+
+    #[test]
+    fn headers_inside_strings_and_arrays_are_not_headers() {
+        let text = "a = [\n[1, 2],\n]\nb = \"\"\"\n[[mirrors]]\n\"\"\"\nc = '''\n[x]\n'''\n[[mirrors]]\nurl = \"[y]\"\n[signed] # c\n";
+        let lines: Vec<&str> = text.split_inclusive('\n').collect();
+        let h: Vec<(usize, bool)> = table_headers(&lines)
+            .iter()
+            .map(|h| (h.line, h.mirrors))
+            .collect();
+        assert_eq!(h, [(9, true), (11, false)]);
     }
 }

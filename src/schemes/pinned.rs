@@ -214,17 +214,36 @@ pub fn detect(key: &[u8], sig: Option<&[u8]>) -> Result<Format, SchemeError> {
                 .nth(2)
                 .is_some_and(|l| l.starts_with("trusted comment:"))
         });
-        if sig_says_minisign || first.contains("minisign") {
+        if sig_says_minisign || first.to_ascii_lowercase().contains("minisign") {
             return Ok(Format::Minisign);
         }
-        // signify writes "<comment> public key"; a key whose comment was edited could be
-        // either, and letting the signature file decide would let whoever made it choose
-        // the weaker reading (a minisign signature without its trusted comment).
+        // signify writes "<comment> public key".
         if first.ends_with("public key") {
             return Ok(Format::Signify);
         }
+        // Publishers edit that comment ("signify public key for chneukirchen/void-aarch64",
+        // "This key is only valid for releases with date 20191109."). An `Ed` key whose
+        // comment does not name minisign, beside a signature file that is a well-formed
+        // signify signature (an `Ed` signature, no trusted comment), is what `signify -V`
+        // accepts: read it as signify. What that accepts is exactly what `signify -V`
+        // accepts with this key. A signature file that names minisign in its own comment
+        // ("signature from minisign secret key") is a minisign signature stripped of its
+        // trusted comment, not a signify one: that stays ambiguous, so whoever relies on
+        // minisign's trusted comment is told to pin the format.
+        let sig_is_signify = sig.is_some_and(|s| {
+            !sig_says_minisign
+                && signify::parse_signature(s).is_ok()
+                && !s.split(|&b| b == b'\n').next().is_some_and(|l| {
+                    String::from_utf8_lossy(l)
+                        .to_ascii_lowercase()
+                        .contains("minisign")
+                })
+        });
+        if sig_is_signify && signify::SignifyKey::parse(key).is_ok() {
+            return Ok(Format::Signify);
+        }
         return Err(SchemeError::Key(
-            "the key could be a signify or a minisign key (its comment says neither): name the format with --format".into(),
+            "the key could be a signify or a minisign key (its comment says neither, and the signature file does not decide): name the format with --format".into(),
         ));
     }
     // One bare line: a signed-note verifier key or a minisign key as `minisign -P` takes
