@@ -543,7 +543,12 @@ fn dispatch(cmd: Command) -> Result<i32, Fail> {
                 ImportFormat::Arch => import::Format::Arch,
                 ImportFormat::Cran => import::Format::Cran,
             };
-            let entries = import::import_file(&file, format).map_err(usage)?;
+            let imported = import::read_list(&file, format).map_err(usage)?;
+            // Already terminal-safe and one line each (the importer escapes what it quotes).
+            for w in &imported.warnings {
+                eprintln!("mirrorproof: warning: {}", line(w));
+            }
+            let entries = imported.entries;
             // An empty result is almost always the wrong --format; say so rather than
             // print nothing and succeed.
             if entries.is_empty() {
@@ -619,18 +624,13 @@ fn import_into(profile: &Path, entries: &[import::Entry]) -> Result<usize, Fail>
     // another file into a profile.
     let base = profile.parent().unwrap_or(Path::new("."));
     Profile::parse(text, base).map_err(|e| usage(format!("{}: {e}", profile.display())))?;
-    let new = replace_mirrors_pending(text, entries)?;
+    let new = import::replace_mirrors(text, entries).map_err(usage)?;
     let loaded = Profile::parse(&new, base)
         .map_err(|e| usage(format!("the new {} would not load: {e}", profile.display())))?;
     let mode = file_mode(profile);
     mirrorproof::fsutil::atomic_write(profile, new.as_bytes(), mode)
         .map_err(|e| usage(format!("cannot write profile {}: {e}", profile.display())))?;
     Ok(loaded.mirrors.len())
-}
-
-// PENDING: import::replace_mirrors from h-lists.
-fn replace_mirrors_pending(_t: &str, _e: &[import::Entry]) -> Result<String, Fail> {
-    Err(usage("--into is not available yet"))
 }
 
 /// The profile keeps its permissions when it is rewritten.
