@@ -119,7 +119,7 @@ enum Command {
     /// Mirror lists for profiles.
     #[command(subcommand)]
     Mirrors(MirrorsCmd),
-    /// Print a shell completion script (e.g. `mirrorproof completions bash > /etc/bash_completion.d/mirrorproof`).
+    /// Print a shell completion script for SHELL (bash, zsh, fish, elvish, powershell).
     Completions {
         /// The shell to complete for.
         #[arg(value_enum)]

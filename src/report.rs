@@ -486,3 +486,34 @@ fn lag_words(d: chrono::TimeDelta) -> String {
         String::new()
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn wrapping_keeps_every_word_and_the_width() {
+        let reason = "stable/release.json: error sending request: client error (Connect): tcp connect error: Connection refused (os error 111) and-a-very-long-unbreakable-word-that-is-wider-than-the-room-left";
+        let mut out = String::new();
+        write_wrapped(
+            &mut out,
+            &format!("{:<56}", "  unreachable  m"),
+            reason,
+            100,
+        );
+        let lines: Vec<&str> = out.lines().collect();
+        assert!(lines.len() > 2, "{out}");
+        for l in &lines {
+            let long_word = l.contains("unbreakable");
+            assert!(l.chars().count() <= 100 || long_word, "{l:?}");
+        }
+        // Continuation lines start under the reason.
+        assert!(lines[1].starts_with(&" ".repeat(56)), "{out}");
+        let words: Vec<&str> = out.split_whitespace().skip(2).collect();
+        assert_eq!(words.join(" "), reason);
+        // Too little room beside the table: the reason goes below, indented.
+        let mut out = String::new();
+        write_wrapped(&mut out, &format!("{:<90}", "  unreachable  m"), "a b", 100);
+        assert_eq!(out, "  unreachable  m\n      a b\n");
+    }
+}
