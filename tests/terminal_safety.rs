@@ -138,7 +138,7 @@ fn hostile_world() -> Hostile {
         .delete_artifact(BIDI_ZIP);
     let server = Server::serve_dir(w.path().join("mirrors"));
     let http_url = format!("{}{}/", server.url(), dir_name);
-    // 3. A mirror serving garbage whose parse error quotes it.
+    // 3. An HTTP mirror serving garbage whose parse error quotes it.
     w.mirror("junk", "NL")
         .serves_bytes(format!("{{\"payloadType\": 7, \"{HOSTILE}\": \"{HOSTILE}\"}}").as_bytes());
     // 4. A dead HTTP mirror with a hostile URL.
@@ -154,7 +154,11 @@ fn hostile_world() -> Hostile {
         &[
             (w.url_of("fr"), "FR", Some(format!("fr-paris{HOSTILE}"))),
             (http_url, "DE", None),
-            (w.url_of("junk"), "NL", Some(format!("junk{HOSTILE}"))),
+            (
+                format!("{}junk/", server.url()),
+                "NL",
+                Some(format!("junk{HOSTILE}")),
+            ),
             (dead, "JP", None),
         ],
     );
