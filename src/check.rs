@@ -13,6 +13,7 @@ use tokio::sync::Semaphore;
 
 use crate::audit::{self, Judgement, Observation, SignedRelease, Status};
 use crate::envelope::{Envelope, RELEASE_TYPE};
+use crate::evidence::{EvidenceDir, mirror_dir};
 use crate::fetch::{ArtifactMode, ArtifactOutcome, FetchConfig, FetchError, Fetcher};
 use crate::profile::Mirror;
 use crate::release::Release;
@@ -68,14 +69,15 @@ pub struct Outcome {
     pub evidence: Evidence,
 }
 
-/// Exactly what the run judged: the pinned root, the rotations it accepted, and the
-/// release bytes each mirror served (`None` where it served nothing).
+/// Exactly what the run judged: the pinned root, the rotations it accepted, and whether
+/// each mirror served a release document. The documents themselves went to the evidence
+/// directory as they arrived (see [`run_with_evidence`]); none is kept in memory.
 #[derive(Debug)]
 pub struct Evidence {
     pub pinned: Envelope,
     pub pinned_version: u64,
     pub rotations: Vec<(u64, Envelope)>,
-    pub served: Vec<(Mirror, Option<Vec<u8>>)>,
+    pub served: Vec<(Mirror, bool)>,
 }
 
 /// Loads and checks the root the user pinned.
@@ -91,11 +93,27 @@ pub fn load_pinned_root(path: &Path, limit: u64) -> Result<TrustedRoot, CheckErr
     })
 }
 
+/// What round one learned from one mirror. No document is kept: each is judged as it
+/// arrives and only the judgement stays, so memory follows the requests in flight, not
+/// the number of mirrors (600 mirrors serving 1 MiB of junk each used to hold 600 MiB).
 struct FirstRound {
-    release: Result<Vec<u8>, FetchError>,
-    next_root: Result<Vec<u8>, FetchError>,
+    release: Result<Arrived, FetchError>,
+    /// Root version N+1 as this mirror serves it, already judged against the pinned root.
+    next_root: Candidate,
     elapsed_ms: u64,
 }
+
+/// A release document, judged under the pinned root as soon as it arrived.
+struct Arrived {
+    observation: Observation,
+    /// It parsed as an envelope, so a rotated root (other release keys) could judge it
+    /// differently; after a rotation such documents are fetched again and judged under the
+    /// final root. Whatever did not parse is judged for good: junk is never kept.
+    envelope: bool,
+}
+
+/// A root candidate from one mirror: the next trusted root, or why it was refused.
+type Candidate = Result<Result<TrustedRoot, String>, FetchError>;
 
 fn release_path(channel: &str) -> String {
     format!("{channel}/release.json")
@@ -113,6 +131,19 @@ pub fn run(
     mirrors: Vec<Mirror>,
     opts: CheckOptions,
 ) -> Result<Outcome, CheckError> {
+    run_with_evidence(scheme, profile_name, pinned, mirrors, opts, None)
+}
+
+/// [`run`], writing each mirror's release document into `evidence` as it arrives; the
+/// caller completes the bundle with [`EvidenceDir::finish_native`].
+pub fn run_with_evidence(
+    scheme: &str,
+    profile_name: &str,
+    pinned: TrustedRoot,
+    mirrors: Vec<Mirror>,
+    opts: CheckOptions,
+    evidence: Option<Arc<EvidenceDir>>,
+) -> Result<Outcome, CheckError> {
     if scheme != "native" {
         return Err(CheckError::Scheme(scheme.to_owned()));
     }
@@ -125,7 +156,7 @@ pub fn run(
         .enable_all()
         .build()
         .map_err(|e| CheckError::Setup(format!("cannot start the async runtime: {e}")))?;
-    let out = rt.block_on(run_async(profile_name, pinned, mirrors, opts));
+    let out = rt.block_on(run_async(profile_name, pinned, mirrors, opts, evidence));
     // A read stuck in the kernel (a hung network filesystem, a FIFO) must not keep the
     // process alive after its deadline passed: do not wait for blocking threads.
     rt.shutdown_background();
@@ -137,6 +168,7 @@ async fn run_async(
     pinned: TrustedRoot,
     mirrors: Vec<Mirror>,
     opts: CheckOptions,
+    evidence: Option<Arc<EvidenceDir>>,
 ) -> Result<Outcome, CheckError> {
     let project = pinned.root.project.clone();
     let state = match &opts.state {
@@ -147,22 +179,39 @@ async fn run_async(
         Fetcher::new(opts.fetch.clone(), &mirrors).map_err(|e| CheckError::Setup(e.to_string()))?,
     );
     let mirrors: Vec<Arc<Mirror>> = mirrors.into_iter().map(Arc::new).collect();
+    let judge = Arc::new(Judge {
+        project: project.clone(),
+        channel: opts.channel.clone(),
+        limit: opts.fetch.max_metadata_bytes,
+    });
 
     // Round one: each mirror's release, then (if the mirror answered at all) the next root
     // version. A dead mirror holds one request slot for one timeout, and is not asked again.
     let first_root = pinned.root.version.saturating_add(1);
     let rel = release_path(&opts.channel);
+    let pinned = Arc::new(pinned);
     let tasks: Vec<_> = mirrors
         .iter()
-        .map(|m| {
+        .enumerate()
+        .map(|(i, m)| {
             let (f, m, rel) = (fetcher.clone(), m.clone(), rel.clone());
+            let (root, judge, ev) = (pinned.clone(), judge.clone(), evidence.clone());
             tokio::spawn(async move {
                 let start = Instant::now();
                 let release = f.get_metadata(&m, &rel).await;
                 let elapsed_ms = start.elapsed().as_millis() as u64;
+                let release = release.map(|bytes| {
+                    if let Some(ev) = &ev {
+                        ev.keep(&format!("{}/{rel}", mirror_dir(i)), &bytes);
+                    }
+                    judge.arrived(&bytes, &root)
+                });
                 let next_root = match &release {
                     Err(e) if is_dead(e) => Err(e.clone()),
-                    _ => f.get_metadata(&m, &root_path(first_root)).await,
+                    _ => f
+                        .get_metadata(&m, &root_path(first_root))
+                        .await
+                        .map(|b| root.rotate(&b, judge.limit).map_err(|e| root_reason(&e))),
                 };
                 FirstRound {
                     release,
@@ -183,7 +232,7 @@ async fn run_async(
 
     let pinned_envelope = pinned.envelope.clone();
     let pinned_version = pinned.root.version;
-    let chain = walk_roots(&fetcher, &mirrors, pinned, &mut rounds).await;
+    let chain = walk_roots(&fetcher, &mirrors, (*pinned).clone(), &mut rounds).await;
     let root = chain.root;
     if root.root.is_expired(opts.now) {
         return Err(CheckError::RootExpired {
@@ -192,27 +241,57 @@ async fn run_async(
         });
     }
 
-    let release_keys = root.root.role_keys(&root.root.release_role);
     // Two valid roots for one version: the root keys signed two histories, and which
     // release keys are current cannot be decided. No release is judged valid in this run
     // (and so the state cannot move).
     let root_split = chain.equivocations.first().map(|e| e.version);
+    // After a rotation the release keys may differ from the pinned root's: every document
+    // that parsed as an envelope is fetched again and judged under the final root (rare,
+    // and it keeps junk out of memory in every run).
+    let rotated = !chain.accepted.is_empty() && root_split.is_none();
+    let mut again = BTreeMap::new();
+    if rotated {
+        let root = Arc::new(root.clone());
+        let tasks: Vec<_> = rounds
+            .iter()
+            .enumerate()
+            .filter(|(_, r)| matches!(&r.release, Ok(a) if a.envelope))
+            .map(|(i, _)| {
+                let (f, m, rel) = (fetcher.clone(), mirrors[i].clone(), rel.clone());
+                let (root, judge, ev) = (root.clone(), judge.clone(), evidence.clone());
+                let task = tokio::spawn(async move {
+                    let got = f.get_metadata(&m, &rel).await;
+                    if let Some(ev) = &ev {
+                        ev.replace(
+                            &format!("{}/{rel}", mirror_dir(i)),
+                            got.as_ref().ok().map(Vec::as_slice),
+                        );
+                    }
+                    match got {
+                        Ok(bytes) => judge.arrived(&bytes, &root).observation,
+                        Err(e) => Observation::Unreachable(format!("{rel}: {e}")),
+                    }
+                });
+                (i, task)
+            })
+            .collect();
+        for (i, t) in tasks {
+            let o = t
+                .await
+                .unwrap_or_else(|e| Observation::Unreachable(format!("task failed: {e}")));
+            again.insert(i, o);
+        }
+    }
     let observations: Vec<Observation> = rounds
         .iter()
-        .map(|r| match &r.release {
+        .enumerate()
+        .map(|(i, r)| match &r.release {
             Err(e) => Observation::Unreachable(format!("{rel}: {e}")),
             Ok(_) if root_split.is_some() => Observation::Invalid(format!(
                 "cannot be judged: root version {} is equivocated",
                 root_split.unwrap_or_default()
             )),
-            Ok(bytes) => observe_release(
-                bytes,
-                &release_keys,
-                root.root.release_role.threshold,
-                &project,
-                &opts.channel,
-                opts.fetch.max_metadata_bytes,
-            ),
+            Ok(a) => again.remove(&i).unwrap_or_else(|| a.observation.clone()),
         })
         .collect();
     let audit = audit::judge(&observations, state.as_ref(), opts.now);
@@ -375,7 +454,7 @@ async fn run_async(
         served: mirrors
             .iter()
             .zip(rounds)
-            .map(|(m, r)| ((**m).clone(), r.release.ok()))
+            .map(|(m, r)| ((**m).clone(), r.release.is_ok()))
             .collect(),
     };
     Ok(Outcome {
@@ -384,6 +463,32 @@ async fn run_async(
         state_written,
         evidence,
     })
+}
+
+/// What a release document is judged against: everything but the root, which may still
+/// rotate.
+struct Judge {
+    project: String,
+    channel: String,
+    limit: u64,
+}
+
+impl Judge {
+    fn arrived(&self, bytes: &[u8], root: &TrustedRoot) -> Arrived {
+        let envelope = Envelope::parse(bytes, self.limit).is_ok();
+        let keys = root.root.role_keys(&root.root.release_role);
+        Arrived {
+            observation: observe_release(
+                bytes,
+                &keys,
+                root.root.release_role.threshold,
+                &self.project,
+                &self.channel,
+                self.limit,
+            ),
+            envelope,
+        }
+    }
 }
 
 /// Verifies one fetched release: envelope and signatures first, then the payload.
@@ -543,7 +648,7 @@ async fn walk_roots(
         .filter(|(_, r)| !matches!(&r.release, Err(e) if is_dead(e)))
         .map(|(i, _)| i)
         .collect();
-    let mut candidates: Vec<(usize, Result<Vec<u8>, FetchError>)> = rounds
+    let mut candidates: Vec<(usize, Candidate)> = rounds
         .iter_mut()
         .enumerate()
         .map(|(i, r)| {
@@ -560,8 +665,8 @@ async fn walk_roots(
         let mut valid: BTreeMap<String, (TrustedRoot, Vec<usize>)> = BTreeMap::new();
         let mut dead = Vec::new();
         for (i, c) in candidates.drain(..) {
-            let bytes = match c {
-                Ok(b) => b,
+            let judged = match c {
+                Ok(j) => j,
                 Err(e) => {
                     // A mirror that stalls on a root is not asked at later steps: it
                     // costs one timeout per run, not one per step.
@@ -571,7 +676,7 @@ async fn walk_roots(
                     continue;
                 }
             };
-            match current.rotate(&bytes, limit) {
+            match judged {
                 Ok(next) => {
                     valid
                         .entry(next.payload_sha256.clone())
@@ -579,10 +684,10 @@ async fn walk_roots(
                         .1
                         .push(i);
                 }
-                Err(e) => rejected.push(RejectedRoot {
+                Err(error) => rejected.push(RejectedRoot {
                     version,
                     mirror: mirrors[i].url.clone(),
-                    error: root_reason(&e),
+                    error,
                 }),
             }
         }
@@ -609,11 +714,19 @@ async fn walk_roots(
             break;
         };
         let path = root_path(next_version);
+        let from = Arc::new(current.clone());
+        // Each candidate is judged as it arrives; only the verdict is kept.
         let tasks: Vec<_> = responsive
             .iter()
             .map(|&i| {
                 let (f, m, p) = (fetcher.clone(), mirrors[i].clone(), path.clone());
-                (i, tokio::spawn(async move { f.get_metadata(&m, &p).await }))
+                let from = from.clone();
+                let task = tokio::spawn(async move {
+                    f.get_metadata(&m, &p)
+                        .await
+                        .map(|b| from.rotate(&b, limit).map_err(|e| root_reason(&e)))
+                });
+                (i, task)
             })
             .collect();
         for (i, t) in tasks {
@@ -633,7 +746,10 @@ async fn walk_roots(
 
 /// A mirror that did not answer at all (as opposed to answering with an error status).
 pub(crate) fn is_dead(e: &FetchError) -> bool {
-    matches!(e, FetchError::Timeout(_) | FetchError::Network(_))
+    matches!(
+        e,
+        FetchError::Timeout(_) | FetchError::Network(_) | FetchError::NotAsked { .. }
+    )
 }
 
 fn root_reason(e: &RootError) -> String {

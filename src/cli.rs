@@ -353,22 +353,25 @@ fn dispatch(cmd: Command) -> Result<i32, Fail> {
                 ArtifactsArg::Full => ArtifactMode::Full,
             };
             let loaded = Profile::load(&profile).map_err(usage)?;
+            // Created before the run: each document is written as it arrives.
+            let evidence = evidence
+                .as_deref()
+                .map(mirrorproof::evidence::EvidenceDir::create)
+                .transpose()
+                .map_err(usage)?
+                .map(std::sync::Arc::new);
             let (report, unrecorded) = if loaded.signed.is_some() {
-                let (outcome, unrecorded) = run_scheme_check(&loaded, &run, mode)?;
-                if let Some(dir) = &evidence {
-                    mirrorproof::evidence::write_signed(
-                        dir,
-                        &outcome.report,
-                        &loaded,
-                        &outcome.served,
-                    )
-                    .map_err(usage)?;
+                let (outcome, unrecorded) =
+                    run_scheme_check(&loaded, &run, mode, evidence.clone())?;
+                if let Some(ev) = &evidence {
+                    ev.finish_signed(&outcome.report, &loaded, &outcome.served)
+                        .map_err(usage)?;
                 }
                 (outcome.report, unrecorded)
             } else {
-                let (outcome, unrecorded) = run_check(&profile, &run, mode)?;
-                if let Some(dir) = &evidence {
-                    mirrorproof::evidence::write(dir, &outcome.report, &outcome.evidence)
+                let (outcome, unrecorded) = run_check(&profile, &run, mode, evidence.clone())?;
+                if let Some(ev) = &evidence {
+                    ev.finish_native(&outcome.report, &outcome.evidence)
                         .map_err(usage)?;
                 }
                 (outcome.report, unrecorded)
@@ -855,6 +858,7 @@ fn run_check(
     profile_path: &Path,
     run: &RunArgs,
     mode: ArtifactMode,
+    evidence: Option<std::sync::Arc<mirrorproof::evidence::EvidenceDir>>,
 ) -> Result<(check::Outcome, Option<String>), Fail> {
     let profile = Profile::load(profile_path).map_err(usage)?;
     if profile.signed.is_some() {
@@ -875,11 +879,18 @@ fn run_check(
         state: plan.store.clone(),
         now: time::now(),
     };
-    let outcome =
-        check::run(&profile.scheme, &profile.name, pinned, mirrors, opts).map_err(|e| match e {
-            CheckError::RootExpired { .. } => Fail(EXIT_PROBLEM, e.to_string()),
-            other => usage(other),
-        })?;
+    let outcome = check::run_with_evidence(
+        &profile.scheme,
+        &profile.name,
+        pinned,
+        mirrors,
+        opts,
+        evidence,
+    )
+    .map_err(|e| match e {
+        CheckError::RootExpired { .. } => Fail(EXIT_PROBLEM, e.to_string()),
+        other => usage(other),
+    })?;
     let unrecorded = plan.unrecorded(outcome.state_written);
     Ok((outcome, unrecorded))
 }
@@ -889,6 +900,7 @@ fn run_scheme_check(
     profile: &Profile,
     run: &RunArgs,
     mode: ArtifactMode,
+    evidence: Option<std::sync::Arc<mirrorproof::evidence::EvidenceDir>>,
 ) -> Result<(mirrorproof::scheme_check::SchemeOutcome, Option<String>), Fail> {
     let (pinned, source) = mirrorproof::scheme_check::load_pinned(profile).map_err(usage)?;
     let (mirrors, fetch) = mirrors_and_fetch(profile, run)?;
@@ -903,8 +915,15 @@ fn run_scheme_check(
         state: plan.store.clone(),
         now: time::now(),
     };
-    let outcome = mirrorproof::scheme_check::run(&profile.name, pinned, source, mirrors, opts)
-        .map_err(usage)?;
+    let outcome = mirrorproof::scheme_check::run_with_evidence(
+        &profile.name,
+        pinned,
+        source,
+        mirrors,
+        opts,
+        evidence,
+    )
+    .map_err(usage)?;
     let unrecorded = plan.unrecorded(outcome.state_written);
     Ok((outcome, unrecorded))
 }
@@ -991,7 +1010,7 @@ fn cmd_verify_with_scheme(
     files: &[PathBuf],
     run: &RunArgs,
 ) -> Result<i32, Fail> {
-    let (outcome, unrecorded) = run_scheme_check(profile, run, ArtifactMode::None)?;
+    let (outcome, unrecorded) = run_scheme_check(profile, run, ArtifactMode::None, None)?;
     let r = &outcome.report;
     if !r.equivocations.is_empty() {
         return Err(Fail(
@@ -1101,7 +1120,7 @@ fn cmd_verify(
                 .map_err(|e| Fail(EXIT_PROBLEM, e.to_string()))?
         }
         None => {
-            let (outcome, why) = run_check(profile_path, run, ArtifactMode::None)?;
+            let (outcome, why) = run_check(profile_path, run, ArtifactMode::None, None)?;
             unrecorded = why;
             let r = &outcome.report;
             if !r.equivocations.is_empty() || !r.root_equivocations.is_empty() {

@@ -1,12 +1,23 @@
 //! Evidence for auditors: the exact bytes each mirror served, the root chain, and the
 //! report, laid out so that anyone can re-run the verdict offline with mirrorproof itself
 //! (`check DIR/profile.toml --artifacts none --no-state`) or with another implementation.
+//!
+//! Documents are written into the bundle as they arrive, so a sweep of thousands of mirrors
+//! never holds their bytes in memory; `report.json` is written last, so a bundle without it
+//! is incomplete (the run failed or was stopped).
+//!
+//! The directory is outside input in a sense: it may sit where other users can write, and
+//! what mirrors send decides how much is written. So `DIR` must not exist (it is created)
+//! or be an empty directory, every file is created new (`O_CREAT | O_EXCL`: whatever is in
+//! the way is refused, never replaced), and no symbolic link is ever followed below `DIR`
+//! (each directory is opened with `O_NOFOLLOW` relative to its parent's descriptor).
 
 use std::fmt::Write as _;
-use std::path::Path;
+use std::io::Write as _;
+use std::path::{Path, PathBuf};
+use std::sync::Mutex;
 
 use crate::check::Evidence;
-use crate::fsutil::atomic_write;
 use crate::profile::{Mirror, Profile};
 use crate::report::Report;
 
@@ -18,135 +29,397 @@ pub struct EvidenceError {
     source: std::io::Error,
 }
 
-/// Writes `DIR/profile.toml`, `DIR/report.json`, the pinned root, and one mirror tree per
-/// mirror that served a release (`DIR/mirrors/NNNN/`, with the rotated roots beside it so
-/// each tree is a complete mirror layout for metadata).
-pub fn write(dir: &Path, report: &Report, evidence: &Evidence) -> Result<(), EvidenceError> {
-    let put = |rel: &str, bytes: &[u8]| put_file(dir, rel, bytes);
-    let pinned_name = format!("pinned-root-{}.json", evidence.pinned_version);
-    put(&pinned_name, &evidence.pinned.to_json_bytes())?;
-    let mut profile = String::new();
-    let _ = writeln!(
-        profile,
-        "# Evidence from a mirrorproof run at {}. Re-check offline with:\n#   mirrorproof check profile.toml --artifacts none --no-state",
-        report.checked_at
-    );
-    let _ = writeln!(profile, "name = {}", toml_str(&report.profile));
-    let _ = writeln!(profile, "root = {}", toml_str(&pinned_name));
-    let _ = writeln!(profile, "channel = {}", toml_str(&report.channel));
-    for (i, (mirror, bytes)) in evidence.served.iter().enumerate() {
-        let Some(bytes) = bytes else { continue };
-        let sub = format!("mirrors/{i:04}");
-        put(&format!("{sub}/{}/release.json", report.channel), bytes)?;
-        for (v, env) in &evidence.rotations {
-            put(&format!("{sub}/root/{v}.json"), &env.to_json_bytes())?;
-        }
-        put(
-            &format!("{sub}/SOURCE"),
-            format!("{}\n", mirror.url).as_bytes(),
-        )?;
-        let _ = writeln!(
-            profile,
-            "\n[[mirrors]]\nurl = {}\ncountry = {}\nname = {}",
-            toml_str(&sub),
-            toml_str(&mirror.country),
-            toml_str(mirror.label())
-        );
-    }
-    put("profile.toml", profile.as_bytes())?;
-    put("report.json", report.to_json().as_bytes())?;
-    Ok(())
+/// An evidence bundle being written during a run. Writes from the run's tasks that fail
+/// are remembered (the first error) and returned by the `finish_*` call, which then
+/// writes nothing more.
+#[derive(Debug)]
+pub struct EvidenceDir {
+    path: PathBuf,
+    #[cfg(unix)]
+    fd: std::os::fd::OwnedFd,
+    failed: Mutex<Option<EvidenceError>>,
 }
 
-/// Writes one evidence file atomically, creating its directories.
-fn put_file(dir: &Path, rel: &str, bytes: &[u8]) -> Result<(), EvidenceError> {
-    let path = dir.join(rel);
-    let err = |source| EvidenceError {
-        path: path.display().to_string(),
-        source,
-    };
-    if let Some(p) = path.parent() {
-        std::fs::create_dir_all(p).map_err(err)?;
+impl EvidenceDir {
+    /// Opens `dir` for a new bundle: created if missing (its parent must exist), else it
+    /// must be an empty directory and not a symbolic link. A bundle never mixes with an
+    /// older one, and nothing planted in `dir` beforehand can redirect a write.
+    pub fn create(dir: &Path) -> Result<EvidenceDir, EvidenceError> {
+        let err = |source| EvidenceError {
+            path: dir.display().to_string(),
+            source,
+        };
+        match std::fs::create_dir(dir) {
+            Ok(()) => {}
+            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {
+                let meta = std::fs::symlink_metadata(dir).map_err(err)?;
+                if !meta.is_dir() {
+                    return Err(err(std::io::Error::other(
+                        "exists and is not a directory (a symbolic link is refused too)",
+                    )));
+                }
+                if std::fs::read_dir(dir).map_err(err)?.next().is_some() {
+                    return Err(err(std::io::Error::other(
+                        "the directory is not empty; evidence goes into a new or empty directory",
+                    )));
+                }
+            }
+            Err(e) => return Err(err(e)),
+        }
+        #[cfg(unix)]
+        {
+            use rustix::fs::{CWD, Mode, OFlags, openat};
+            let fd = openat(
+                CWD,
+                dir,
+                OFlags::RDONLY | OFlags::DIRECTORY | OFlags::NOFOLLOW | OFlags::CLOEXEC,
+                Mode::empty(),
+            )
+            .map_err(|e| err(e.into()))?;
+            Ok(EvidenceDir {
+                path: dir.to_path_buf(),
+                fd,
+                failed: Mutex::new(None),
+            })
+        }
+        #[cfg(not(unix))]
+        Ok(EvidenceDir {
+            path: dir.to_path_buf(),
+            failed: Mutex::new(None),
+        })
     }
-    atomic_write(&path, bytes, 0o644).map_err(err)
+
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// Writes one file during the run; a failure is kept for `finish_*` to report, and
+    /// later writes are skipped. Called from the run's async tasks: the write is blocking
+    /// disk I/O, so the worker thread hands its other tasks on while it lasts (a slow disk
+    /// must not stall every mirror's deadline), without queueing the bytes anywhere.
+    pub(crate) fn keep(&self, rel: &str, bytes: &[u8]) {
+        if self.has_failed() {
+            return;
+        }
+        if let Err(e) = tokio::task::block_in_place(|| self.put(rel, bytes)) {
+            self.fail(e);
+        }
+    }
+
+    /// Replaces (or, with `None`, removes) a file this run wrote earlier: a document
+    /// fetched again after a root rotation is judged, so it is the one kept.
+    pub(crate) fn replace(&self, rel: &str, bytes: Option<&[u8]>) {
+        if self.has_failed() {
+            return;
+        }
+        if let Err(e) = tokio::task::block_in_place(|| self.remove(rel)) {
+            self.fail(e);
+            return;
+        }
+        if let Some(b) = bytes {
+            self.keep(rel, b);
+        }
+    }
+
+    fn has_failed(&self) -> bool {
+        self.failed.lock().map(|f| f.is_some()).unwrap_or(true)
+    }
+
+    fn fail(&self, e: EvidenceError) {
+        if let Ok(mut f) = self.failed.lock()
+            && f.is_none()
+        {
+            *f = Some(e);
+        }
+    }
+
+    fn check(&self) -> Result<(), EvidenceError> {
+        match self.failed.lock() {
+            Ok(mut f) => f.take().map_or(Ok(()), Err),
+            Err(_) => Err(self.error(&self.path, std::io::Error::other("writer failed"))),
+        }
+    }
+
+    fn error(&self, path: &Path, source: std::io::Error) -> EvidenceError {
+        EvidenceError {
+            path: path.display().to_string(),
+            source,
+        }
+    }
+
+    /// Creates `DIR/rel` new, with its directories; refuses anything already in the way
+    /// and never follows a symbolic link.
+    pub(crate) fn put(&self, rel: &str, bytes: &[u8]) -> Result<(), EvidenceError> {
+        let full = self.path.join(rel);
+        let (dirs, name) = split(rel).ok_or_else(|| self.error(&full, bad_name()))?;
+        self.put_inner(&dirs, name, bytes)
+            .map_err(|e| self.error(&full, e))
+    }
+
+    #[cfg(unix)]
+    fn put_inner(&self, dirs: &[&str], name: &str, bytes: &[u8]) -> std::io::Result<()> {
+        use rustix::fs::{Mode, OFlags, openat};
+        let parent = self.open_dirs(dirs, true)?;
+        let fd = openat(
+            &parent,
+            name,
+            OFlags::WRONLY | OFlags::CREATE | OFlags::EXCL | OFlags::NOFOLLOW | OFlags::CLOEXEC,
+            Mode::from_raw_mode(0o644),
+        )?;
+        let mut file = std::fs::File::from(fd);
+        file.write_all(bytes)?;
+        Ok(())
+    }
+
+    /// Opens (and with `create`, makes) each directory below `DIR` relative to the one
+    /// above it, refusing symbolic links at every step.
+    #[cfg(unix)]
+    fn open_dirs(&self, dirs: &[&str], create: bool) -> std::io::Result<std::os::fd::OwnedFd> {
+        use rustix::fs::{Mode, OFlags, mkdirat, openat};
+        use std::os::fd::AsFd;
+        let flags = OFlags::RDONLY | OFlags::DIRECTORY | OFlags::NOFOLLOW | OFlags::CLOEXEC;
+        let mut current = openat(&self.fd, ".", flags, Mode::empty())?;
+        for d in dirs {
+            if create {
+                match mkdirat(current.as_fd(), *d, Mode::from_raw_mode(0o755)) {
+                    Ok(()) | Err(rustix::io::Errno::EXIST) => {}
+                    Err(e) => return Err(e.into()),
+                }
+            }
+            current = openat(current.as_fd(), *d, flags, Mode::empty())?;
+        }
+        Ok(current)
+    }
+
+    #[cfg(not(unix))]
+    fn put_inner(&self, dirs: &[&str], name: &str, bytes: &[u8]) -> std::io::Result<()> {
+        let mut p = self.path.clone();
+        for d in dirs {
+            p.push(d);
+            match std::fs::create_dir(&p) {
+                Ok(()) => {}
+                Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {
+                    if !std::fs::symlink_metadata(&p)?.is_dir() {
+                        return Err(std::io::Error::other("not a directory"));
+                    }
+                }
+                Err(e) => return Err(e),
+            }
+        }
+        p.push(name);
+        let mut f = std::fs::OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .open(&p)?;
+        f.write_all(bytes)
+    }
+
+    fn remove(&self, rel: &str) -> Result<(), EvidenceError> {
+        let full = self.path.join(rel);
+        let (dirs, name) = split(rel).ok_or_else(|| self.error(&full, bad_name()))?;
+        #[cfg(unix)]
+        let r = self.open_dirs(&dirs, false).and_then(|d| {
+            match rustix::fs::unlinkat(&d, name, rustix::fs::AtFlags::empty()) {
+                Ok(()) | Err(rustix::io::Errno::NOENT) => Ok(()),
+                Err(e) => Err(e.into()),
+            }
+        });
+        #[cfg(not(unix))]
+        let r = {
+            let _ = (dirs, name);
+            match std::fs::remove_file(&full) {
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(()),
+                other => other,
+            }
+        };
+        r.map_err(|e| self.error(&full, e))
+    }
+
+    /// Completes a native bundle: the pinned root, beside each mirror's release the rotated
+    /// roots this run accepted and the mirror's URL, a profile that re-checks the bundle
+    /// offline, and the report (last).
+    pub fn finish_native(&self, report: &Report, evidence: &Evidence) -> Result<(), EvidenceError> {
+        self.check()?;
+        let pinned_name = format!("pinned-root-{}.json", evidence.pinned_version);
+        self.put(&pinned_name, &evidence.pinned.to_json_bytes())?;
+        let mut profile = String::new();
+        let _ = writeln!(
+            profile,
+            "# Evidence from a mirrorproof run at {}. Re-check offline with:\n#   mirrorproof check profile.toml --artifacts none --no-state",
+            report.checked_at
+        );
+        let _ = writeln!(profile, "name = {}", toml_str(&report.profile));
+        let _ = writeln!(profile, "root = {}", toml_str(&pinned_name));
+        let _ = writeln!(profile, "channel = {}", toml_str(&report.channel));
+        let rotations: Vec<(u64, Vec<u8>)> = evidence
+            .rotations
+            .iter()
+            .map(|(v, env)| (*v, env.to_json_bytes()))
+            .collect();
+        for (i, (mirror, served)) in evidence.served.iter().enumerate() {
+            if !served {
+                continue;
+            }
+            let sub = mirror_dir(i);
+            for (v, bytes) in &rotations {
+                self.put(&format!("{sub}/root/{v}.json"), bytes)?;
+            }
+            self.put(
+                &format!("{sub}/SOURCE"),
+                format!("{}\n", mirror.url).as_bytes(),
+            )?;
+            push_mirror(&mut profile, &sub, mirror);
+        }
+        self.put("profile.toml", profile.as_bytes())?;
+        self.put("report.json", report.to_json().as_bytes())
+    }
+
+    /// Completes a signed-file bundle: the pinned key, each mirror's URL, a profile that
+    /// re-checks the files the run kept, and the report (last). Large images named by
+    /// unsigned metadata are not kept (their signatures are).
+    pub fn finish_signed(
+        &self,
+        report: &Report,
+        profile: &Profile,
+        served: &[(Mirror, bool)],
+    ) -> Result<(), EvidenceError> {
+        self.check()?;
+        let Some(source) = &profile.signed else {
+            return Ok(());
+        };
+        let key = crate::fsutil::read_limited(&profile.root, crate::schemes::MAX_KEY_FILE_BYTES)
+            .map_err(|source| EvidenceError {
+                path: profile.root.display().to_string(),
+                source,
+            })?;
+        self.put("pinned.key", &key)?;
+        let mut text = String::new();
+        let _ = writeln!(
+            text,
+            "# Evidence from a mirrorproof run at {}. Re-check offline with:\n#   mirrorproof check profile.toml --artifacts none --no-state",
+            report.checked_at
+        );
+        let _ = writeln!(text, "name = {}", toml_str(&report.profile));
+        let _ = writeln!(text, "scheme = {}", toml_str(source.format.as_str()));
+        let _ = writeln!(text, "key = \"pinned.key\"");
+        let _ = writeln!(text, "channel = {}", toml_str(&report.channel));
+        let _ = writeln!(text, "file = {}", toml_str(&source.file));
+        let optional = [
+            ("signature", &source.signature),
+            ("identity", &source.identity),
+            ("namespace", &source.namespace),
+            ("version_file", &source.version_file),
+            ("origin", &source.origin),
+        ];
+        for (field, value) in optional {
+            if let Some(v) = value {
+                let _ = writeln!(text, "{field} = {}", toml_str(v));
+            }
+        }
+        if !source.required_entries.is_empty() {
+            let list: Vec<String> = source
+                .required_entries
+                .iter()
+                .map(|e| toml_str(e))
+                .collect();
+            let _ = writeln!(text, "required_entries = [{}]", list.join(", "));
+        }
+        for (i, (mirror, any)) in served.iter().enumerate() {
+            if !any {
+                continue;
+            }
+            let sub = mirror_dir(i);
+            self.put(
+                &format!("{sub}/SOURCE"),
+                format!("{}\n", mirror.url).as_bytes(),
+            )?;
+            push_mirror(&mut text, &sub, mirror);
+        }
+        self.put("profile.toml", text.as_bytes())?;
+        self.put("report.json", report.to_json().as_bytes())
+    }
+}
+
+/// The bundle's directory for the mirror at this index in the run's list.
+pub(crate) fn mirror_dir(index: usize) -> String {
+    format!("mirrors/{index:04}")
+}
+
+fn push_mirror(profile: &mut String, sub: &str, mirror: &Mirror) {
+    let _ = writeln!(
+        profile,
+        "\n[[mirrors]]\nurl = {}\ncountry = {}\nname = {}",
+        toml_str(sub),
+        toml_str(&mirror.country),
+        toml_str(mirror.label())
+    );
+}
+
+/// Splits a bundle-relative path into its directories and file name; refuses empty, `.`
+/// and `..` components (paths come from profiles and release names, checked already;
+/// this is the last line).
+fn split(rel: &str) -> Option<(Vec<&str>, &str)> {
+    let mut parts: Vec<&str> = rel.split('/').collect();
+    if parts
+        .iter()
+        .any(|p| p.is_empty() || *p == "." || *p == ".." || p.contains('\0'))
+    {
+        return None;
+    }
+    let name = parts.pop()?;
+    Some((parts, name))
+}
+
+fn bad_name() -> std::io::Error {
+    std::io::Error::new(
+        std::io::ErrorKind::InvalidInput,
+        "not a plain relative path",
+    )
 }
 
 fn toml_str(s: &str) -> String {
-    // A JSON string is a valid TOML basic string.
-    serde_json::to_string(s).unwrap_or_else(|_| "\"\"".into())
+    crate::text::toml_string(s)
 }
 
-/// Evidence for a signed-file profile: the pinned key, every file each mirror served under
-/// its own path, the report, and a profile that re-checks them offline. Large images named
-/// by unsigned metadata are not kept (their signatures are).
-pub fn write_signed(
-    dir: &Path,
-    report: &Report,
-    profile: &Profile,
-    served: &[(Mirror, crate::scheme_check::ServedFiles)],
-) -> Result<(), EvidenceError> {
-    let put = |rel: &str, bytes: &[u8]| put_file(dir, rel, bytes);
-    let Some(source) = &profile.signed else {
-        return Ok(());
-    };
-    let key = crate::fsutil::read_limited(&profile.root, crate::schemes::MAX_KEY_FILE_BYTES)
-        .map_err(|source| EvidenceError {
-            path: profile.root.display().to_string(),
-            source,
-        })?;
-    put("pinned.key", &key)?;
-    let mut text = String::new();
-    let _ = writeln!(
-        text,
-        "# Evidence from a mirrorproof run at {}. Re-check offline with:\n#   mirrorproof check profile.toml --artifacts none --no-state",
-        report.checked_at
-    );
-    let _ = writeln!(text, "name = {}", toml_str(&report.profile));
-    let _ = writeln!(text, "scheme = {}", toml_str(source.format.as_str()));
-    let _ = writeln!(text, "key = \"pinned.key\"");
-    let _ = writeln!(text, "channel = {}", toml_str(&report.channel));
-    let _ = writeln!(text, "file = {}", toml_str(&source.file));
-    let optional = [
-        ("signature", &source.signature),
-        ("identity", &source.identity),
-        ("namespace", &source.namespace),
-        ("version_file", &source.version_file),
-        ("origin", &source.origin),
-    ];
-    for (field, value) in optional {
-        if let Some(v) = value {
-            let _ = writeln!(text, "{field} = {}", toml_str(v));
-        }
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn files_are_created_new_and_links_are_never_followed() {
+        let tmp = tempfile::tempdir().unwrap();
+        let dir = tmp.path().join("ev");
+        let outside = tmp.path().join("outside");
+        std::fs::write(&outside, b"untouched").unwrap();
+        let ev = EvidenceDir::create(&dir).unwrap();
+        ev.put("a/b/c.json", b"one").unwrap();
+        assert_eq!(std::fs::read(dir.join("a/b/c.json")).unwrap(), b"one");
+        // Never overwritten.
+        assert!(ev.put("a/b/c.json", b"two").is_err());
+        // A link planted as a file or as a directory is refused.
+        std::os::unix::fs::symlink(&outside, dir.join("a/link.json")).unwrap();
+        assert!(ev.put("a/link.json", b"evil").is_err());
+        std::os::unix::fs::symlink(tmp.path(), dir.join("a/d")).unwrap();
+        assert!(ev.put("a/d/outside", b"evil").is_err());
+        assert_eq!(std::fs::read(&outside).unwrap(), b"untouched");
+        assert!(ev.put("../x", b"").is_err());
+        ev.replace("a/b/c.json", Some(b"three"));
+        assert_eq!(std::fs::read(dir.join("a/b/c.json")).unwrap(), b"three");
+        ev.replace("a/b/c.json", None);
+        assert!(!dir.join("a/b/c.json").exists());
+        assert!(ev.check().is_ok());
     }
-    if !source.required_entries.is_empty() {
-        let list: Vec<String> = source
-            .required_entries
-            .iter()
-            .map(|e| toml_str(e))
-            .collect();
-        let _ = writeln!(text, "required_entries = [{}]", list.join(", "));
+
+    #[test]
+    fn the_directory_must_be_new_or_empty_and_not_a_link() {
+        let tmp = tempfile::tempdir().unwrap();
+        assert!(EvidenceDir::create(tmp.path()).is_ok(), "empty is fine");
+        std::fs::write(tmp.path().join("x"), b"").unwrap();
+        assert!(EvidenceDir::create(tmp.path()).is_err(), "not empty");
+        let empty = tmp.path().join("empty");
+        std::fs::create_dir(&empty).unwrap();
+        let link = tmp.path().join("link");
+        std::os::unix::fs::symlink(&empty, &link).unwrap();
+        assert!(EvidenceDir::create(&link).is_err(), "a link to a directory");
     }
-    for (i, (mirror, files)) in served.iter().enumerate() {
-        if files.is_empty() {
-            continue;
-        }
-        let sub = format!("mirrors/{i:04}");
-        for (rel, bytes) in files {
-            put(&format!("{sub}/{rel}"), bytes)?;
-        }
-        put(
-            &format!("{sub}/SOURCE"),
-            format!("{}\n", mirror.url).as_bytes(),
-        )?;
-        let _ = writeln!(
-            text,
-            "\n[[mirrors]]\nurl = {}\ncountry = {}\nname = {}",
-            toml_str(&sub),
-            toml_str(&mirror.country),
-            toml_str(mirror.label())
-        );
-    }
-    put("profile.toml", text.as_bytes())?;
-    put("report.json", report.to_json().as_bytes())?;
-    Ok(())
 }

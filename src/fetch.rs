@@ -8,6 +8,7 @@ use std::collections::HashMap;
 use std::io::Read;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
 use sha2::{Digest, Sha256, Sha512};
@@ -36,6 +37,9 @@ pub enum FetchError {
     TooLarge(u64),
     #[error("{0}")]
     Network(String),
+    /// The host did not answer another request within the timeout earlier in this run.
+    #[error("not asked: {host} did not answer within {after:?} earlier in this run")]
+    NotAsked { host: String, after: Duration },
     #[error("{0}")]
     Io(String),
 }
@@ -90,19 +94,83 @@ pub struct Fetcher {
     proxied: HashMap<String, reqwest::Client>,
     /// Artifact and image transfers: `--concurrency`.
     permits: Arc<Semaphore>,
-    /// Metadata requests, which are small: a larger bound, so that mirrors that never
-    /// answer (each holding a slot for a whole timeout) cannot queue the others behind
-    /// them. A sweep then takes about one timeout however many mirrors are dead.
+    /// Metadata requests, which are small: a larger bound, sized from the file-descriptor
+    /// limit, so that mirrors that never answer (each holding a slot for a whole timeout)
+    /// cannot queue the others behind them.
     meta_permits: Arc<Semaphore>,
+    /// Bytes of metadata bodies held at once, in KiB. A socket waiting for an answer costs
+    /// a few KiB; a body being read costs up to `--max-metadata-bytes`. Bounding the bodies
+    /// separately lets thousands of requests wait at once while memory stays bounded
+    /// whatever the mirrors send.
+    body_budget: Arc<Semaphore>,
+    /// Every host the profile names, per vantage (see [`HostKey`]): politeness and the
+    /// memory of hosts that did not answer.
+    hosts: HashMap<HostKey, Arc<Host>>,
 }
 
 /// Metadata requests in flight per allowed artifact transfer (see `Fetcher::meta_permits`).
-const METADATA_SLOTS_PER_SLOT: usize = 4;
-/// More sockets than this at once only exhausts file descriptors.
-const MAX_METADATA_SLOTS: usize = 4096;
+const METADATA_SLOTS_PER_SLOT: usize = 16;
+/// File descriptors kept free for everything that is not a metadata socket: artifact
+/// transfers (`--concurrency` more), local files, the runtime, DNS, stdio.
+const FD_HEADROOM: u64 = 256;
+/// Metadata bodies held in memory at once, over all requests (see `Fetcher::body_budget`).
+const BODY_BUDGET_KIB: u32 = 32 * 1024;
+// Room for 16 documents of the default maximum size at once, so honest sweeps never wait.
+const _: () = assert!(BODY_BUDGET_KIB >= 16 * 1024);
+/// Requests one host has in flight at once, however many mirror entries point at it.
+pub const PER_HOST: usize = 4;
+
+/// One host as a mirror list names it, seen through one vantage: scheme, host name and port
+/// of the mirror's URL, plus the proxy it is reached through. The name, not the resolved
+/// address: resolution happens inside the HTTP client, per connection, and two names for
+/// one address are two hosts here (a hostile list can name many hosts; each costs at most
+/// one timeout, in parallel with the others). Redirects are followed inside one request
+/// and count against the host that was asked.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+struct HostKey {
+    proxy: Option<String>,
+    scheme: String,
+    host: String,
+    port: Option<u16>,
+}
+
+impl HostKey {
+    fn of(mirror: &Mirror) -> Option<HostKey> {
+        let Location::Http(url) = &mirror.location else {
+            return None;
+        };
+        Some(HostKey {
+            proxy: mirror.proxy.clone(),
+            scheme: url.scheme().to_owned(),
+            host: url.host_str()?.to_owned(),
+            port: url.port_or_known_default(),
+        })
+    }
+
+    fn shown(&self) -> String {
+        let mut s = format!("{}://{}", self.scheme, self.host);
+        if let Some(p) = self.port {
+            s.push_str(&format!(":{p}"));
+        }
+        if let Some(proxy) = &self.proxy {
+            s.push_str(&format!(" (via {proxy})"));
+        }
+        s
+    }
+}
+
+struct Host {
+    shown: String,
+    permits: Semaphore,
+    /// Set once a metadata request to this host got no answer within the timeout: its
+    /// other entries are not waited on again in this run.
+    silent: AtomicBool,
+}
 
 impl Fetcher {
     /// Builds one HTTP client per distinct proxy up front, so mirrors share connection pools.
+    /// Raises the process's open-file limit to what the system allows (once), and sizes
+    /// the number of metadata requests in flight from it.
     pub fn new(config: FetchConfig, mirrors: &[Mirror]) -> Result<Fetcher, FetchError> {
         let default_client = build_client(&config, None)?;
         let mut proxied = HashMap::new();
@@ -111,22 +179,30 @@ impl Fetcher {
                 proxied.insert(p.clone(), build_client(&config, Some(p))?);
             }
         }
-        let permits = Arc::new(Semaphore::new(config.concurrency.max(1)));
-        let meta_permits = Arc::new(Semaphore::new(
-            config
-                .concurrency
-                .saturating_mul(METADATA_SLOTS_PER_SLOT)
-                .clamp(
-                    config.concurrency.max(1),
-                    MAX_METADATA_SLOTS.max(config.concurrency),
-                ),
-        ));
+        let mut hosts = HashMap::new();
+        for key in mirrors.iter().filter_map(HostKey::of) {
+            hosts.entry(key.clone()).or_insert_with(|| {
+                Arc::new(Host {
+                    shown: key.shown(),
+                    permits: Semaphore::new(PER_HOST),
+                    silent: AtomicBool::new(false),
+                })
+            });
+        }
+        let concurrency = config.concurrency.max(1);
+        let permits = Arc::new(Semaphore::new(concurrency));
+        let meta_permits = Arc::new(Semaphore::new(metadata_slots(
+            concurrency,
+            raise_fd_limit(),
+        )));
         Ok(Fetcher {
             config,
             default_client,
             proxied,
             permits,
             meta_permits,
+            body_budget: Arc::new(Semaphore::new(BODY_BUDGET_KIB as usize)),
+            hosts,
         })
     }
 
@@ -142,12 +218,31 @@ impl Fetcher {
             .unwrap_or(&self.default_client)
     }
 
-    /// Fetches a metadata file (at most `max_metadata_bytes`) from a mirror.
+    fn host(&self, mirror: &Mirror) -> Option<&Arc<Host>> {
+        HostKey::of(mirror).and_then(|k| self.hosts.get(&k))
+    }
+
+    fn not_asked(&self, host: &Host) -> FetchError {
+        FetchError::NotAsked {
+            host: host.shown.clone(),
+            after: self.config.timeout,
+        }
+    }
+
+    /// Fetches a metadata file (at most `max_metadata_bytes`) from a mirror. At most
+    /// [`PER_HOST`] requests go to one host at once; once one of them got no answer within
+    /// the timeout, the host's other requests fail at once with [`FetchError::NotAsked`],
+    /// so a list naming one silent host thousands of times costs about one timeout.
     pub async fn get_metadata(&self, mirror: &Mirror, rel: &str) -> Result<Vec<u8>, FetchError> {
         let limit = self.config.max_metadata_bytes;
-        let _permit = self.meta_permits.acquire().await.map_err(|_| closed())?;
         match &mirror.location {
             Location::Dir(dir) => {
+                let _permit = self.meta_permits.acquire().await.map_err(|_| closed())?;
+                let _memory = self
+                    .body_budget
+                    .acquire_many(budget_kib(limit))
+                    .await
+                    .map_err(|_| closed())?;
                 let path = local_path(dir, rel);
                 let timeout = self.config.timeout;
                 blocking(timeout, move || {
@@ -156,25 +251,90 @@ impl Fetcher {
                 .await
             }
             Location::Http(base) => {
-                let url = join_url(base, rel);
-                let client = self.client(mirror).clone();
-                let timeout = self.config.timeout;
-                deadline(timeout, async move {
-                    let mut resp = send(&client, reqwest::Method::GET, url).await?;
-                    if resp.content_length().is_some_and(|n| n > limit) {
-                        return Err(FetchError::TooLarge(limit));
-                    }
-                    let mut body = Vec::new();
-                    while let Some(chunk) = resp.chunk().await.map_err(net)? {
-                        if (body.len() + chunk.len()) as u64 > limit {
-                            return Err(FetchError::TooLarge(limit));
+                let host = self.host(mirror);
+                let _polite = match host {
+                    Some(h) => {
+                        if h.silent.load(Ordering::Acquire) {
+                            return Err(self.not_asked(h));
                         }
-                        body.extend_from_slice(&chunk);
+                        let p = h.permits.acquire().await.map_err(|_| closed())?;
+                        // It may have gone silent while this request waited its turn.
+                        if h.silent.load(Ordering::Acquire) {
+                            return Err(self.not_asked(h));
+                        }
+                        Some(p)
                     }
-                    Ok(body)
-                })
-                .await
+                    None => None,
+                };
+                let _permit = self.meta_permits.acquire().await.map_err(|_| closed())?;
+                let url = join_url(base, rel);
+                let client = self.client(mirror);
+                let result = self.fetch_body(client, url, limit).await;
+                if let (Some(h), Err(e)) = (host, &result)
+                    && no_answer(e)
+                {
+                    h.silent.store(true, Ordering::Release);
+                }
+                result
             }
+        }
+    }
+
+    /// One metadata request: the timeout covers connect, headers and body, but not the wait
+    /// for body memory (other requests' bodies, each bounded by its own deadline), so an
+    /// honest mirror is never timed out, and remembered as silent, because junk from
+    /// others filled the budget.
+    async fn fetch_body(
+        &self,
+        client: &reqwest::Client,
+        url: reqwest::Url,
+        limit: u64,
+    ) -> Result<Vec<u8>, FetchError> {
+        let timeout = self.config.timeout;
+        let started = Instant::now();
+        let mut resp = deadline(timeout, send(client, reqwest::Method::GET, url)).await?;
+        let spent = started.elapsed();
+        let announced = resp.content_length();
+        if announced.is_some_and(|n| n > limit) {
+            return Err(FetchError::TooLarge(limit));
+        }
+        let expect = announced.unwrap_or(limit).min(limit);
+        let _memory = self
+            .body_budget
+            .acquire_many(budget_kib(expect))
+            .await
+            .map_err(|_| closed())?;
+        let left = timeout.saturating_sub(spent);
+        deadline(left, async move {
+            // Announced lengths are at most `limit`; no doubling past what was reserved.
+            let mut body = Vec::with_capacity(expect.min(BODY_BUDGET_BYTES) as usize);
+            while let Some(chunk) = resp.chunk().await.map_err(net)? {
+                let len = (body.len() + chunk.len()) as u64;
+                if len > limit {
+                    return Err(FetchError::TooLarge(limit));
+                }
+                if len > expect {
+                    return Err(FetchError::Network(
+                        "body longer than its Content-Length".into(),
+                    ));
+                }
+                body.extend_from_slice(&chunk);
+            }
+            Ok(body)
+        })
+        .await
+        .map_err(|e| match e {
+            FetchError::Timeout(_) => FetchError::Timeout(timeout),
+            other => other,
+        })
+    }
+
+    /// Waits for a turn on the mirror's host (artifacts and images), so that many entries
+    /// on one host never open more than [`PER_HOST`] connections to it.
+    async fn polite(&self, mirror: &Mirror) -> Option<tokio::sync::SemaphorePermit<'_>> {
+        match self.host(mirror) {
+            Some(h) => h.permits.acquire().await.ok(),
+            None => None,
         }
     }
 
@@ -208,6 +368,7 @@ impl Fetcher {
         if mode == ArtifactMode::None {
             return ArtifactOutcome::Skipped;
         }
+        let _polite = self.polite(mirror).await;
         let Ok(_permit) = self.permits.acquire().await else {
             return ArtifactOutcome::Error("shutting down".into());
         };
@@ -244,6 +405,7 @@ impl Fetcher {
         cap: u64,
         prehash: Prehash,
     ) -> Result<Vec<u8>, FetchError> {
+        let _polite = self.polite(mirror).await;
         let _permit = self.permits.acquire().await.map_err(|_| closed())?;
         let timeout = self.config.artifact_timeout;
         match &mirror.location {
@@ -300,6 +462,65 @@ pub fn digest_local(path: &Path, cap: u64, prehash: Prehash) -> Result<Vec<u8>, 
         }
     }
     Ok(hasher.finish())
+}
+
+/// Whether a request got no answer in time (as opposed to an answer that was an error).
+fn no_answer(e: &FetchError) -> bool {
+    match e {
+        FetchError::Timeout(_) => true,
+        FetchError::Network(m) => m.starts_with("timed out"),
+        _ => false,
+    }
+}
+
+const BODY_BUDGET_BYTES: u64 = BODY_BUDGET_KIB as u64 * 1024;
+
+/// KiB of the body budget a body of `bytes` takes: at least 1, at most the whole budget
+/// (so that one request with a huge `--max-metadata-bytes` can still proceed, alone).
+fn budget_kib(bytes: u64) -> u32 {
+    bytes.div_ceil(1024).clamp(1, u64::from(BODY_BUDGET_KIB)) as u32
+}
+
+/// Metadata requests in flight: `METADATA_SLOTS_PER_SLOT` × `--concurrency`, bounded by
+/// the open files the process may have (after `FD_HEADROOM` and one per artifact
+/// transfer), and never fewer than `--concurrency`.
+fn metadata_slots(concurrency: usize, open_files: u64) -> usize {
+    let fds = open_files
+        .saturating_sub(FD_HEADROOM)
+        .saturating_sub(concurrency as u64);
+    let fds = usize::try_from(fds).unwrap_or(usize::MAX);
+    concurrency
+        .saturating_mul(METADATA_SLOTS_PER_SLOT)
+        .min(fds)
+        .max(concurrency)
+}
+
+/// Raises the soft open-file limit to the hard one, once per process, and returns the
+/// soft limit now in force. A sweep holds one socket per request in flight, and the usual
+/// soft default (1024) would otherwise cap it, or fail requests with EMFILE.
+pub fn raise_fd_limit() -> u64 {
+    static LIMIT: std::sync::OnceLock<u64> = std::sync::OnceLock::new();
+    *LIMIT.get_or_init(|| {
+        #[cfg(unix)]
+        {
+            use rustix::process::{Resource, getrlimit, setrlimit};
+            let now = getrlimit(Resource::Nofile);
+            if now.current.is_some() && now.current != now.maximum {
+                let raised = rustix::process::Rlimit {
+                    current: now.maximum,
+                    maximum: now.maximum,
+                };
+                if setrlimit(Resource::Nofile, raised).is_ok() {
+                    return now.maximum.unwrap_or(u64::MAX);
+                }
+            }
+            now.current.unwrap_or(u64::MAX)
+        }
+        #[cfg(not(unix))]
+        {
+            u64::MAX
+        }
+    })
 }
 
 fn closed() -> FetchError {
@@ -663,6 +884,63 @@ mod tests {
         let mut m = Meter::new(&a, true);
         m.feed(b"hellO world");
         assert!(matches!(m.finish(&a.expected), ArtifactOutcome::Corrupt(_)));
+    }
+
+    fn mirror(url: &str, proxy: Option<&str>) -> Mirror {
+        Mirror::new(url, "FR", None, proxy.map(str::to_owned), Path::new("/")).unwrap()
+    }
+
+    #[test]
+    fn a_host_is_its_scheme_name_and_port_per_vantage() {
+        let key = |url, proxy| HostKey::of(&mirror(url, proxy));
+        assert_eq!(
+            key("http://h.example/a/", None),
+            key("http://h.example:80/b/", None)
+        );
+        assert_ne!(
+            key("http://h.example/", None),
+            key("https://h.example/", None)
+        );
+        assert_ne!(
+            key("http://h.example/", None),
+            key("http://h.example:8080/", None)
+        );
+        assert_ne!(
+            key("http://h.example/", None),
+            key("http://h.example/", Some("socks5h://127.0.0.1:9050"))
+        );
+        assert_eq!(HostKey::of(&mirror("/srv/mirror", None)), None);
+        let f = Fetcher::new(
+            FetchConfig::default(),
+            &[
+                mirror("http://h.example/a/", None),
+                mirror("http://h.example/b/", None),
+                mirror("http://h.example/c/", Some("http://127.0.0.1:3128")),
+            ],
+        )
+        .unwrap();
+        assert_eq!(f.hosts.len(), 2);
+    }
+
+    #[test]
+    fn metadata_slots_follow_the_open_file_limit() {
+        // The usual soft default: what is left after the headroom and the transfers.
+        assert_eq!(metadata_slots(64, 1024), 1024 - 256 - 64);
+        // A generous limit: 16 per transfer slot.
+        assert_eq!(metadata_slots(64, 1 << 20), 1024);
+        // Never fewer than --concurrency, even when the limit is tiny.
+        assert_eq!(metadata_slots(64, 100), 64);
+        assert_eq!(metadata_slots(1, u64::MAX), 16);
+        assert!(raise_fd_limit() >= 1);
+    }
+
+    #[test]
+    fn body_budget_shares_are_bounded() {
+        assert_eq!(budget_kib(0), 1);
+        assert_eq!(budget_kib(1024), 1);
+        assert_eq!(budget_kib(1025), 2);
+        assert_eq!(budget_kib(1 << 20), 1024);
+        assert_eq!(budget_kib(u64::MAX), BODY_BUDGET_KIB);
     }
 
     #[test]

@@ -19,6 +19,7 @@ use crate::audit::Status;
 use crate::check::{
     self, ArtifactResults, CheckError, CheckOptions, artifact_report, artifact_status, is_dead,
 };
+use crate::evidence::{EvidenceDir, mirror_dir};
 use crate::fetch::{ArtifactMode, FetchError, Fetcher};
 use crate::profile::{Mirror, Profile, SignedSource};
 use crate::release::{Artifact, Expected};
@@ -72,16 +73,13 @@ struct Pending {
     signature_sha256: String,
 }
 
-/// The files one mirror served in a run, as (path under the mirror, bytes).
-pub type ServedFiles = Vec<(String, Vec<u8>)>;
-
-/// What a run produced: the report, and the exact files each mirror served, for auditors
-/// who keep evidence.
+/// What a run produced: the report, and whether each mirror served any file (the files
+/// themselves went to the evidence directory as they arrived, see [`run_with_evidence`]).
 #[derive(Debug)]
 pub struct SchemeOutcome {
     pub report: Report,
     pub state_written: bool,
-    pub served: Vec<(Mirror, ServedFiles)>,
+    pub served: Vec<(Mirror, bool)>,
     /// What the latest signed content vouches for, for `verify PROFILE FILE...`.
     pub latest: Option<LatestSigned>,
 }
@@ -132,6 +130,20 @@ pub fn run(
     mirrors: Vec<Mirror>,
     opts: CheckOptions,
 ) -> Result<SchemeOutcome, CheckError> {
+    run_with_evidence(profile_name, pinned, source, mirrors, opts, None)
+}
+
+/// [`run`], writing every file each mirror serves into `evidence` as it arrives, under the
+/// mirror's directory; the caller completes the bundle with
+/// [`EvidenceDir::finish_signed`].
+pub fn run_with_evidence(
+    profile_name: &str,
+    pinned: Pinned,
+    source: SignedSource,
+    mirrors: Vec<Mirror>,
+    opts: CheckOptions,
+    evidence: Option<Arc<EvidenceDir>>,
+) -> Result<SchemeOutcome, CheckError> {
     if mirrors.is_empty() {
         return Err(CheckError::NoMirrors);
     }
@@ -141,7 +153,14 @@ pub fn run(
         .enable_all()
         .build()
         .map_err(|e| CheckError::Setup(format!("cannot start the async runtime: {e}")))?;
-    let out = rt.block_on(run_async(profile_name, pinned, source, mirrors, opts));
+    let out = rt.block_on(run_async(
+        profile_name,
+        pinned,
+        source,
+        mirrors,
+        opts,
+        evidence,
+    ));
     rt.shutdown_background();
     out
 }
@@ -152,6 +171,7 @@ async fn run_async(
     source: SignedSource,
     mirrors: Vec<Mirror>,
     opts: CheckOptions,
+    evidence: Option<Arc<EvidenceDir>>,
 ) -> Result<SchemeOutcome, CheckError> {
     let format = pinned.format();
     let project = format!("{}:{}", format.as_str(), profile_name);
@@ -169,11 +189,13 @@ async fn run_async(
 
     let tasks: Vec<_> = mirrors
         .iter()
-        .map(|m| {
+        .enumerate()
+        .map(|(i, m)| {
             let (f, m, p, s) = (fetcher.clone(), m.clone(), pinned.clone(), source.clone());
+            let keep = evidence.clone().map(|ev| Keep { ev, index: i });
             tokio::spawn(async move {
                 let start = Instant::now();
-                let (seen, served) = observe(&f, &m, &p, &s, now).await;
+                let (seen, served) = observe(&f, &m, &p, &s, now, keep.as_ref()).await;
                 (seen, served, start.elapsed().as_millis() as u64)
             })
         })
@@ -182,13 +204,9 @@ async fn run_async(
     let mut served = Vec::with_capacity(tasks.len());
     let mut elapsed = Vec::with_capacity(tasks.len());
     for t in tasks {
-        let (s, b, ms) = t.await.unwrap_or_else(|e| {
-            (
-                Seen::Unreachable(format!("task failed: {e}")),
-                Vec::new(),
-                0,
-            )
-        });
+        let (s, b, ms) = t
+            .await
+            .unwrap_or_else(|e| (Seen::Unreachable(format!("task failed: {e}")), false, 0));
         seen.push(s);
         served.push(b);
         elapsed.push(ms);
@@ -510,7 +528,7 @@ async fn run_async(
         served: mirrors
             .iter()
             .zip(served)
-            .map(|(m, files)| ((**m).clone(), files))
+            .map(|(m, any)| ((**m).clone(), any))
             .collect(),
     })
 }
@@ -523,16 +541,30 @@ fn mode_name(m: ArtifactMode) -> &'static str {
     }
 }
 
-/// Fetches and verifies what one mirror serves. Returns the verdict input and the exact
-/// files fetched (path, bytes), for evidence.
+/// Where one mirror's files go in an evidence bundle.
+struct Keep {
+    ev: Arc<EvidenceDir>,
+    index: usize,
+}
+
+/// Fetches and verifies what one mirror serves. Returns the verdict input and whether the
+/// mirror served any file; each file goes to the evidence bundle (if any) as it arrives
+/// and is dropped once judged.
 async fn observe(
     f: &Fetcher,
     m: &Mirror,
     pinned: &Pinned,
     source: &SignedSource,
     now: i64,
-) -> (Seen, Vec<(String, Vec<u8>)>) {
-    let mut served = Vec::new();
+    keep: Option<&Keep>,
+) -> (Seen, bool) {
+    let mut served = false;
+    let mut kept = |path: &str, bytes: &[u8]| {
+        served = true;
+        if let Some(k) = keep {
+            k.ev.keep(&format!("{}/{path}", mirror_dir(k.index)), bytes);
+        }
+    };
     let unreachable = |path: &str, e: FetchError| -> Seen {
         if is_dead(&e) || matches!(e, FetchError::NotFound(_) | FetchError::Status(_)) {
             Seen::Unreachable(format!("{path}: {e}"))
@@ -547,7 +579,7 @@ async fn observe(
             Ok(b) => b,
             Err(e) => return (unreachable(vf, e), served),
         };
-        served.push((vf.clone(), bytes.clone()));
+        kept(vf, &bytes);
         match parse_update_metadata(&bytes, vf) {
             Ok(v) => version = Some(v),
             Err(why) => return (Seen::Invalid(format!("{vf}: {why}")), served),
@@ -567,7 +599,7 @@ async fn observe(
                 Ok(b) => b,
                 Err(e) => return (unreachable(p, e), served),
             };
-            served.push((p.clone(), bytes.clone()));
+            kept(p, &bytes);
             match Signature::parse_detached(pinned.format(), &bytes) {
                 Ok(s) => Some((s, Sha256::digest(&bytes))),
                 Err(e) => return (Seen::Invalid(format!("{p}: {e}")), served),
@@ -611,7 +643,7 @@ async fn observe(
         Ok(b) => b,
         Err(e) => return (unreachable(&file, e), served),
     };
-    served.push((file.clone(), bytes.clone()));
+    kept(&file, &bytes);
     let seen = match judge_signed_file(pinned, source, signature.map(|s| s.0), &file, &bytes, now) {
         Ok(mut s) => {
             if s.version.is_none() {
