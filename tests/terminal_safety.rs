@@ -529,3 +529,51 @@ fn evidence_with_hostile_names_rechecks_offline() {
     );
     assert!(names.contains(&"de\"\\ quoted"), "{names:?}");
 }
+
+#[test]
+fn checksum_list_names_are_escaped() {
+    use common::ecosystems::Signify;
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let (public, secret) = Signify::keygen(d, "k");
+    let dl = d.join("dl");
+    std::fs::create_dir_all(&dl).unwrap();
+    std::fs::write(dl.join(BIDI_ZIP), b"the zip").unwrap();
+    std::fs::write(
+        dl.join("SHA256"),
+        format!("SHA256 ({BIDI_ZIP}) = {}\n", common::sha256_hex(b"the zip")),
+    )
+    .unwrap();
+    Signify::sign_embedded(&secret, &dl.join("SHA256"), &dl.join("SHA256.sig"));
+    let key = public.display().to_string();
+    // Matched from the list's directory: OK, the name shown escaped.
+    let out = run_in(
+        d,
+        args![
+            "verify",
+            "--key",
+            &key,
+            "--sig",
+            "dl/SHA256.sig",
+            "--dir",
+            "dl",
+            BIDI_ZIP
+        ],
+    );
+    assert_eq!(out.code, Some(0), "{}", out.describe());
+    assert_terminal_safe("checksum list, OK", &out);
+    assert!(
+        out.stdout.starts_with("OK  exampleos-4-\\u{202e}gpj.zip"),
+        "{}",
+        out.describe()
+    );
+    // Named by its path instead: the hint quotes the list's name, escaped.
+    let given = format!("dl/{BIDI_ZIP}");
+    let out = run_in(
+        d,
+        args!["verify", "--key", &key, "--sig", "dl/SHA256.sig", &given],
+    );
+    assert_eq!(out.code, Some(1), "{}", out.describe());
+    assert_terminal_safe("checksum list, hint", &out);
+    assert!(out.stdout.contains("--dir DIR"), "{}", out.describe());
+}
