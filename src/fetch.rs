@@ -605,13 +605,21 @@ async fn blocking<T: Send + 'static>(
 }
 
 fn net(e: reqwest::Error) -> FetchError {
+    // The report names the mirror already; reqwest's "for url (...)" would only push the
+    // cause out of sight.
+    let e = e.without_url();
     if e.is_timeout() {
         return FetchError::Network(format!("timed out: {}", error_chain(&e)));
     }
     FetchError::Network(error_chain(&e))
 }
 
-/// reqwest's top-level message hides the cause (e.g. the TLS reason); users need it.
+/// Longest network reason kept: the whole cause, while one hostile error text still
+/// cannot grow a report without bound.
+const MAX_REASON_CHARS: usize = 2000;
+
+/// reqwest's top-level message hides the cause (e.g. the TLS reason); users need it, whole
+/// and on one line.
 fn error_chain(e: &dyn std::error::Error) -> String {
     let mut s = e.to_string();
     let mut src = e.source();
@@ -623,7 +631,11 @@ fn error_chain(e: &dyn std::error::Error) -> String {
         }
         src = inner.source();
     }
-    crate::envelope::one_line(&s)
+    let line = s.split_whitespace().collect::<Vec<_>>().join(" ");
+    match line.char_indices().nth(MAX_REASON_CHARS) {
+        Some((cut, _)) => format!("{}…", line.get(..cut).unwrap_or_default()),
+        None => line,
+    }
 }
 
 fn below_error(e: BelowError, limit: u64) -> FetchError {

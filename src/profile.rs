@@ -153,9 +153,19 @@ impl Profile {
 
     /// Parses profile text; relative paths are resolved against `base`.
     pub fn parse(text: &str, base: &Path) -> Result<Profile, ProfileError> {
-        let doc: ProfileDoc = toml::from_str(text).map_err(|e| ProfileError::Parse {
-            path: String::new(),
-            reason: crate::envelope::one_line(&e.message()),
+        let doc: ProfileDoc = toml::from_str(text).map_err(|e| {
+            let message = crate::envelope::one_line(&e.message());
+            ProfileError::Parse {
+                path: String::new(),
+                // People fix TOML in an editor: say where.
+                reason: match e.span() {
+                    Some(span) => {
+                        let (line, col) = line_col(text, span.start);
+                        format!("line {line}, column {col}: {message}")
+                    }
+                    None => message,
+                },
+            }
         })?;
         let bad = |reason: String| ProfileError::Parse {
             path: String::new(),
@@ -370,24 +380,83 @@ impl Mirror {
         })
     }
 
-    /// Parses the command line's `URL[=CC]`.
+    /// Parses the command line's `URL[=CC]`. Typing mistakes a user makes here are refused
+    /// rather than turned into a mirror that can only fail: a country that is not an ISO
+    /// code, and a host name without a scheme (which would be read as a local directory).
     pub fn from_arg(arg: &str, base: &Path) -> Result<Mirror, ProfileError> {
-        if let Some((url, cc)) = arg.rsplit_once('=')
-            && cc.len() == 2
-            && cc.bytes().all(|b| b.is_ascii_alphabetic())
-        {
-            let country = check_country(cc).map_err(|reason| ProfileError::Mirror {
-                url: url.to_owned(),
-                reason,
-            })?;
-            return Mirror::new(url, &country, None, None, base);
-        }
-        Mirror::new(arg, UNKNOWN_COUNTRY, None, None, base)
+        let (url, country) = match arg.rsplit_once('=') {
+            Some((url, cc)) if !url.contains('?') && looks_like_country(cc) => {
+                let country = check_country(cc).map_err(|reason| ProfileError::Mirror {
+                    url: url.to_owned(),
+                    reason: match crate::country::code_for_name(cc) {
+                        Some(code) if !reason.contains("did you mean") => {
+                            format!("{reason}; did you mean {code}?")
+                        }
+                        _ => reason,
+                    },
+                })?;
+                (url, country)
+            }
+            _ => (arg, UNKNOWN_COUNTRY.to_owned()),
+        };
+        refuse_bare_host(url, base)?;
+        Mirror::new(url, &country, None, None, base)
     }
 
     pub fn label(&self) -> &str {
         self.name.as_deref().unwrap_or(&self.url)
     }
+}
+
+/// The text after the last `=` is meant as a country when it is a word (`DE`, `Japan`),
+/// not the end of a URL or path.
+fn looks_like_country(s: &str) -> bool {
+    (2..=60).contains(&s.len())
+        && s.chars()
+            .all(|c| c.is_alphabetic() || c == ' ' || c == '-' || c == '\'')
+}
+
+/// A string with no scheme that names no existing path but starts with something like a
+/// host (`mirror.example.nl/...`, `localhost:8080/...`) is a URL missing its scheme.
+fn refuse_bare_host(url: &str, base: &Path) -> Result<(), ProfileError> {
+    if url.contains("://") || base.join(url).exists() {
+        return Ok(());
+    }
+    let first = url.split('/').next().unwrap_or("");
+    let (host, port) = match first.rsplit_once(':') {
+        Some((h, p)) if !p.is_empty() && p.bytes().all(|b| b.is_ascii_digit()) => (h, true),
+        _ => (first, false),
+    };
+    let hostlike = !host.is_empty()
+        && !host.starts_with('.')
+        && !host.ends_with('.')
+        && host
+            .chars()
+            .all(|c| c.is_alphanumeric() || c == '.' || c == '-')
+        && (port || host.contains('.'));
+    if !hostlike {
+        return Ok(());
+    }
+    let suggestion = if url.ends_with('/') {
+        format!("https://{url}")
+    } else {
+        format!("https://{url}/")
+    };
+    Err(ProfileError::Mirror {
+        url: url.to_owned(),
+        reason: format!(
+            "not an existing directory, and it looks like a host name: did you mean {}?",
+            crate::text::shown(&suggestion)
+        ),
+    })
+}
+
+/// `line:column` (both from 1) of a byte offset in `text`.
+fn line_col(text: &str, offset: usize) -> (usize, usize) {
+    let before = text.get(..offset).unwrap_or(text);
+    let line = before.matches('\n').count() + 1;
+    let col = before.rsplit('\n').next().unwrap_or("").chars().count() + 1;
+    (line, col)
 }
 
 #[cfg(test)]
@@ -433,5 +502,47 @@ name = "local"
         let m = Mirror::from_arg("http://h/?a=b", Path::new(".")).unwrap();
         assert_eq!(m.country, UNKNOWN_COUNTRY);
         assert!(Mirror::from_arg("ftp://h/", Path::new(".")).is_err());
+    }
+
+    #[test]
+    fn mirror_args_refuse_bare_hosts_and_non_iso_countries() {
+        let err = |a: &str| {
+            Mirror::from_arg(a, Path::new("/nonexistent"))
+                .unwrap_err()
+                .to_string()
+        };
+        let e = err("mirror.example.nl/exampleos/=NL");
+        assert!(
+            e.contains("did you mean https://mirror.example.nl/exampleos/?"),
+            "{e}"
+        );
+        assert!(err("localhost:8080/x").contains("https://localhost:8080/x/"));
+        let e = err("mirrors/jp-tokyo=Japan");
+        assert!(e.contains("\"Japan\"") && e.contains("JP"), "{e}");
+        assert!(err("http://h/x=QQ").contains("QQ"));
+        // Plain relative directories and URLs with queries are still taken.
+        let m = Mirror::from_arg("mirrors/jp-tokyo=JP", Path::new("/p")).unwrap();
+        assert_eq!(m.country, "JP");
+        assert_eq!(
+            m.location,
+            Location::Dir(PathBuf::from("/p/mirrors/jp-tokyo"))
+        );
+        assert!(Mirror::from_arg("http://h/?lang=en", Path::new(".")).is_ok());
+    }
+
+    #[test]
+    fn toml_errors_name_line_and_column() {
+        let e = Profile::parse(
+            "name = \"x\"\nchannel = \"s\"\nroot = [1,\n",
+            Path::new("."),
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(e.contains("line 3, column"), "{e}");
+        let e = Profile::parse("name = \"x\"\n  bogus = 1\n", Path::new("."))
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("line 2, column 3"), "{e}");
+        assert_eq!(line_col("ab\ncdé\nx", 7), (2, 4));
     }
 }

@@ -7,6 +7,7 @@ use std::fmt::Write as _;
 use serde::Serialize;
 
 use crate::audit::Status;
+use crate::text::shown;
 
 pub const SCHEMA: &str = "mirrorproof.report/1";
 
@@ -143,18 +144,29 @@ impl Report {
         self.countries = countries;
     }
 
+    /// The JSON report. Strings keep their whole value; DEL, C1 and bidi characters are
+    /// written as `\uXXXX` escapes, so a report shown in a terminal cannot be reordered or
+    /// retitle it, while every JSON reader gets the same text back.
     pub fn to_json(&self) -> String {
-        serde_json::to_string_pretty(self).unwrap_or_default()
+        crate::text::json_pretty(self).unwrap_or_default()
     }
 
-    /// The human report: mirrors grouped by country, then a plain-words summary.
+    /// The human report at 100 columns.
     pub fn render_human(&self) -> String {
+        self.render_human_at(DEFAULT_COLUMNS)
+    }
+
+    /// The human report: mirrors grouped by country, then a plain-words summary. Every piece
+    /// of text from outside (names, URLs, reasons, notices, signed evidence) goes through
+    /// [`shown`], once, here. Reasons are wrapped at word boundaries to `columns`, never cut.
+    pub fn render_human_at(&self, columns: usize) -> String {
+        let columns = columns.max(MIN_COLUMNS);
         let mut out = String::new();
         let _ = writeln!(
             out,
             "{} ({}) checked at {} with {}; artifacts: {}",
-            self.profile,
-            self.channel,
+            shown(&self.profile),
+            shown(&self.channel),
             self.checked_at,
             match (&self.root, self.scheme) {
                 (Some(r), _) => format!("root v{}", r.version),
@@ -164,7 +176,7 @@ impl Report {
             self.artifacts_mode
         );
         for n in &self.notices {
-            let _ = writeln!(out, "note: {n}");
+            let _ = writeln!(out, "note: {}", shown(n));
         }
         let latest_published = self
             .latest
@@ -179,7 +191,7 @@ impl Report {
             .unwrap_or(0)
             .min(48);
         for country in self.countries.keys() {
-            let _ = writeln!(out, "\n{country}");
+            let _ = writeln!(out, "\n{}", shown(country));
             for m in self.mirrors.iter().filter(|m| &m.country == country) {
                 let version = m.version.map_or("-".to_string(), |v| v.to_string());
                 let lag = match (&latest_published, m.published.as_deref()) {
@@ -189,17 +201,16 @@ impl Report {
                         .unwrap_or_default(),
                     _ => String::new(),
                 };
-                let reason = m.error.as_deref().unwrap_or("");
-                let line = format!(
-                    "  {:<12} {:<width$}  {:>10}  {:<14} {}",
+                let reason = shown(m.error.as_deref().unwrap_or(""));
+                let head = format!(
+                    "  {:<12} {:<width$}  {:>10}  {:<14} ",
                     m.status.as_str(),
                     label(m),
                     version,
                     lag,
-                    reason,
                     width = width
                 );
-                let _ = writeln!(out, "{}", line.trim_end());
+                write_wrapped(&mut out, &head, &reason, columns);
             }
         }
         let _ = writeln!(out);
@@ -209,14 +220,16 @@ impl Report {
                 "ROOT EQUIVOCATION: root version {} exists in {} different signed versions (served by {})",
                 e.version,
                 e.payload_sha256.len(),
-                e.mirrors.join(", ")
+                shown(&e.mirrors.join(", "))
             );
         }
         for r in &self.root_rejected {
             let _ = writeln!(
                 out,
                 "rejected root candidate v{} from {}: {}",
-                r.version, r.mirror, r.error
+                r.version,
+                shown(&r.mirror),
+                shown(&r.error)
             );
         }
         for e in &self.equivocations {
@@ -238,30 +251,35 @@ impl Report {
                 if e.mirrors.is_empty() {
                     "-".into()
                 } else {
-                    e.mirrors.join(", ")
+                    shown(&e.mirrors.join(", ")).into_owned()
                 }
             );
             for (i, doc) in e.evidence.iter().enumerate() {
                 let _ = writeln!(out, "  signed evidence {}:", i + 1);
                 for line in doc.lines().take(40) {
-                    let shown: String =
-                        line.chars().filter(|c| !c.is_control()).take(200).collect();
-                    let _ = writeln!(out, "    {shown}");
+                    let line: String = line.chars().take(200).collect();
+                    let _ = writeln!(out, "    {}", shown(&line));
                 }
             }
         }
-        let _ = writeln!(out, "{}", self.summary());
+        let _ = writeln!(out, "{}", shown(&self.summary()));
         out
     }
 
     /// One or two sentences that state the independence verdict.
     pub fn summary(&self) -> String {
         let Some(latest) = &self.latest else {
-            return format!(
-                "No mirror of {} mirrors serves a valid release for {}; nothing can be trusted from this run.",
-                self.mirrors.len(),
+            let n = self.mirrors.len();
+            let mut s = format!(
+                "No mirror of {n} {} serves a valid release for {}; nothing can be trusted from this run.",
+                plural(n, "mirror", "mirrors"),
                 self.channel
             );
+            if let Some(why) = self.offline() {
+                s.push(' ');
+                s.push_str(why);
+            }
+            return s;
         };
         if latest.equivocated {
             return match self.scheme {
@@ -283,17 +301,19 @@ impl Report {
             .count();
         let mut s = match self.scheme {
             None => format!(
-                "{ok_mirrors} of {} mirrors in {ok_countries} of {} countries serve the same release {} signed by {} of {} pinned release keys",
-                self.mirrors.len(),
-                self.countries.len(),
+                "{ok_mirrors} of {} in {ok_countries} of {} {} the same release {} signed by {} of {} pinned release keys",
+                count(self.mirrors.len(), "mirror", "mirrors"),
+                count(self.countries.len(), "country", "countries"),
+                plural(ok_mirrors, "serves", "serve"),
                 latest.version,
                 latest.signers.len(),
                 latest.release_keys
             ),
             Some(scheme) => format!(
-                "{ok_mirrors} of {} mirrors in {ok_countries} of {} countries serve the same {scheme}-signed content {}{} ({})",
-                self.mirrors.len(),
-                self.countries.len(),
+                "{ok_mirrors} of {} in {ok_countries} of {} {} the same {scheme}-signed content {}{} ({})",
+                count(self.mirrors.len(), "mirror", "mirrors"),
+                count(self.countries.len(), "country", "countries"),
+                plural(ok_mirrors, "serves", "serve"),
                 latest
                     .payload_sha256
                     .get(..16)
@@ -354,8 +374,103 @@ impl Report {
     }
 }
 
-fn label(m: &MirrorReport) -> &str {
-    m.name.as_deref().unwrap_or(&m.url)
+impl Report {
+    /// When every mirror is an HTTP mirror that failed to connect or to resolve its name,
+    /// the likely fault is this machine's network, not the mirrors: say so.
+    fn offline(&self) -> Option<&'static str> {
+        if self.mirrors.is_empty() {
+            return None;
+        }
+        let mut all_dns = true;
+        for m in &self.mirrors {
+            let url = m.url.to_ascii_lowercase();
+            if m.status != Status::Unreachable
+                || !(url.starts_with("http://") || url.starts_with("https://"))
+            {
+                return None;
+            }
+            let reason = m.error.as_deref().unwrap_or("").to_ascii_lowercase();
+            let dns = DNS_FAILURES.iter().any(|w| reason.contains(w));
+            if !dns && !CONNECT_FAILURES.iter().any(|w| reason.contains(w)) {
+                return None;
+            }
+            all_dns &= dns;
+        }
+        Some(if all_dns {
+            "No mirror's host name could be resolved: this machine seems to be offline or cannot resolve names (check the network and DNS, or a proxy)."
+        } else {
+            "Every mirror failed to connect: this machine seems to be offline (check the network, a firewall or a proxy)."
+        })
+    }
+}
+
+/// Reasons (as reqwest and the OS word them) that mean a name did not resolve.
+const DNS_FAILURES: &[&str] = &[
+    "dns error",
+    "failed to lookup address",
+    "name or service not known",
+    "temporary failure in name resolution",
+    "no address associated",
+];
+/// Reasons that mean no connection could be made at all.
+const CONNECT_FAILURES: &[&str] = &[
+    "error trying to connect",
+    "connection refused",
+    "network is unreachable",
+    "no route to host",
+    "client error (connect)",
+];
+
+/// Width of the human report when the terminal's is unknown.
+pub const DEFAULT_COLUMNS: usize = 100;
+/// Narrower than this, wrapped reasons would be a word a line.
+const MIN_COLUMNS: usize = 60;
+/// A reason gets its own indented lines when fewer columns than this are left beside the
+/// table's other fields.
+const MIN_REASON_COLUMNS: usize = 30;
+const REASON_INDENT: &str = "      ";
+
+/// Writes `head` then `text` wrapped at word boundaries within `columns`; continuation
+/// lines are indented under the reason. A word longer than a line is kept whole.
+fn write_wrapped(out: &mut String, head: &str, text: &str, columns: usize) {
+    let head_len = head.chars().count();
+    let (first_room, indent) = if columns.saturating_sub(head_len) >= MIN_REASON_COLUMNS {
+        (columns - head_len, " ".repeat(head_len))
+    } else {
+        (0, REASON_INDENT.to_string())
+    };
+    let rest_room = columns.saturating_sub(indent.chars().count()).max(1);
+    let mut line = head.to_string();
+    let mut used = 0;
+    let mut room = first_room;
+    for word in text.split(' ').filter(|w| !w.is_empty()) {
+        let n = word.chars().count();
+        if used > 0 && used + 1 + n > room || used == 0 && room == 0 {
+            let _ = writeln!(out, "{}", line.trim_end());
+            line = indent.clone();
+            used = 0;
+            room = rest_room;
+        }
+        if used > 0 {
+            line.push(' ');
+            used += 1;
+        }
+        line.push_str(word);
+        used += n;
+    }
+    let _ = writeln!(out, "{}", line.trim_end());
+}
+
+fn plural<'a>(n: usize, one: &'a str, many: &'a str) -> &'a str {
+    if n == 1 { one } else { many }
+}
+
+fn count(n: usize, one: &str, many: &str) -> String {
+    format!("{n} {}", plural(n, one, many))
+}
+
+fn label(m: &MirrorReport) -> String {
+    shown(m.name.as_deref().unwrap_or(&m.url)).into_owned()
 }
 
 fn lag_words(d: chrono::TimeDelta) -> String {
@@ -369,5 +484,36 @@ fn lag_words(d: chrono::TimeDelta) -> String {
         "<1h behind".into()
     } else {
         String::new()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn wrapping_keeps_every_word_and_the_width() {
+        let reason = "stable/release.json: error sending request: client error (Connect): tcp connect error: Connection refused (os error 111) and-a-very-long-unbreakable-word-that-is-wider-than-the-room-left";
+        let mut out = String::new();
+        write_wrapped(
+            &mut out,
+            &format!("{:<56}", "  unreachable  m"),
+            reason,
+            100,
+        );
+        let lines: Vec<&str> = out.lines().collect();
+        assert!(lines.len() > 2, "{out}");
+        for l in &lines {
+            let long_word = l.contains("unbreakable");
+            assert!(l.chars().count() <= 100 || long_word, "{l:?}");
+        }
+        // Continuation lines start under the reason.
+        assert!(lines[1].starts_with(&" ".repeat(56)), "{out}");
+        let words: Vec<&str> = out.split_whitespace().skip(2).collect();
+        assert_eq!(words.join(" "), reason);
+        // Too little room beside the table: the reason goes below, indented.
+        let mut out = String::new();
+        write_wrapped(&mut out, &format!("{:<90}", "  unreachable  m"), "a b", 100);
+        assert_eq!(out, "  unreachable  m\n      a b\n");
     }
 }

@@ -65,6 +65,9 @@ pub struct Request<'a> {
     pub format: Option<Format>,
     pub identity: Option<&'a str>,
     pub namespace: Option<&'a str>,
+    /// `verify --dir DIR`: a checksum list's names are looked up as given and read from
+    /// under DIR, as `signify -C` run in DIR would.
+    pub base_dir: Option<&'a Path>,
 }
 
 pub fn verify(
@@ -135,7 +138,10 @@ pub fn verify(
                     sig_path.display()
                 ))
             })?;
-            results = files.iter().map(|f| check_listed(&entries, f)).collect();
+            results = files
+                .iter()
+                .map(|f| check_listed(&entries, f, req.base_dir))
+                .collect();
         }
         return Ok(SignedFiles {
             format,
@@ -191,18 +197,23 @@ pub fn verify(
 }
 
 /// Checks a file against a verified checksum list, as `signify -C` does: by the path
-/// exactly as given (`sub/a.bin` is not the list's `a.bin`).
-fn check_listed(entries: &[checksums::Entry], file: &Path) -> Checked {
+/// exactly as given (`sub/a.bin` is not the list's `a.bin`), read from under `base_dir`
+/// when one is given.
+fn check_listed(entries: &[checksums::Entry], file: &Path, base_dir: Option<&Path>) -> Checked {
     let what = file.display().to_string();
     let digests: Vec<&checksums::Digest> = checksums::lookup(entries, &what)
         .into_iter()
         .map(|e| &e.digest)
         .collect();
+    let on_disk = match base_dir {
+        Some(dir) => dir.join(file),
+        None => file.to_path_buf(),
+    };
     let verdict = if digests.is_empty() {
-        Err("not in the signed checksum list".into())
+        Err(not_listed_hint(entries, file))
     } else {
         let listed = crate::scheme_check::listed_artifact(&what, &digests);
-        matches_listed(file, &listed, "the signed list")
+        matches_listed(&on_disk, &listed, "the signed list")
     };
     match verdict {
         Ok(detail) => Checked {
@@ -215,6 +226,25 @@ fn check_listed(entries: &[checksums::Entry], file: &Path) -> Checked {
             ok: false,
             detail,
         },
+    }
+}
+
+/// Why a path is not in the list, and how to name it so it is: the list's entry with the
+/// same file name, if there is one, and `--dir` to read names relative to a directory.
+fn not_listed_hint(entries: &[checksums::Entry], file: &Path) -> String {
+    let base = file.file_name().and_then(|n| n.to_str()).unwrap_or("");
+    let same_name: Vec<&str> = entries
+        .iter()
+        .map(|e| e.name.as_str())
+        .filter(|n| n.rsplit('/').next() == Some(base))
+        .take(3)
+        .collect();
+    match same_name.first() {
+        Some(listed) => format!(
+            "not in the signed checksum list as {:?}: the list names {listed:?}; names are matched exactly as listed, so run from the list's directory or add --dir DIR and give {listed:?}",
+            file.display().to_string()
+        ),
+        None => "not in the signed checksum list".into(),
     }
 }
 

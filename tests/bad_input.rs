@@ -4,7 +4,10 @@
 //! The rule every case here checks: a bad local file gets exit 2 and exactly one line on
 //! stderr starting with "mirrorproof:", never a panic (exit 101) or a crash, and never a
 //! partial state write. A damaged state file in particular is never silently reset: the
-//! old bytes stay, and nothing new is written next to them.
+//! old bytes stay, and nothing new is written next to them. A state directory that can be
+//! read but not written (read-only, full, no `$HOME`) does not lose the run: the report is
+//! printed first (rollbacks still caught from the recorded state), then the one-line error
+//! with the way out (`--state DIR` or `--no-state`), exit 2.
 //!
 //! The worlds (keys, pinned root, a mirror serving a signed release) come from the library's
 //! publisher API through `tests/common`. Roots that no honest publisher could make are
@@ -13,6 +16,7 @@
 //!
 //! The disk-full and read-only cases mount a tmpfs (tests run as root, here and in CI); if
 //! `mount` is refused the test fails saying so, rather than passing without testing.
+//! `scripts/test.sh` run by another user skips them and says so (`MIRRORPROOF_TEST_NO_ROOT`).
 
 mod common;
 
@@ -85,6 +89,36 @@ impl Out {
     #[track_caller]
     fn usage_error(&self) -> &str {
         self.check_usage_error().unwrap_or_else(|e| panic!("{e}"))
+    }
+
+    /// A run whose verdicts are sound but whose state could not be recorded: the whole
+    /// report on stdout first, then exit 2 with one line that says why and how to go on
+    /// (`--state DIR` or `--no-state`).
+    #[track_caller]
+    fn report_then_state_error(&self) -> &str {
+        assert_eq!(self.code, Some(2), "expected exit 2:\n{}", self.describe());
+        assert!(
+            self.stdout.contains("serve the same release")
+                || self.stdout.contains("serves the same release"),
+            "the report must be printed before the error:\n{}",
+            self.describe()
+        );
+        let lines: Vec<&str> = self.stderr.lines().collect();
+        assert_eq!(lines.len(), 1, "one line on stderr:\n{}", self.describe());
+        let line = lines[0];
+        for needle in [
+            "mirrorproof: ",
+            "cannot write state",
+            "--state DIR",
+            "--no-state",
+        ] {
+            assert!(
+                line.contains(needle),
+                "{needle:?} missing:\n{}",
+                self.describe()
+            );
+        }
+        line
     }
 
     /// Exit 2 with one line that mentions `needle` (case-insensitive).
@@ -317,6 +351,18 @@ fn assert_unchanged_but_lock(
 
 // ---------------------------------------------------------------------------------------
 // Mounts (tests run as root)
+
+/// The tests that mount need root (CAP_SYS_ADMIN). `scripts/test.sh` sets
+/// `MIRRORPROOF_TEST_NO_ROOT=1` when it runs as another user, after saying which tests it
+/// skips and why; without that variable a refused mount fails the test, so a run as root
+/// (CI) can never pass them without testing anything.
+fn skipped_without_root(test: &str) -> bool {
+    let skip = std::env::var_os("MIRRORPROOF_TEST_NO_ROOT").is_some_and(|v| v == "1");
+    if skip {
+        eprintln!("skipped {test}: it mounts a tmpfs, which needs root");
+    }
+    skip
+}
 
 /// A mount that is undone when dropped (even when the test fails).
 struct Mount {
@@ -1296,7 +1342,7 @@ fn state_project_directory_that_is_a_dangling_symlink() {
     std::os::unix::fs::symlink(e.path("nowhere"), dir.join(PROJECT)).unwrap();
     let before = snapshot(&dir);
     e.check_with_state(&e.path("profile.toml"), &dir)
-        .usage_error_mentioning("cannot write state");
+        .report_then_state_error();
     assert_unchanged_but_lock(&before, &snapshot(&dir));
     assert!(!e.path("nowhere").exists());
     assert!(temp_files(e.w.path()).is_empty());
@@ -1304,6 +1350,9 @@ fn state_project_directory_that_is_a_dangling_symlink() {
 
 #[test]
 fn disk_full_while_writing_the_state() {
+    if skipped_without_root("disk_full_while_writing_the_state") {
+        return;
+    }
     let e = Env::new();
     let profile = e.path("profile.toml");
 
@@ -1316,8 +1365,7 @@ fn disk_full_while_writing_the_state() {
     std::fs::write(state_file(&dir), &older).unwrap();
     fill(&dir);
     let before = snapshot(&dir);
-    e.check_with_state(&profile, &dir)
-        .usage_error_mentioning("cannot write state");
+    e.check_with_state(&profile, &dir).report_then_state_error();
     assert_eq!(std::fs::read(state_file(&dir)).unwrap(), older);
     assert!(temp_files(&dir).is_empty(), "{:?}", temp_files(&dir));
     assert_unchanged_but_lock(&before, &snapshot(&dir));
@@ -1327,8 +1375,7 @@ fn disk_full_while_writing_the_state() {
     let _m2 = Mount::tmpfs(&dir, "64k");
     fill(&dir);
     let before = snapshot(&dir);
-    e.check_with_state(&profile, &dir)
-        .usage_error_mentioning("state");
+    e.check_with_state(&profile, &dir).report_then_state_error();
     assert!(!state_file(&dir).exists(), "no partial state file");
     assert!(temp_files(&dir).is_empty(), "{:?}", temp_files(&dir));
     let mut after = snapshot(&dir);
@@ -1348,6 +1395,9 @@ fn disk_full_while_writing_the_state() {
 
 #[test]
 fn read_only_state_directory() {
+    if skipped_without_root("read_only_state_directory") {
+        return;
+    }
     let e = Env::new();
     let profile = e.path("profile.toml");
     let older = state_bytes(V - 1, &sha256_hex(b"older"));
@@ -1359,16 +1409,14 @@ fn read_only_state_directory() {
     std::fs::write(state_file(&dir), &older).unwrap();
     m.remount_ro();
     let before = snapshot(&dir);
-    e.check_with_state(&profile, &dir)
-        .usage_error_mentioning("cannot write state");
+    e.check_with_state(&profile, &dir).report_then_state_error();
     assert_eq!(snapshot(&dir), before);
 
     // Empty and read-only: no state yet, none can be recorded.
     let dir = e.path("ro-empty");
     let m2 = Mount::tmpfs(&dir, "1m");
     m2.remount_ro();
-    e.check_with_state(&profile, &dir)
-        .usage_error_mentioning("state");
+    e.check_with_state(&profile, &dir).report_then_state_error();
     assert!(snapshot(&dir).len() == 1, "{:?}", snapshot(&dir));
 
     // A read-only bind mount of an ordinary directory holding an older state.
@@ -1378,8 +1426,7 @@ fn read_only_state_directory() {
     let dir = e.path("ro-bind");
     let _b = Mount::bind_ro(&src, &dir);
     let before = snapshot(&src);
-    e.check_with_state(&profile, &dir)
-        .usage_error_mentioning("cannot write state");
+    e.check_with_state(&profile, &dir).report_then_state_error();
     assert_eq!(snapshot(&src), before);
     assert!(temp_files(&src).is_empty());
 
@@ -1394,4 +1441,63 @@ fn current_hash(e: &Env) -> String {
     let bytes = std::fs::read(PathBuf::from(e.w.url_of("fr")).join("stable/release.json")).unwrap();
     let env = Envelope::parse(&bytes, 1 << 20).unwrap();
     sha256_hex(&env.payload_bytes().unwrap())
+}
+
+#[test]
+fn read_only_state_still_catches_a_rollback() {
+    if skipped_without_root("read_only_state_still_catches_a_rollback") {
+        return;
+    }
+    // The recorded state says a newer release was seen; the directory is read-only. The run
+    // cannot write, but it must still read: the mirror's older release is a rollback.
+    let e = Env::new();
+    let src = e.path("ro-newer-src");
+    std::fs::create_dir_all(src.join(PROJECT)).unwrap();
+    std::fs::write(state_file(&src), state_bytes(V + 1, &sha256_hex(b"newer"))).unwrap();
+    let dir = e.path("ro-newer");
+    let _b = Mount::bind_ro(&src, &dir);
+    let before = snapshot(&src);
+    let out = e.check_with_state(&e.path("profile.toml"), &dir);
+    out.expect_code(1);
+    assert!(out.stdout.contains("rollback"), "{}", out.describe());
+    assert!(
+        out.stderr.is_empty(),
+        "nothing needed writing:\n{}",
+        out.describe()
+    );
+    assert_eq!(snapshot(&src), before);
+}
+
+#[test]
+fn no_home_prints_the_report_then_says_where_state_could_go() {
+    let e = Env::new();
+    let mut cmd = e.command(&[
+        OsStr::new("check"),
+        e.path("profile.toml").as_os_str(),
+        OsStr::new("--artifacts"),
+        OsStr::new("none"),
+    ]);
+    cmd.env_remove("HOME");
+    let out = Env::run_cmd(cmd);
+    assert_eq!(out.code, Some(2), "{}", out.describe());
+    assert!(
+        out.stdout.contains("the same release"),
+        "{}",
+        out.describe()
+    );
+    let lines: Vec<&str> = out.stderr.lines().collect();
+    assert_eq!(lines.len(), 1, "{}", out.describe());
+    for needle in ["no data directory", "--state DIR", "--no-state"] {
+        assert!(lines[0].contains(needle), "{needle:?}:\n{}", out.describe());
+    }
+    // With --no-state the same run is simply fine.
+    let mut cmd = e.command(&[
+        OsStr::new("check"),
+        e.path("profile.toml").as_os_str(),
+        OsStr::new("--artifacts"),
+        OsStr::new("none"),
+        OsStr::new("--no-state"),
+    ]);
+    cmd.env_remove("HOME");
+    Env::run_cmd(cmd).expect_code(0);
 }

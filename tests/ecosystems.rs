@@ -649,7 +649,7 @@ fn evidence_of_a_split_view_rechecks_offline() {
         "scheme = \"note\"\nkey = {:?}\nchannel = \"log\"\nfile = \"checkpoint\"\norigin = {origin:?}\n",
         work.join("log.vkey").display().to_string()
     );
-    for (name, root) in [("eu", 1u8), ("us", 1), ("cn", 2)] {
+    for (name, root) in [("de", 1u8), ("us", 1), ("cn", 2)] {
         let d = e.mirror(name, &name.to_uppercase());
         let cp = note::sign(&checkpoint(origin, 77, &[root; 32]), origin, &key).unwrap();
         write(&d.join("checkpoint"), cp.as_bytes());

@@ -1,0 +1,456 @@
+//! A first-time user's trial, as a new user would run it: the binary on real files, real
+//! loopback mirrors and the reference `signify`. Each test is one finding from that trial:
+//! what the user typed and what the tool must answer.
+
+mod common;
+
+use std::path::Path;
+use std::process::Command;
+
+use common::{Server, World};
+use mirrorproof::text::toml_string;
+
+const BIN: &str = env!("CARGO_BIN_EXE_mirrorproof");
+
+struct Out {
+    code: Option<i32>,
+    stdout: String,
+    stderr: String,
+}
+
+impl Out {
+    fn describe(&self) -> String {
+        format!(
+            "exit {:?}\n--- stdout\n{}\n--- stderr\n{}",
+            self.code, self.stdout, self.stderr
+        )
+    }
+}
+
+fn run_in(dir: &Path, args: &[&str]) -> Out {
+    let out = Command::new(BIN)
+        .args(args)
+        .current_dir(dir)
+        .env("HOME", dir)
+        .env_remove("XDG_DATA_HOME")
+        .env_remove("COLUMNS")
+        .env("RUST_BACKTRACE", "0")
+        .output()
+        .expect("run mirrorproof");
+    Out {
+        code: out.status.code(),
+        stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
+        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+    }
+}
+
+/// A URL on loopback where nothing listens (a server was there a moment ago).
+fn dead_url(w: &World, path: &str) -> String {
+    let s = Server::serve_dir(w.path());
+    let url = format!("{}{path}", s.url());
+    drop(s);
+    url
+}
+
+fn profile(w: &World, mirrors: &[(&str, &str, &str)]) -> String {
+    let mut text = format!(
+        "name = \"exampleos\"\nroot = {}\nchannel = \"stable\"\n",
+        toml_string(&w.pinned_path().display().to_string())
+    );
+    for (url, cc, name) in mirrors {
+        text.push_str(&format!(
+            "[[mirrors]]\nurl = {}\ncountry = \"{cc}\"\nname = \"{name}\"\n",
+            toml_string(url)
+        ));
+    }
+    let p = w.path().join("p.toml");
+    std::fs::write(&p, text).unwrap();
+    p.display().to_string()
+}
+
+#[test]
+fn all_mirrors_refusing_connections_says_this_machine_seems_offline() {
+    let w = World::new();
+    let p = profile(
+        &w,
+        &[
+            (&dead_url(&w, "a/"), "FR", "fr"),
+            (&dead_url(&w, "b/"), "DE", "de"),
+        ],
+    );
+    let out = run_in(w.path(), &["check", &p, "--no-state"]);
+    assert_eq!(out.code, Some(1), "{}", out.describe());
+    let last = out.stdout.lines().last().unwrap_or("");
+    assert!(
+        last.contains("No mirror of 2 mirrors"),
+        "{}",
+        out.describe()
+    );
+    assert!(last.contains("seems to be offline"), "{}", out.describe());
+
+    // One mirror: "of 1 mirror", and one local directory that is missing is not "offline".
+    let p = profile(&w, &[(&dead_url(&w, "a/"), "FR", "fr")]);
+    let out = run_in(w.path(), &["check", &p, "--no-state"]);
+    let last = out.stdout.lines().last().unwrap_or("");
+    assert!(
+        last.contains("No mirror of 1 mirror serves"),
+        "{}",
+        out.describe()
+    );
+    let missing = w.path().join("no-such-mirror").display().to_string();
+    let p = profile(
+        &w,
+        &[(&dead_url(&w, "a/"), "FR", "fr"), (&missing, "DE", "local")],
+    );
+    let out = run_in(w.path(), &["check", &p, "--no-state"]);
+    assert!(!out.stdout.contains("offline"), "{}", out.describe());
+}
+
+#[test]
+fn reasons_keep_the_cause_and_do_not_repeat_the_url() {
+    let mut w = World::new();
+    w.now = mirrorproof::time::now();
+    let rel = common::genuine(&w);
+    w.mirror("ok", "FR").serves(&rel);
+    // A long URL path: it used to fill the 200 characters before the cause was reached.
+    let long = format!("{}/", "exampleos-mirror-path-segment/".repeat(8));
+    let dead = dead_url(&w, &long);
+    let p = profile(&w, &[(&w.url_of("ok"), "FR", "ok"), (&dead, "DE", "dead")]);
+    let out = run_in(w.path(), &["check", &p, "--no-state", "--json"]);
+    assert_eq!(out.code, Some(1), "{}", out.describe());
+    let v: serde_json::Value = serde_json::from_str(&out.stdout).unwrap();
+    let dead_report = v["mirrors"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|m| m["name"] == "dead")
+        .unwrap();
+    let reason = dead_report["error"].as_str().unwrap();
+    assert!(reason.contains("Connection refused"), "{reason}");
+    assert!(
+        !reason.contains("exampleos-mirror-path-segment"),
+        "{reason}"
+    );
+    assert!(!reason.contains('\n'), "{reason}");
+
+    // The table wraps the reason at word boundaries within 100 columns and loses nothing.
+    let out = run_in(w.path(), &["check", &p, "--no-state"]);
+    let lines: Vec<&str> = out.stdout.lines().collect();
+    let start = lines
+        .iter()
+        .position(|l| l.contains("unreachable"))
+        .unwrap_or_else(|| panic!("{}", out.describe()));
+    let mut shown = String::new();
+    for l in &lines[start..] {
+        if l.trim().is_empty() {
+            break;
+        }
+        assert!(l.chars().count() <= 100, "over 100 columns: {l:?}");
+        shown.push(' ');
+        shown.push_str(l.trim());
+    }
+    let words: Vec<&str> = shown.split_whitespace().collect();
+    let joined = words.join(" ");
+    assert!(joined.contains(reason), "{joined}\n---\n{reason}");
+    // Narrow terminals get narrower lines.
+    let narrow = Command::new(BIN)
+        .args(["check", &p, "--no-state"])
+        .env("COLUMNS", "70")
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&narrow.stdout);
+    let reason_lines: Vec<&str> = text
+        .lines()
+        .skip_while(|l| !l.contains("unreachable"))
+        .take_while(|l| !l.trim().is_empty())
+        .collect();
+    assert!(reason_lines.len() > 1, "{text}");
+    assert!(
+        reason_lines.iter().all(|l| l.chars().count() <= 70),
+        "{text}"
+    );
+}
+
+#[test]
+fn mirror_arguments_that_are_typos_are_refused_with_a_hint() {
+    let w = World::new();
+    let p = profile(&w, &[]);
+    let out = run_in(
+        w.path(),
+        &["check", &p, "--mirror", "mirror.example.nl/exampleos/=NL"],
+    );
+    assert_eq!(out.code, Some(2), "{}", out.describe());
+    assert!(
+        out.stderr
+            .contains("did you mean https://mirror.example.nl/exampleos/?"),
+        "{}",
+        out.describe()
+    );
+    let out = run_in(
+        w.path(),
+        &["check", &p, "--mirror", "mirrors/jp-tokyo=Japan"],
+    );
+    assert_eq!(out.code, Some(2), "{}", out.describe());
+    assert!(
+        out.stderr.contains("\"Japan\"") && out.stderr.contains("JP"),
+        "{}",
+        out.describe()
+    );
+    assert_eq!(out.stderr.lines().count(), 1, "{}", out.describe());
+    // An existing directory whose name looks like a host is still a directory.
+    std::fs::create_dir_all(w.path().join("mirror.example.nl")).unwrap();
+    let out = run_in(
+        w.path(),
+        &[
+            "check",
+            &p,
+            "--no-state",
+            "--mirror",
+            "mirror.example.nl=NL",
+            "--artifacts",
+            "none",
+        ],
+    );
+    assert_eq!(out.code, Some(1), "{}", out.describe());
+    assert!(
+        out.stdout.contains("mirror.example.nl"),
+        "{}",
+        out.describe()
+    );
+}
+
+#[test]
+fn toml_errors_name_the_line_and_column() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join("p.toml"),
+        "name = \"x\"\nchannel = \"stable\"\nroot = \"r.json\"\n[[mirrors]]\nurl = https://m.example/\n",
+    )
+    .unwrap();
+    let out = run_in(dir.path(), &["check", "p.toml"]);
+    assert_eq!(out.code, Some(2), "{}", out.describe());
+    assert!(
+        out.stderr.contains("line 5, column 7"),
+        "{}",
+        out.describe()
+    );
+}
+
+#[test]
+fn verify_says_no_such_file_and_is_a_directory() {
+    let mut w = World::new();
+    w.now = mirrorproof::time::now();
+    let rel = common::genuine(&w);
+    w.mirror("fr", "FR").serves(&rel);
+    let p = profile(&w, &[(&w.url_of("fr"), "FR", "fr")]);
+    std::fs::create_dir_all(w.path().join("dl/factory.zip")).unwrap();
+    let out = run_in(
+        w.path(),
+        &[
+            "verify",
+            &p,
+            "missing/factory.zip",
+            "dl/factory.zip",
+            "--no-state",
+        ],
+    );
+    assert_eq!(out.code, Some(1), "{}", out.describe());
+    assert!(
+        out.stdout
+            .contains("FAILED  missing/factory.zip  No such file"),
+        "{}",
+        out.describe()
+    );
+    assert!(
+        out.stdout
+            .contains("FAILED  dl/factory.zip  is a directory"),
+        "{}",
+        out.describe()
+    );
+    assert!(
+        !out.stdout.contains("lists no artifact"),
+        "{}",
+        out.describe()
+    );
+}
+
+#[test]
+fn verify_key_names_what_the_list_names_and_dir_matches_it() {
+    use common::ecosystems::Signify;
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let (public, secret) = Signify::keygen(d, "k");
+    let rel = d.join("release");
+    std::fs::create_dir_all(&rel).unwrap();
+    std::fs::write(rel.join("a.bin"), b"the image").unwrap();
+    std::fs::write(
+        rel.join("SHA256"),
+        format!("SHA256 (a.bin) = {}\n", common::sha256_hex(b"the image")),
+    )
+    .unwrap();
+    Signify::sign_embedded(&secret, &rel.join("SHA256"), &rel.join("SHA256.sig"));
+    let key = public.display().to_string();
+    // The user downloads into release/ and checks from the parent directory.
+    let out = run_in(
+        d,
+        &[
+            "verify",
+            "--key",
+            &key,
+            "--sig",
+            "release/SHA256.sig",
+            "release/a.bin",
+        ],
+    );
+    assert_eq!(out.code, Some(1), "{}", out.describe());
+    assert!(
+        out.stdout.contains("the list names \"a.bin\"") && out.stdout.contains("--dir DIR"),
+        "{}",
+        out.describe()
+    );
+    // As signify -C run in release/: names relative to --dir.
+    let out = run_in(
+        d,
+        &[
+            "verify",
+            "--key",
+            &key,
+            "--sig",
+            "release/SHA256.sig",
+            "--dir",
+            "release",
+            "a.bin",
+        ],
+    );
+    assert_eq!(out.code, Some(0), "{}", out.describe());
+    assert!(out.stdout.starts_with("OK  a.bin"), "{}", out.describe());
+    // --dir reads the bytes from DIR: a tampered copy there fails.
+    std::fs::write(rel.join("a.bin"), b"the imagE").unwrap();
+    let out = run_in(
+        d,
+        &[
+            "verify",
+            "--key",
+            &key,
+            "--sig",
+            "release/SHA256.sig",
+            "--dir",
+            "release",
+            "a.bin",
+        ],
+    );
+    assert_eq!(out.code, Some(1), "{}", out.describe());
+}
+
+#[test]
+fn completions_and_man_page_come_from_the_same_definitions() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = run_in(dir.path(), &["completions", "bash"]);
+    assert_eq!(out.code, Some(0), "{}", out.describe());
+    assert!(out.stdout.contains("check"), "{}", out.describe());
+    assert!(
+        out.stdout.contains("--only-cli-mirrors"),
+        "{}",
+        out.describe()
+    );
+    let out = run_in(dir.path(), &["completions", "zsh"]);
+    assert_eq!(out.code, Some(0), "{}", out.describe());
+    let out = run_in(dir.path(), &["man"]);
+    assert_eq!(out.code, Some(0), "{}", out.describe());
+    assert!(out.stdout.contains(".TH"), "{}", out.describe());
+    for sub in [
+        "check",
+        "verify",
+        "keygen",
+        "root new",
+        "release new",
+        "sign",
+        "mirror build",
+        "mirrors import",
+        "completions",
+        "man",
+    ] {
+        assert!(
+            out.stdout
+                .contains(&format!(".SH \"MIRRORPROOF {}\"", sub.to_uppercase())),
+            "no section for {sub}"
+        );
+    }
+    // Options appear with their help text.
+    assert!(out.stdout.contains("Check only the \\-\\-mirror mirrors"));
+    // `verify --help` shows that PROFILE comes first.
+    let out = run_in(dir.path(), &["verify", "--help"]);
+    assert!(
+        out.stdout
+            .contains("mirrorproof verify [OPTIONS] PROFILE FILE..."),
+        "{}",
+        out.describe()
+    );
+}
+
+#[test]
+fn mirrors_import_into_replaces_the_mirror_list_and_keeps_the_rest() {
+    let w = World::new();
+    let original = format!(
+        "# ExampleOS, pinned by hand\nname = \"exampleos\"\nroot = {}\nchannel = \"stable\"\n\n# old mirrors\n[[mirrors]]\nurl = \"https://old.example/\"\ncountry = \"FR\"\n",
+        toml_string(&w.pinned_path().display().to_string())
+    );
+    let p = w.path().join("exampleos.toml");
+    std::fs::write(&p, &original).unwrap();
+    let list = w.path().join("mirrorlist");
+    std::fs::write(
+        &list,
+        "## Germany\nServer = https://mirror.example.de/arch/$repo/os/$arch\n## Japan\nServer = https://mirror.example.jp/arch/$repo/os/$arch\n",
+    )
+    .unwrap();
+    let ps = p.display().to_string();
+    let out = run_in(
+        w.path(),
+        &[
+            "mirrors",
+            "import",
+            "--format",
+            "arch",
+            "mirrorlist",
+            "--into",
+            &ps,
+        ],
+    );
+    assert_eq!(out.code, Some(0), "{}", out.describe());
+    assert!(out.stdout.contains("2 mirrors"), "{}", out.describe());
+    let new = std::fs::read_to_string(&p).unwrap();
+    assert!(
+        new.starts_with("# ExampleOS, pinned by hand\nname = \"exampleos\"\n"),
+        "{new}"
+    );
+    assert!(!new.contains("old.example"), "{new}");
+    let loaded = mirrorproof::profile::Profile::load(&p).unwrap();
+    let countries: Vec<&str> = loaded.mirrors.iter().map(|m| m.country.as_str()).collect();
+    assert_eq!(countries, ["DE", "JP"]);
+    assert_eq!(loaded.channel, "stable");
+
+    // A file that is not a profile is refused and left as it was.
+    let notes = w.path().join("notes.txt");
+    std::fs::write(&notes, "shopping list\n").unwrap();
+    let out = run_in(
+        w.path(),
+        &[
+            "mirrors",
+            "import",
+            "--format",
+            "arch",
+            "mirrorlist",
+            "--into",
+            &notes.display().to_string(),
+        ],
+    );
+    assert_eq!(out.code, Some(2), "{}", out.describe());
+    assert_eq!(std::fs::read_to_string(&notes).unwrap(), "shopping list\n");
+    assert!(
+        !w.path().read_dir().unwrap().any(|e| e
+            .unwrap()
+            .file_name()
+            .to_string_lossy()
+            .ends_with(".tmp"))
+    );
+}
