@@ -200,12 +200,16 @@ async fn run_async(
                 let start = Instant::now();
                 let release = f.get_metadata(&m, &rel).await;
                 let elapsed_ms = start.elapsed().as_millis() as u64;
-                let release = release.map(|bytes| {
-                    if let Some(ev) = &ev {
-                        ev.keep(&format!("{}/{rel}", mirror_dir(i)), &bytes);
+                let release = match release {
+                    Ok(bytes) => {
+                        let arrived = judge.arrived(&bytes, &root);
+                        if let Some(ev) = &ev {
+                            ev.keep(&format!("{}/{rel}", mirror_dir(i)), &bytes).await;
+                        }
+                        Ok(arrived)
                     }
-                    judge.arrived(&bytes, &root)
-                });
+                    Err(e) => Err(e),
+                };
                 let next_root = match &release {
                     Err(e) if is_dead(e) => Err(e.clone()),
                     _ => f
@@ -264,8 +268,9 @@ async fn run_async(
                     if let Some(ev) = &ev {
                         ev.replace(
                             &format!("{}/{rel}", mirror_dir(i)),
-                            got.as_ref().ok().map(Vec::as_slice),
-                        );
+                            got.as_ref().ok().map(|b| &b[..]),
+                        )
+                        .await;
                     }
                     match got {
                         Ok(bytes) => judge.arrived(&bytes, &root).observation,

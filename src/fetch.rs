@@ -239,22 +239,24 @@ impl Fetcher {
     /// [`PER_HOST`] requests go to one host at once; once one of them got no answer within
     /// the timeout, the host's other requests fail at once with [`FetchError::NotAsked`],
     /// so a list naming one silent host thousands of times costs about one timeout.
-    pub async fn get_metadata(&self, mirror: &Mirror, rel: &str) -> Result<Vec<u8>, FetchError> {
+    pub async fn get_metadata(&self, mirror: &Mirror, rel: &str) -> Result<Body, FetchError> {
         let limit = self.config.max_metadata_bytes;
         match &mirror.location {
             Location::Dir(dir) => {
                 let _permit = self.meta_permits.acquire().await.map_err(|_| closed())?;
-                let _memory = self
+                let memory = self
                     .body_budget
-                    .acquire_many(budget_kib(limit))
+                    .clone()
+                    .acquire_many_owned(budget_kib(limit))
                     .await
                     .map_err(|_| closed())?;
                 let (dir, rel) = (dir.clone(), rel.to_owned());
                 let timeout = self.config.timeout;
-                blocking(timeout, move || {
+                let bytes = blocking(timeout, move || {
                     crate::fsutil::read_below(&dir, &rel, limit).map_err(|e| below_error(e, limit))
                 })
-                .await
+                .await?;
+                Ok(Body::new(bytes, memory))
             }
             Location::Http(base) => {
                 let host = self.host(mirror);
@@ -295,7 +297,7 @@ impl Fetcher {
         client: &reqwest::Client,
         url: reqwest::Url,
         limit: u64,
-    ) -> Result<Vec<u8>, FetchError> {
+    ) -> Result<Body, FetchError> {
         let timeout = self.config.timeout;
         let started = Instant::now();
         let mut resp = deadline(timeout, send(client, reqwest::Method::GET, url)).await?;
@@ -305,9 +307,10 @@ impl Fetcher {
             return Err(FetchError::TooLarge(limit));
         }
         let expect = announced.unwrap_or(limit).min(limit);
-        let _memory = self
+        let memory = self
             .body_budget
-            .acquire_many(budget_kib(expect))
+            .clone()
+            .acquire_many_owned(budget_kib(expect))
             .await
             .map_err(|_| closed())?;
         let left = timeout.saturating_sub(spent);
@@ -326,7 +329,7 @@ impl Fetcher {
                 }
                 body.extend_from_slice(&chunk);
             }
-            Ok(body)
+            Ok(Body::new(body, memory))
         })
         .await
         .map_err(|e| match e {
@@ -476,6 +479,50 @@ fn no_answer(e: &FetchError) -> bool {
 }
 
 const BODY_BUDGET_BYTES: u64 = BODY_BUDGET_KIB as u64 * 1024;
+
+/// A metadata body, holding its share of the body budget for as long as the caller holds
+/// the bytes: a body waiting to be judged or written to a slow evidence disk still counts,
+/// so bodies cannot pile up outside the budget however many mirrors answer at once. Each
+/// caller judges a body and drops it before its next request, so no task waits for budget
+/// while holding some.
+pub struct Body {
+    bytes: Vec<u8>,
+    _memory: tokio::sync::OwnedSemaphorePermit,
+}
+
+impl Body {
+    /// Keeps only the share the body really takes (a local read reserves the whole limit
+    /// before it knows the size).
+    fn new(bytes: Vec<u8>, mut memory: tokio::sync::OwnedSemaphorePermit) -> Body {
+        let need = budget_kib(bytes.len() as u64) as usize;
+        if memory.num_permits() > need {
+            drop(memory.split(memory.num_permits() - need));
+        }
+        Body {
+            bytes,
+            _memory: memory,
+        }
+    }
+}
+
+impl std::ops::Deref for Body {
+    type Target = [u8];
+    fn deref(&self) -> &[u8] {
+        &self.bytes
+    }
+}
+
+impl AsRef<[u8]> for Body {
+    fn as_ref(&self) -> &[u8] {
+        &self.bytes
+    }
+}
+
+impl std::fmt::Debug for Body {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "Body({} bytes)", self.bytes.len())
+    }
+}
 
 /// KiB of the body budget a body of `bytes` takes: at least 1, at most the whole budget
 /// (so that one request with a huge `--max-metadata-bytes` can still proceed, alone).

@@ -559,12 +559,13 @@ async fn observe(
     keep: Option<&Keep>,
 ) -> (Seen, bool) {
     let mut served = false;
-    let mut kept = |path: &str, bytes: &[u8]| {
-        served = true;
+    async fn kept(keep: Option<&Keep>, served: &mut bool, path: &str, bytes: &[u8]) {
+        *served = true;
         if let Some(k) = keep {
-            k.ev.keep(&format!("{}/{path}", mirror_dir(k.index)), bytes);
+            k.ev.keep(&format!("{}/{path}", mirror_dir(k.index)), bytes)
+                .await;
         }
-    };
+    }
     let unreachable = |path: &str, e: FetchError| -> Seen {
         if is_dead(&e) || matches!(e, FetchError::NotFound(_) | FetchError::Status(_)) {
             Seen::Unreachable(format!("{path}: {e}"))
@@ -579,7 +580,7 @@ async fn observe(
             Ok(b) => b,
             Err(e) => return (unreachable(vf, e), served),
         };
-        kept(vf, &bytes);
+        kept(keep, &mut served, vf, &bytes).await;
         match parse_update_metadata(&bytes, vf) {
             Ok(v) => version = Some(v),
             Err(why) => return (Seen::Invalid(format!("{vf}: {why}")), served),
@@ -599,7 +600,7 @@ async fn observe(
                 Ok(b) => b,
                 Err(e) => return (unreachable(p, e), served),
             };
-            kept(p, &bytes);
+            kept(keep, &mut served, p, &bytes).await;
             match Signature::parse_detached(pinned.format(), &bytes) {
                 Ok(s) => Some((s, Sha256::digest(&bytes))),
                 Err(e) => return (Seen::Invalid(format!("{p}: {e}")), served),
@@ -643,7 +644,7 @@ async fn observe(
         Ok(b) => b,
         Err(e) => return (unreachable(&file, e), served),
     };
-    kept(&file, &bytes);
+    kept(keep, &mut served, &file, &bytes).await;
     let seen = match judge_signed_file(pinned, source, signature.map(|s| s.0), &file, &bytes, now) {
         Ok(mut s) => {
             if s.version.is_none() {
