@@ -20,13 +20,21 @@ fn run(alg: &str, chunk: &[u8], n: usize) -> Vec<u8> {
             h.finalize().to_vec()
         }
         "awslc-512" | "awslc-256" => {
-            let a = if alg.ends_with("512") { &aws_lc_rs::digest::SHA512 } else { &aws_lc_rs::digest::SHA256 };
+            let a = if alg.ends_with("512") {
+                &aws_lc_rs::digest::SHA512
+            } else {
+                &aws_lc_rs::digest::SHA256
+            };
             let mut h = aws_lc_rs::digest::Context::new(a);
             (0..n).for_each(|_| h.update(chunk));
             h.finish().as_ref().to_vec()
         }
         "ring-512" | "ring-256" => {
-            let a = if alg.ends_with("512") { &ring::digest::SHA512 } else { &ring::digest::SHA256 };
+            let a = if alg.ends_with("512") {
+                &ring::digest::SHA512
+            } else {
+                &ring::digest::SHA256
+            };
             let mut h = ring::digest::Context::new(a);
             (0..n).for_each(|_| h.update(chunk));
             h.finish().as_ref().to_vec()
@@ -60,10 +68,12 @@ fn run(alg: &str, chunk: &[u8], n: usize) -> Vec<u8> {
             h.finalize().as_bytes().to_vec()
         }
         "ossl-b" => {
-            let mut h = openssl::hash::Hasher::new(openssl::hash::MessageDigest::from_name("BLAKE2B-512").unwrap_or_else(|| {
-                eprintln!("no BLAKE2B-512 in this libcrypto");
-                std::process::exit(2)
-            }))
+            let mut h = openssl::hash::Hasher::new(
+                openssl::hash::MessageDigest::from_name("BLAKE2B-512").unwrap_or_else(|| {
+                    eprintln!("no BLAKE2B-512 in this libcrypto");
+                    std::process::exit(2)
+                }),
+            )
             .unwrap_or_else(|e| {
                 eprintln!("{e}");
                 std::process::exit(2)
@@ -83,10 +93,16 @@ fn run(alg: &str, chunk: &[u8], n: usize) -> Vec<u8> {
 fn main() {
     let args: Vec<String> = std::env::args().collect();
     let default = "sha2-512,awslc-512,ring-512,grav-512,ossl-512";
-    let algs: Vec<&str> = args.get(1).map_or(default, String::as_str).split(',').collect();
+    let algs: Vec<&str> = args
+        .get(1)
+        .map_or(default, String::as_str)
+        .split(',')
+        .collect();
     let mib: usize = args.get(2).and_then(|s| s.parse().ok()).unwrap_or(16);
     let rounds: usize = args.get(3).and_then(|s| s.parse().ok()).unwrap_or(30);
-    let chunk: Vec<u8> = (0..256 * 1024).map(|i: usize| (i * 7 + i / 255) as u8).collect();
+    let chunk: Vec<u8> = (0..256 * 1024)
+        .map(|i: usize| (i * 7 + i / 255) as u8)
+        .collect();
     let n = mib * 4;
     let mut times = vec![Vec::new(); algs.len()];
     let mut digests = vec![Vec::new(); algs.len()];
