@@ -222,4 +222,42 @@ mod tests {
         assert!(matches!(e, StreamError::Io(_)), "{e:?}");
         assert!(!called);
     }
+
+    /// `fetch::digest_local`, which `verify --key/--sig` streams signed files through:
+    /// digests equal the one-shot reference across 256 KiB chunk boundaries, and each way
+    /// of failing keeps its own error.
+    #[test]
+    fn digest_local_streams_through_read_ahead() {
+        use crate::fetch::{FetchError, digest_local};
+        use crate::schemes::{Prehash, Prehasher};
+
+        let data = pattern(3 * 256 * 1024 + 17);
+        let (_d, p) = file_with(&data);
+        for h in [Prehash::Sha512, Prehash::Sha256, Prehash::Blake2b512] {
+            assert_eq!(
+                digest_local(&p, data.len() as u64, h).unwrap(),
+                Prehasher::digest(h, &data).unwrap(),
+                "{h:?}"
+            );
+        }
+        let cap = data.len() as u64 - 1;
+        assert_eq!(
+            digest_local(&p, cap, Prehash::Sha512),
+            Err(FetchError::TooLarge(cap))
+        );
+        let missing = p.with_file_name("missing");
+        assert_eq!(
+            digest_local(&missing, 10, Prehash::Sha512),
+            Err(FetchError::NotFound(None))
+        );
+        let dir = tempfile::tempdir().unwrap();
+        assert!(matches!(
+            digest_local(dir.path(), 10, Prehash::Sha512),
+            Err(FetchError::Io(_))
+        ));
+        assert!(matches!(
+            digest_local(&p, 1 << 30, Prehash::None),
+            Err(FetchError::Io(_))
+        ));
+    }
 }
