@@ -869,7 +869,8 @@ pub fn verify(
     }
 
     // The signed data holds H(message): a streamed file arrives as that digest already,
-    // a message in memory is hashed here through the same code (schemes::Prehasher).
+    // a message in memory is hashed here through the same code (schemes::Prehasher; never
+    // `None`, as SSHSIG always names sha256 or sha512, and an empty digest would not verify).
     let hashed;
     let digest: &[u8] = match message {
         Message::Bytes(b) => {
