@@ -260,6 +260,12 @@ bench_pair() { # pair spec
     echo "nproc=$(nproc)"
     echo "sha_ni=$(grep -qw sha_ni /proc/cpuinfo && echo yes || echo no)"
     echo "avx2=$(grep -qw avx2 /proc/cpuinfo && echo yes || echo no)"
+    echo "bmi2=$(grep -qw bmi2 /proc/cpuinfo && echo yes || echo no)"
+    echo "sha512=$(grep -qw sha512 /proc/cpuinfo && echo yes || echo no)"
+    echo "vendor=$(grep -m1 vendor_id /proc/cpuinfo | cut -d: -f2 | tr -d ' ')"
+    # mirrorproof hashes SHA-512 with the system libcrypto, as ssh-keygen does: name it.
+    echo "libcrypto=$(ldd "$BIN" 2>/dev/null | awk '/libcrypto/ {print $3}' | head -1) ($(openssl version 2>/dev/null || echo '?'))"
+    echo "load=$(cut -d' ' -f1-3 /proc/loadavg)"
     echo "mem=$(awk '/MemTotal/ {printf "%.1f GiB", $2 / 1048576}' /proc/meminfo)"
     echo "kernel=$(uname -r)"
     echo "mirrorproof=$("$BIN" --version 2>/dev/null || echo mirrorproof)"
@@ -310,7 +316,7 @@ w("| | |\n| --- | --- |")
 w(f"| date (UTC) | {machine['date']} |")
 w(f"| CPU | {machine['cpu']} (/proc/cpuinfo: {machine['cpufam']}) |")
 w(f"| `nproc` | {machine['nproc']} |")
-w(f"| `sha_ni` flag | {machine['sha_ni']} (avx2: {machine['avx2']}) |")
+w(f"| `sha_ni` flag | {machine['sha_ni']} (avx2: {machine['avx2']}, bmi2: {machine['bmi2']}, sha512: {machine['sha512']}; vendor {machine['vendor']}) |")
 w(f"| memory | {machine['mem']} |")
 w(f"| kernel | {machine['kernel']} |")
 w(f"| mirrorproof | `{machine['mirrorproof']}`, commit {commit}{' (local changes in src/)' if dirty else ''}, release build copied to `$WORK/mirrorproof` (sha256 {binsha[:16]}…) |")
@@ -318,14 +324,17 @@ w(f"| minisign | {machine['minisign']} |")
 w(f"| signify | {machine['signify']} |")
 w(f"| OpenSSH | {machine['ssh']} |")
 w(f"| hyperfine | {machine['hyperfine']} |")
+w(f"| libcrypto linked by mirrorproof | {machine['libcrypto']} |")
+w(f"| load average before the pairs | {machine['load']} |")
 w("")
 w(f"hyperfine -N, 1 warm-up run, {runs} runs per command, page cache warm, one pair at a time. "
   "Throughput = file bytes / mean wall time, in GB/s = 10^9 bytes/s. Peak RSS = GNU time -v "
   f"\"Maximum resident set size\", the largest of {rss_runs} runs. "
-  "Speed = reference mean / mirrorproof mean (above 1: mirrorproof is faster).\n")
+  "Speed = reference mean / mirrorproof mean (above 1: mirrorproof is faster); time ratio = "
+  "mirrorproof mean / reference mean (at most 1.00×: mirrorproof takes no longer).\n")
 w("### Figures\n")
-w("| format | file | tool | mean ± σ (s) | min (s) | GB/s | user (s) | sys (s) | peak RSS (MiB) | speed |")
-w("| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |")
+w("| format | file | tool | mean ± σ (s) | min (s) | GB/s | user (s) | sys (s) | peak RSS (MiB) | speed | time ratio |")
+w("| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |")
 cmds = []
 for name, nbytes, ref, mine in pairs:
     nbytes = int(nbytes)
@@ -334,9 +343,10 @@ for name, nbytes, ref, mine in pairs:
     size = f"{nbytes / 2**20:.0f} MiB"
     for who, row, label in (("ref", r, ref.split("=", 1)[0]), ("mp", m, "mirrorproof")):
         speed = "" if who == "ref" else f"{r['mean'] / m['mean']:.2f}×"
+        ratio = "" if who == "ref" else f"{m['mean'] / r['mean']:.2f}×"
         w(f"| {TITLES[name]} | {size} | {label} | {row['mean']:.3f} ± {row['stddev']:.3f} | "
           f"{row['min']:.3f} | {nbytes / row['mean'] / 1e9:.2f} | {row['user']:.3f} | "
-          f"{row['system']:.3f} | {rss(name, who):.1f} | {speed} |")
+          f"{row['system']:.3f} | {rss(name, who):.1f} | {speed} | {ratio} |")
     cmds.append((name, short(ref.split("=", 1)[1]), short(mine.split("=", 1)[1])))
 w("")
 w("Commands (run in `$WORK/data`):\n")

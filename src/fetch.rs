@@ -449,23 +449,12 @@ pub fn digest_local(path: &Path, cap: u64, prehash: Prehash) -> Result<Vec<u8>, 
 fn digest_file(file: std::fs::File, cap: u64, prehash: Prehash) -> Result<Vec<u8>, FetchError> {
     let mut hasher = Prehasher::new(prehash)
         .ok_or_else(|| FetchError::Io("no digest to stream through".into()))?;
-    let mut reader = file.take(cap.saturating_add(1));
-    let mut buf = vec![0u8; FILE_CHUNK];
-    let mut seen = 0u64;
-    loop {
-        match reader.read(&mut buf) {
-            Ok(0) => break,
-            Ok(n) => {
-                seen += n as u64;
-                if seen > cap {
-                    return Err(FetchError::TooLarge(cap));
-                }
-                hasher.update(&buf[..n]);
-            }
-            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
-            Err(e) => return Err(FetchError::Io(e.to_string())),
-        }
-    }
+    crate::stream::read_ahead(file, cap, FILE_CHUNK, |c| hasher.update(c)).map_err(
+        |e| match e {
+            crate::stream::StreamError::TooLarge(_) => FetchError::TooLarge(cap),
+            crate::stream::StreamError::Io(e) => FetchError::Io(e.to_string()),
+        },
+    )?;
     Ok(hasher.finish())
 }
 

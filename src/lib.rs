@@ -28,6 +28,7 @@ pub mod scheme_check;
 pub mod schemes;
 pub mod signed_files;
 pub mod state;
+pub mod stream;
 pub mod text;
 pub mod time;
 pub mod verify;

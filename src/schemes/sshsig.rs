@@ -23,7 +23,7 @@
 //! unsupported key type are skipped for the same reason.
 
 use base64::Engine;
-use sha2::{Digest, Sha256, Sha512};
+use sha2::{Digest, Sha256};
 
 use super::{MAX_KEY_FILE_BYTES, MAX_SIGNATURE_FILE_BYTES, Message, Prehash, SchemeError};
 use crate::keys::PublicKey;
@@ -868,11 +868,15 @@ pub fn verify(
         )));
     }
 
-    let digest: Vec<u8> = match message {
-        Message::Bytes(b) => match sig.hash {
-            HashAlg::Sha256 => Sha256::digest(b).to_vec(),
-            HashAlg::Sha512 => Sha512::digest(b).to_vec(),
-        },
+    // The signed data holds H(message): a streamed file arrives as that digest already,
+    // a message in memory is hashed here through the same code (schemes::Prehasher; never
+    // `None`, as SSHSIG always names sha256 or sha512, and an empty digest would not verify).
+    let hashed;
+    let digest: &[u8] = match message {
+        Message::Bytes(b) => {
+            hashed = super::Prehasher::digest(prehash(sig), b).unwrap_or_default();
+            &hashed
+        }
         Message::Digest(d) => {
             if d.len() != sig.hash.digest_len() {
                 return Err(SchemeError::Policy(format!(
@@ -882,7 +886,7 @@ pub fn verify(
                     sig.hash.digest_len()
                 )));
             }
-            d.to_vec()
+            d
         }
     };
     let mut signed = Vec::with_capacity(MAGIC.len() + namespace.len() + digest.len() + 32);
@@ -890,7 +894,7 @@ pub fn verify(
     put_string(&mut signed, namespace.as_bytes());
     put_string(&mut signed, b"");
     put_string(&mut signed, sig.hash.name().as_bytes());
-    put_string(&mut signed, &digest);
+    put_string(&mut signed, digest);
     if sig.key.verify_strict(&signed, &sig.signature) {
         Ok(())
     } else {
