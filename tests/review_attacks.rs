@@ -57,3 +57,121 @@ fn argument_errors_do_not_echo_controls_raw() {
         assert_no_raw_controls(&format!("{args:?}"), &String::from_utf8_lossy(&out.stdout));
     }
 }
+
+/// Peak resident memory (VmHWM) of a child, read from `/proc` while it runs.
+fn run_measured(cmd: &mut Command) -> (std::process::Output, u64) {
+    use std::io::Read;
+    use std::process::Stdio;
+    let mut child = cmd
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut out = child.stdout.take().unwrap();
+    let mut err = child.stderr.take().unwrap();
+    let o = std::thread::spawn(move || {
+        let mut b = Vec::new();
+        let _ = out.read_to_end(&mut b);
+        b
+    });
+    let e = std::thread::spawn(move || {
+        let mut b = Vec::new();
+        let _ = err.read_to_end(&mut b);
+        b
+    });
+    let started = std::time::Instant::now();
+    let mut peak = 0;
+    let status = loop {
+        if let Ok(s) = std::fs::read_to_string(format!("/proc/{}/status", child.id()))
+            && let Some(v) = s
+                .lines()
+                .find(|l| l.starts_with("VmHWM:"))
+                .and_then(|l| l.split_whitespace().nth(1))
+                .and_then(|v| v.parse::<u64>().ok())
+        {
+            peak = v;
+        }
+        if let Some(s) = child.try_wait().unwrap() {
+            break s;
+        }
+        if started.elapsed() > std::time::Duration::from_secs(180) {
+            let _ = child.kill();
+            panic!("still running after 180 s");
+        }
+        std::thread::sleep(std::time::Duration::from_millis(10));
+    };
+    let output = std::process::Output {
+        status,
+        stdout: o.join().unwrap(),
+        stderr: e.join().unwrap(),
+    };
+    (output, peak)
+}
+
+/// A signed note may carry signature lines from keys nobody pinned (witnesses), and they
+/// are ignored. A hostile mirror serves the genuine checkpoint with one such line padded
+/// to the 1 MiB limit: it is valid, and the whole note was kept per mirror until the end
+/// of the run (for split-view evidence), so memory followed the number of mirrors: 300
+/// entries took over 300 MiB. The bound in the brief is 200 MiB whatever the number of
+/// mirrors.
+#[test]
+fn padded_signed_notes_are_not_kept_per_mirror() {
+    use base64::Engine as _;
+    use mirrorproof::keys::SecretKey;
+    use mirrorproof::schemes::note;
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let key = SecretKey::from_seed(&[0x5a; 32]).unwrap();
+    let origin = "log.example/review";
+    let text = format!("{origin}\n42\n{}\n", "A".repeat(43) + "=");
+    let genuine = note::sign(&text, origin, &key).unwrap();
+    // 4 bytes of key hash, then a "signature" that fills the note up to its limit.
+    let pad = base64::engine::general_purpose::STANDARD.encode(vec![7u8; 740_000]);
+    let padded = format!("{genuine}\u{2014} witness.example {pad}\n");
+    assert!(padded.len() < 1024 * 1024, "{}", padded.len());
+    let mirror = d.join("mirror");
+    std::fs::create_dir(&mirror).unwrap();
+    std::fs::write(mirror.join("checkpoint"), &padded).unwrap();
+    std::fs::write(
+        d.join("log.vkey"),
+        format!("{}\n", note::key_line(origin, key.public())),
+    )
+    .unwrap();
+    let mut profile = format!(
+        "name = \"padded\"\nscheme = \"note\"\nkey = \"log.vkey\"\nchannel = \"c\"\nfile = \"checkpoint\"\norigin = \"{origin}\"\n"
+    );
+    const N: usize = 300;
+    for i in 0..N {
+        profile.push_str(&format!(
+            "[[mirrors]]\nurl = \"mirror\"\nname = \"m{i:03}\"\n"
+        ));
+    }
+    std::fs::write(d.join("p.toml"), profile).unwrap();
+    let (out, peak_kib) = run_measured(
+        Command::new(BIN)
+            .args([
+                "check",
+                "p.toml",
+                "--json",
+                "--no-state",
+                "--artifacts",
+                "none",
+            ])
+            .current_dir(d),
+    );
+    let report: serde_json::Value = serde_json::from_slice(&out.stdout)
+        .unwrap_or_else(|e| panic!("{e}: {}", String::from_utf8_lossy(&out.stderr)));
+    let mirrors = report["mirrors"].as_array().unwrap();
+    assert_eq!(mirrors.len(), N);
+    // The padded note is valid: the unknown line is ignored, as in Go.
+    assert!(
+        mirrors.iter().all(|m| m["status"] == "ok"),
+        "{}",
+        mirrors[0]
+    );
+    eprintln!("peak RSS {peak_kib} KiB");
+    assert!(
+        peak_kib < 200 * 1024,
+        "peak RSS {peak_kib} KiB for {N} mirrors serving a padded note"
+    );
+}
