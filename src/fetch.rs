@@ -148,7 +148,9 @@ impl HostKey {
         Some(HostKey {
             proxy: mirror.proxy.clone(),
             scheme: url.scheme().to_owned(),
-            host: url.host_str()?.to_owned(),
+            // `example.org.` is the same DNS name as `example.org` (the URL parser keeps the
+            // dot, and has already lowercased the name and normalised IP literals).
+            host: url.host_str()?.trim_end_matches('.').to_owned(),
             port: url.port_or_known_default(),
         })
     }

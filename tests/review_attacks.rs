@@ -175,3 +175,85 @@ fn padded_signed_notes_are_not_kept_per_mirror() {
         "peak RSS {peak_kib} KiB for {N} mirrors serving a padded note"
     );
 }
+
+/// A loopback listener that accepts and never answers, counting connections.
+fn silent_listener() -> (u16, std::sync::Arc<std::sync::atomic::AtomicUsize>) {
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = l.local_addr().unwrap().port();
+    let n = std::sync::Arc::new(AtomicUsize::new(0));
+    let seen = n.clone();
+    std::thread::spawn(move || {
+        let mut held = Vec::new();
+        for c in l.incoming().flatten() {
+            seen.fetch_add(1, Ordering::SeqCst);
+            held.push(c);
+        }
+    });
+    (port, n)
+}
+
+/// A note profile (no root needed) whose mirrors are `urls`, each through `proxy`.
+fn note_profile(dir: &std::path::Path, urls: &[String], proxy: Option<&str>) {
+    use mirrorproof::keys::SecretKey;
+    use mirrorproof::schemes::note;
+    let key = SecretKey::from_seed(&[0x5b; 32]).unwrap();
+    std::fs::write(
+        dir.join("log.vkey"),
+        format!("{}\n", note::key_line("log.example", key.public())),
+    )
+    .unwrap();
+    let mut p = "name = \"p\"\nscheme = \"note\"\nkey = \"log.vkey\"\nchannel = \"c\"\nfile = \"checkpoint\"\norigin = \"log.example\"\n".to_string();
+    for (i, u) in urls.iter().enumerate() {
+        p.push_str(&format!("[[mirrors]]\nurl = \"{u}\"\nname = \"m{i:03}\"\n"));
+        if let Some(x) = proxy {
+            p.push_str(&format!("proxy = \"{x}\"\n"));
+        }
+    }
+    std::fs::write(dir.join("p.toml"), p).unwrap();
+}
+
+/// One host is "scheme, name and port": at most 4 requests at once, and once one got no
+/// answer, its other entries are not asked. A fully qualified name with its trailing dot
+/// (`silent.example.`) is the same DNS name as `silent.example`, and the URL parser keeps
+/// the dot: a list spelling the host both ways got twice the connections and paid the
+/// timeout twice. Asked through an HTTP proxy (a silent listener), so no DNS is needed.
+#[test]
+fn a_trailing_dot_does_not_make_another_host() {
+    let (port, accepted) = silent_listener();
+    let dir = tempfile::tempdir().unwrap();
+    let mut urls = Vec::new();
+    for i in 0..10 {
+        urls.push(format!("http://silent.example/a{i}/"));
+        urls.push(format!("http://silent.example./b{i}/"));
+        urls.push(format!("http://SILENT.Example:80/c{i}/"));
+        urls.push(format!("http://user@silent.example/d{i}/"));
+    }
+    note_profile(dir.path(), &urls, Some(&format!("http://127.0.0.1:{port}")));
+    let out = Command::new(BIN)
+        .args(["check", "p.toml", "--json", "--no-state", "--timeout", "2"])
+        .current_dir(dir.path())
+        .env_remove("http_proxy")
+        .env_remove("HTTP_PROXY")
+        .env_remove("all_proxy")
+        .env_remove("ALL_PROXY")
+        .output()
+        .unwrap();
+    let report: serde_json::Value = serde_json::from_slice(&out.stdout)
+        .unwrap_or_else(|e| panic!("{e}: {}", String::from_utf8_lossy(&out.stderr)));
+    let n = accepted.load(std::sync::atomic::Ordering::SeqCst);
+    assert!(
+        n <= mirrorproof::fetch::PER_HOST,
+        "one silent host spelled four ways got {n} connections"
+    );
+    let not_asked = report["mirrors"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|m| m["error"].as_str().unwrap_or("").contains("not asked"))
+        .count();
+    assert!(
+        not_asked >= urls.len() - mirrorproof::fetch::PER_HOST,
+        "{not_asked} entries not asked"
+    );
+}
