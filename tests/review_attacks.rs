@@ -257,3 +257,52 @@ fn a_trailing_dot_does_not_make_another_host() {
         "{not_asked} entries not asked"
     );
 }
+
+/// `mirrors import` reads a list of up to 16 MiB fetched from someone else's server. Lists
+/// of one-field records were collected whole before being judged: 16 MiB of CSV rows took
+/// 1.4 GiB, one-line masterlist paragraphs 366 MiB, one endless mirrors.dat record 200 MiB.
+/// Each must now cost about the file's size.
+#[test]
+fn huge_hostile_mirror_lists_cost_about_their_size() {
+    let dir = tempfile::tempdir().unwrap();
+    let n = 16 * 1024 * 1024 - 128;
+    let lists: [(&str, &str, String); 6] = [
+        (
+            "cran",
+            "rows.csv",
+            format!(
+                "Name,Country,City,URL,Host,Maintainer,OK,CountryCode\n{}",
+                "a\n".repeat(n / 2 - 40)
+            ),
+        ),
+        (
+            "cran",
+            "commas.csv",
+            format!(
+                "Name,Country,City,URL,Host,Maintainer,OK,CountryCode\n{}",
+                ",".repeat(n - 60)
+            ),
+        ),
+        ("debian", "paragraphs", "a:b\n\n".repeat(n / 5)),
+        ("debian", "one-paragraph", "a\n".repeat(n / 2)),
+        ("openbsd", "one-record", "AB\n".repeat(n / 3)),
+        ("arch", "headings", "## x\n".repeat(n / 5)),
+    ];
+    for (format, name, text) in lists {
+        let p = dir.path().join(name);
+        std::fs::write(&p, text).unwrap();
+        let (out, peak_kib) = run_measured(
+            Command::new(BIN)
+                .args(["mirrors", "import", "--format", format])
+                .arg(&p)
+                .current_dir(dir.path()),
+        );
+        // No usable mirror in any of them: refused, with a hint.
+        assert_eq!(out.status.code(), Some(2), "{name}");
+        eprintln!("{name}: peak RSS {peak_kib} KiB");
+        assert!(
+            peak_kib < 80 * 1024,
+            "{format} list {name} of 16 MiB: peak RSS {peak_kib} KiB"
+        );
+    }
+}
