@@ -306,3 +306,129 @@ fn huge_hostile_mirror_lists_cost_about_their_size() {
         );
     }
 }
+
+/// A loopback host that serves `tree` for `/ENTRY/rest`, except artifacts: for those it
+/// sends the head and then nothing, holding the connection. Counts artifact requests.
+fn artifact_staller(
+    tree: std::path::PathBuf,
+) -> (u16, std::sync::Arc<std::sync::atomic::AtomicUsize>) {
+    use std::io::{Read, Write};
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = l.local_addr().unwrap().port();
+    let asked = std::sync::Arc::new(AtomicUsize::new(0));
+    let counter = asked.clone();
+    std::thread::spawn(move || {
+        for mut c in l.incoming().flatten() {
+            let (tree, counter) = (tree.clone(), counter.clone());
+            std::thread::spawn(move || {
+                let mut head = Vec::new();
+                let mut buf = [0u8; 4096];
+                while !head.windows(4).any(|w| w == b"\r\n\r\n") {
+                    match c.read(&mut buf) {
+                        Ok(0) | Err(_) => return,
+                        Ok(n) => head.extend_from_slice(&buf[..n]),
+                    }
+                }
+                let line = String::from_utf8_lossy(&head)
+                    .lines()
+                    .next()
+                    .unwrap_or("")
+                    .to_owned();
+                let path = line.split(' ').nth(1).unwrap_or("").trim_start_matches('/');
+                let rest = path.split_once('/').map_or("", |x| x.1);
+                if rest.starts_with("artifacts/") {
+                    counter.fetch_add(1, Ordering::SeqCst);
+                    let _ = c.write_all(b"HTTP/1.1 200 OK\r\nContent-Length: 4096\r\n\r\n");
+                    std::thread::sleep(std::time::Duration::from_secs(120));
+                    return;
+                }
+                let (status, body) = match std::fs::read(tree.join(rest)) {
+                    Ok(b) => ("200 OK", b),
+                    Err(_) => ("404 Not Found", Vec::new()),
+                };
+                let _ = c.write_all(
+                    format!(
+                        "HTTP/1.1 {status}\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
+                        body.len()
+                    )
+                    .as_bytes(),
+                );
+                let _ = c.write_all(&body);
+            });
+        }
+    });
+    (port, asked)
+}
+
+/// A silent host is remembered for metadata, and one mirror stops being asked for
+/// artifacts after its first artifact timeout. But a host that serves the (genuine,
+/// replayed) release at once and then stalls every artifact download, named N times in a
+/// list, cost one artifact timeout per PER_HOST entries: N/4 × `--artifact-timeout`
+/// (600 s by default: 100 entries, over four hours). After the first artifact timeout on a
+/// host, the host's other artifacts must not be waited on again.
+#[test]
+fn a_host_that_stalls_artifacts_costs_about_one_artifact_timeout() {
+    use common::*;
+    let mut w = World::new();
+    w.now = mirrorproof::time::now();
+    let r = w
+        .release(V)
+        .published(w.now - days(1))
+        .expires(w.now + days(30))
+        .signed_by(&[0, 1])
+        .artifact(ZIP, 4096)
+        .build();
+    let tree = w.mirror("tree", "FR").serves(&r).dir();
+    let (port, asked) = artifact_staller(tree);
+    const N: usize = 40;
+    let mut text = format!(
+        "name = \"{PROJECT}\"\nroot = {:?}\nchannel = \"stable\"\n",
+        w.pinned_path().display().to_string()
+    );
+    for i in 0..N {
+        text.push_str(&format!(
+            "[[mirrors]]\nurl = \"http://127.0.0.1:{port}/e{i:02}/\"\ncountry = \"FR\"\nname = \"e{i:02}\"\n"
+        ));
+    }
+    let profile = w.path().join("stall.toml");
+    std::fs::write(&profile, text).unwrap();
+    let started = std::time::Instant::now();
+    let (out, _) = run_measured(
+        Command::new(BIN)
+            .arg("check")
+            .arg(&profile)
+            .args([
+                "--json",
+                "--no-state",
+                "--timeout",
+                "20",
+                "--artifact-timeout",
+                "2",
+            ])
+            .env_remove("http_proxy")
+            .env_remove("HTTP_PROXY")
+            .env_remove("all_proxy")
+            .env_remove("ALL_PROXY"),
+    );
+    let took = started.elapsed();
+    let report: serde_json::Value = serde_json::from_slice(&out.stdout)
+        .unwrap_or_else(|e| panic!("{e}: {}", String::from_utf8_lossy(&out.stderr)));
+    let mirrors = report["mirrors"].as_array().unwrap();
+    assert_eq!(mirrors.len(), N);
+    assert!(
+        mirrors.iter().all(|m| m["status"] == "incomplete"),
+        "{}",
+        mirrors[0]
+    );
+    let n = asked.load(std::sync::atomic::Ordering::SeqCst);
+    eprintln!("run took {took:?}; {n} artifact requests");
+    assert!(
+        n <= mirrorproof::fetch::PER_HOST,
+        "{n} artifact requests to a host that stalls them"
+    );
+    assert!(
+        took < std::time::Duration::from_secs(12),
+        "{N} entries on one stalling host took {took:?}"
+    );
+}
