@@ -298,10 +298,20 @@ const MAX_LINE_CHARS: usize = 600;
 pub fn main() -> i32 {
     let cli = match Cli::try_parse() {
         Ok(c) => c,
-        Err(e) => {
-            let code = if e.use_stderr() { EXIT_USAGE } else { EXIT_OK };
+        Err(e) if !e.use_stderr() => {
+            // --help and --version: our own text, nothing from outside.
             let _ = e.print();
-            return code;
+            return EXIT_OK;
+        }
+        Err(e) => {
+            // clap quotes the offending argument raw (`unexpected argument '...'`), and
+            // arguments come from file names too (`verify p.toml *` in a download
+            // directory): plain text, each line through `shown`, as every other message.
+            let rendered = e.render().to_string();
+            for l in rendered.trim_end().lines() {
+                eprintln!("{}", shown(l));
+            }
+            return EXIT_USAGE;
         }
     };
     match dispatch(cli.command) {

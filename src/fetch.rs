@@ -148,7 +148,9 @@ impl HostKey {
         Some(HostKey {
             proxy: mirror.proxy.clone(),
             scheme: url.scheme().to_owned(),
-            host: url.host_str()?.to_owned(),
+            // `example.org.` is the same DNS name as `example.org` (the URL parser keeps the
+            // dot, and has already lowercased the name and normalised IP literals).
+            host: url.host_str()?.trim_end_matches('.').to_owned(),
             port: url.port_or_known_default(),
         })
     }
@@ -171,6 +173,11 @@ struct Host {
     /// Set once a metadata request to this host got no answer within the timeout: its
     /// other entries are not waited on again in this run.
     silent: AtomicBool,
+    /// Set once an artifact or image download from this host ran out of its time: its
+    /// other entries' downloads are not waited on again in this run. Without it, a host
+    /// that serves metadata at once and stalls every download, named N times in a list,
+    /// cost N / PER_HOST artifact timeouts (600 s each by default).
+    stalled: AtomicBool,
 }
 
 impl Fetcher {
@@ -192,6 +199,7 @@ impl Fetcher {
                     shown: key.shown(),
                     permits: Semaphore::new(PER_HOST),
                     silent: AtomicBool::new(false),
+                    stalled: AtomicBool::new(false),
                 })
             });
         }
@@ -360,7 +368,15 @@ impl Fetcher {
         if mode == ArtifactMode::None {
             return ArtifactOutcome::Skipped;
         }
+        let host = self.host(mirror);
+        if let Some(why) = self.stalled(host) {
+            return ArtifactOutcome::Error(why);
+        }
         let _polite = self.polite(mirror).await;
+        // It may have stalled while this download waited its turn.
+        if let Some(why) = self.stalled(host) {
+            return ArtifactOutcome::Error(why);
+        }
         let Ok(_permit) = self.permits.acquire().await else {
             return ArtifactOutcome::Error("shutting down".into());
         };
@@ -381,12 +397,27 @@ impl Fetcher {
                 deadline(timeout, check_http(client, url, artifact, mode)).await
             }
         };
-        match result {
+        let outcome = match result {
             Ok(outcome) => outcome,
             Err(FetchError::NotFound(_)) => ArtifactOutcome::Missing,
             Err(e @ FetchError::Timeout(_)) => ArtifactOutcome::TimedOut(e.to_string()),
             Err(e) => ArtifactOutcome::Error(e.to_string()),
+        };
+        if let (Some(h), ArtifactOutcome::TimedOut(_)) = (host, &outcome) {
+            h.stalled.store(true, Ordering::Release);
         }
+        outcome
+    }
+
+    /// Why a download from `host` is not asked for: an earlier one ran out of time.
+    fn stalled(&self, host: Option<&Arc<Host>>) -> Option<String> {
+        host.filter(|h| h.stalled.load(Ordering::Acquire)).map(|h| {
+            format!(
+                "not asked: {} did not deliver a download within {}s earlier in this run",
+                h.shown,
+                self.config.artifact_timeout.as_secs_f64()
+            )
+        })
     }
 }
 
@@ -400,10 +431,17 @@ impl Fetcher {
         cap: u64,
         prehash: Prehash,
     ) -> Result<Vec<u8>, FetchError> {
+        let host = self.host(mirror);
+        if let Some(why) = self.stalled(host) {
+            return Err(FetchError::Network(why));
+        }
         let _polite = self.polite(mirror).await;
+        if let Some(why) = self.stalled(host) {
+            return Err(FetchError::Network(why));
+        }
         let _permit = self.permits.acquire().await.map_err(|_| closed())?;
         let timeout = self.config.artifact_timeout;
-        match &mirror.location {
+        let result = match &mirror.location {
             Location::Dir(dir) => {
                 let (dir, rel) = (dir.clone(), rel.to_owned());
                 blocking(timeout, move || {
@@ -435,7 +473,11 @@ impl Fetcher {
                 })
                 .await
             }
+        };
+        if let (Some(h), Err(FetchError::Timeout(_))) = (host, &result) {
+            h.stalled.store(true, Ordering::Release);
         }
+        result
     }
 }
 

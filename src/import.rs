@@ -21,6 +21,11 @@ pub const MAX_IMPORT_BYTES: u64 = 16 * 1024 * 1024;
 /// the rest are counted, not listed.
 pub const MAX_WARNINGS: usize = 50;
 
+/// Far more fields than any real record (a mirrors.dat record or a masterlist paragraph
+/// has a few dozen); lines past it in one record are ignored, so a hostile list of one
+/// endless record costs no more memory than the file.
+const MAX_RECORD_LINES: usize = 1024;
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Format {
     /// OpenBSD's `build/mirrors.dat` (openbsd/www): `0`-separated records of `KEY<tab>value`.
@@ -240,7 +245,9 @@ fn clean_name(n: &str) -> Option<String> {
 /// ccTLD (`uk`; `net` for CDNs), `UH` the http URL and `UHS` the https one. A record with
 /// neither (anoncvs-only hosts) is not an http mirror and is skipped.
 fn parse_openbsd(text: &str, w: &mut Warnings) -> Vec<Entry> {
-    let mut records: Vec<(usize, Vec<(&str, &str)>)> = Vec::new();
+    // Each record is judged when it closes, not collected first: a hostile list of
+    // one-field records would otherwise cost many times its size.
+    let mut out = Vec::new();
     let mut cur: Vec<(&str, &str)> = Vec::new();
     let mut start = 1;
     for (n, line) in text.lines().enumerate() {
@@ -250,7 +257,8 @@ fn parse_openbsd(text: &str, w: &mut Warnings) -> Vec<Entry> {
         }
         if line.trim_end() == "0" {
             if !cur.is_empty() {
-                records.push((start, std::mem::take(&mut cur)));
+                openbsd_record(start, &cur, w, &mut out);
+                cur.clear();
             }
             start = lineno;
             continue;
@@ -268,14 +276,19 @@ fn parse_openbsd(text: &str, w: &mut Warnings) -> Vec<Entry> {
             ));
             continue;
         }
-        cur.push((k, v.trim()));
+        if cur.len() < MAX_RECORD_LINES {
+            cur.push((k, v.trim()));
+        }
     }
     if !cur.is_empty() {
-        records.push((start, cur));
+        openbsd_record(start, &cur, w, &mut out);
     }
+    out
+}
 
-    let mut out = Vec::new();
-    for (lineno, rec) in records {
+/// One closed `mirrors.dat` record (starting at `lineno`): an entry if it has a usable URL.
+fn openbsd_record(lineno: usize, rec: &[(&str, &str)], w: &mut Warnings, out: &mut Vec<Entry>) {
+    {
         // mirrors.pl refuses a repeated key; the first one is what a reader sees first.
         let field = |key: &str| rec.iter().find(|(k, _)| *k == key).map(|(_, v)| *v);
         let url = [field("UHS"), field("UH")]
@@ -288,7 +301,7 @@ fn parse_openbsd(text: &str, w: &mut Warnings) -> Vec<Entry> {
                     "record at line {lineno}: no usable http(s) URL in UH/UHS, skipped"
                 ));
             }
-            continue;
+            return;
         };
         let place = format!("record at line {lineno} ({})", shown(&url));
         let gc = field("GC").unwrap_or("");
@@ -319,7 +332,6 @@ fn parse_openbsd(text: &str, w: &mut Warnings) -> Vec<Entry> {
             name: None,
         });
     }
-    out
 }
 
 /// Debian `Mirrors.masterlist` (mirror/masterlist on salsa.debian.org): deb822 paragraphs
@@ -329,7 +341,7 @@ fn parse_openbsd(text: &str, w: &mut Warnings) -> Vec<Entry> {
 /// CDN entries (`deb.debian.org`) have no `Country`: they are `ZZ`, without a warning.
 fn parse_debian(text: &str, w: &mut Warnings) -> Vec<Entry> {
     let mut out = Vec::new();
-    for rec in paragraphs(text) {
+    for_each_paragraph(text, |rec| {
         let field = |key: &str| {
             rec.iter().find_map(|line| {
                 if line.starts_with(char::is_whitespace) {
@@ -340,7 +352,7 @@ fn parse_debian(text: &str, w: &mut Warnings) -> Vec<Entry> {
             })
         };
         let Some(site) = field("Site").filter(|s| !s.is_empty() && !s.contains('/')) else {
-            continue;
+            return;
         };
         let url = [
             ("https", field("Archive-https")),
@@ -357,7 +369,7 @@ fn parse_debian(text: &str, w: &mut Warnings) -> Vec<Entry> {
             };
             usable_url(&url)
         });
-        let Some(url) = url else { continue };
+        let Some(url) = url else { return };
         let country = match field("Country") {
             None | Some("") => UNKNOWN_COUNTRY,
             Some(c) => {
@@ -376,27 +388,28 @@ fn parse_debian(text: &str, w: &mut Warnings) -> Vec<Entry> {
             country: country.to_owned(),
             name: clean_name(site),
         });
-    }
+    });
     out
 }
 
-/// Blank-line separated paragraphs of lines, `#` comment lines removed.
-fn paragraphs(text: &str) -> Vec<Vec<&str>> {
-    let mut out = Vec::new();
+/// Calls `f` with each blank-line separated paragraph of lines, `#` comment lines removed.
+/// One paragraph at a time: collecting them all first cost over 20 times the file's size
+/// for a hostile list of one-line paragraphs.
+fn for_each_paragraph<'a>(text: &'a str, mut f: impl FnMut(&[&'a str])) {
     let mut cur = Vec::new();
     for line in text.lines() {
         if line.trim().is_empty() {
             if !cur.is_empty() {
-                out.push(std::mem::take(&mut cur));
+                f(&cur);
+                cur.clear();
             }
-        } else if !line.starts_with('#') {
+        } else if !line.starts_with('#') && cur.len() < MAX_RECORD_LINES {
             cur.push(line);
         }
     }
     if !cur.is_empty() {
-        out.push(cur);
+        f(&cur);
     }
-    out
 }
 
 /// pacman `mirrorlist` as archlinux.org generates it (archweb
@@ -471,35 +484,40 @@ fn strip_template(url: &str) -> String {
 /// is `uk`; it is mapped to ISO (`GB`). Rows with `OK` 0 are the ones R hides. "0-Cloud"
 /// rows redirect to servers worldwide: `ZZ`, whatever their `CountryCode` says.
 fn parse_cran(text: &str, w: &mut Warnings) -> Vec<Entry> {
-    let mut rows = csv_records(text).into_iter();
-    let Some(header) = rows.next() else {
-        return Vec::new();
-    };
-    let col = |name: &str| {
-        header
-            .iter()
-            .position(|h| h.trim().eq_ignore_ascii_case(name))
-    };
-    let (Some(url_col), code_col, country_col, name_col, ok_col) = (
-        col("URL"),
-        col("CountryCode"),
-        col("Country"),
-        col("Name"),
-        col("OK"),
-    ) else {
-        return Vec::new();
-    };
+    /// Columns, once the header row has been read.
+    struct Cols {
+        url: usize,
+        code: Option<usize>,
+        country: Option<usize>,
+        name: Option<usize>,
+        ok: Option<usize>,
+    }
+    let mut header_seen = false;
+    let mut cols: Option<Cols> = None;
     let mut out = Vec::new();
-    for row in rows {
-        let get = |c: Option<usize>| c.and_then(|c| row.get(c)).map(|s| s.trim());
-        if get(ok_col) == Some("0") {
-            continue;
+    for_each_csv_record(text, |row| {
+        if !header_seen {
+            header_seen = true;
+            let col = |name: &str| row.iter().position(|h| h.trim().eq_ignore_ascii_case(name));
+            cols = col("URL").map(|url| Cols {
+                url,
+                code: col("CountryCode"),
+                country: col("Country"),
+                name: col("Name"),
+                ok: col("OK"),
+            });
+            return;
         }
-        let Some(url) = get(Some(url_col)).and_then(usable_url) else {
-            continue;
+        let Some(c) = &cols else { return };
+        let get = |c: Option<usize>| c.and_then(|c| row.get(c)).map(|s| s.trim());
+        if get(c.ok) == Some("0") {
+            return;
+        }
+        let Some(url) = get(Some(c.url)).and_then(usable_url) else {
+            return;
         };
-        let country_name = get(country_col).unwrap_or("");
-        let code = get(code_col).unwrap_or("");
+        let country_name = get(c.country).unwrap_or("");
+        let code = get(c.code).unwrap_or("");
         let country = if country_name.starts_with("0-Cloud") {
             UNKNOWN_COUNTRY
         } else if let Some(c) = iso_code(code).or_else(|| code_for_name(country_name)) {
@@ -514,20 +532,41 @@ fn parse_cran(text: &str, w: &mut Warnings) -> Vec<Entry> {
         out.push(Entry {
             url,
             country: country.to_owned(),
-            name: get(name_col).and_then(clean_name),
+            name: get(c.name).and_then(clean_name),
         });
-    }
+    });
     out
 }
 
-/// RFC 4180 records: quoted fields may hold commas, newlines and doubled quotes. A quote
-/// inside an unquoted field is kept as text rather than rejected.
-fn csv_records(text: &str) -> Vec<Vec<String>> {
-    let mut rows = Vec::new();
-    let mut row = Vec::new();
+/// More columns than any mirror list has; fields past it are read but not kept, so a row
+/// of millions of commas costs no memory.
+const MAX_CSV_FIELDS: usize = 64;
+
+/// Calls `f` with each RFC 4180 record that is not blank, one at a time (collecting every
+/// row first cost 80 times the file's size for a hostile list of one-field rows): quoted
+/// fields may hold commas, newlines and doubled quotes. A quote inside an unquoted field is
+/// kept as text rather than rejected. At most [`MAX_CSV_FIELDS`] fields of a row are kept.
+fn for_each_csv_record(text: &str, mut f: impl FnMut(&[String])) {
+    let mut row: Vec<String> = Vec::new();
+    let mut fields = 0usize;
     let mut field = String::new();
     let mut quoted = false;
     let mut was_quoted = false;
+    let mut emit = |row: &mut Vec<String>, fields: &mut usize| {
+        if row.iter().any(|x| !x.trim().is_empty()) {
+            f(row);
+        }
+        row.clear();
+        *fields = 0;
+    };
+    let end_field = |row: &mut Vec<String>, field: &mut String, fields: &mut usize| {
+        if *fields < MAX_CSV_FIELDS {
+            row.push(std::mem::take(field));
+        } else {
+            field.clear();
+        }
+        *fields += 1;
+    };
     let mut chars = text.chars().peekable();
     while let Some(c) = chars.next() {
         if quoted {
@@ -549,24 +588,22 @@ fn csv_records(text: &str) -> Vec<Vec<String>> {
                 was_quoted = true;
             }
             ',' => {
-                row.push(std::mem::take(&mut field));
+                end_field(&mut row, &mut field, &mut fields);
                 was_quoted = false;
             }
             '\r' => {}
             '\n' => {
-                row.push(std::mem::take(&mut field));
+                end_field(&mut row, &mut field, &mut fields);
                 was_quoted = false;
-                rows.push(std::mem::take(&mut row));
+                emit(&mut row, &mut fields);
             }
             c => field.push(c),
         }
     }
-    if !field.is_empty() || was_quoted || !row.is_empty() {
-        row.push(field);
-        rows.push(row);
+    if !field.is_empty() || was_quoted || fields > 0 {
+        end_field(&mut row, &mut field, &mut fields);
+        emit(&mut row, &mut fields);
     }
-    rows.retain(|r| r.iter().any(|f| !f.trim().is_empty()));
-    rows
 }
 
 /// The profile text with its `[[mirrors]]` tables replaced by `entries`, and everything
@@ -789,6 +826,22 @@ mod tests {
             strip_template("https://m.example/a/"),
             "https://m.example/a/"
         );
+    }
+
+    fn csv_records(text: &str) -> Vec<Vec<String>> {
+        let mut rows = Vec::new();
+        for_each_csv_record(text, |r| rows.push(r.to_vec()));
+        rows
+    }
+
+    #[test]
+    fn csv_rows_keep_at_most_the_field_cap() {
+        let text = format!("a,b{}\nc\n", ",".repeat(100_000));
+        let rows = csv_records(&text);
+        assert_eq!(rows.len(), 2);
+        assert_eq!(rows[0].len(), MAX_CSV_FIELDS);
+        assert_eq!(rows[0][..2], ["a", "b"]);
+        assert_eq!(rows[1], ["c"]);
     }
 
     #[test]

@@ -690,7 +690,9 @@ fn judge_signed_file(
             },
             signers: opened.signers,
             artifacts: Vec::new(),
-            note: Some(String::from_utf8_lossy(bytes).into_owned()),
+            // Not `bytes`: ignored signature lines can pad those to the size limit, and
+            // this is kept per mirror until the end of the run.
+            note: Some(opened.pinned_note),
             pending: None,
             verified: true,
             image: None,

@@ -191,6 +191,10 @@ pub struct Verified {
     /// Signature lines from keys not pinned here (witnesses, rotated keys), ignored as
     /// the spec requires.
     pub unknown: usize,
+    /// The note as the pinned keys signed it: the text and only their signature lines.
+    /// Evidence kept for the length of a run holds this, not the note as served, whose
+    /// ignored lines a hostile mirror can pad to the size limit.
+    pub pinned_note: String,
 }
 
 /// One parsed signature line.
@@ -255,7 +259,10 @@ pub fn open(note: &[u8], verifiers: &[Verifier]) -> Result<Verified, SchemeError
     let mut seen = HashSet::new();
     let mut signers = Vec::new();
     let mut unknown = 0usize;
-    for line in &lines {
+    let mut pinned_note = String::with_capacity(text.len() + 1 + 128 * verifiers.len().min(count));
+    pinned_note.push_str(text);
+    pinned_note.push('\n');
+    for (raw, line) in body.split('\n').zip(&lines) {
         let Some(v) = pinned.get(&(line.name, line.hash)) else {
             unknown += 1;
             continue;
@@ -277,6 +284,8 @@ pub fn open(note: &[u8], verifiers: &[Verifier]) -> Result<Verified, SchemeError
             )));
         }
         signers.push(v.name.clone());
+        pinned_note.push_str(raw);
+        pinned_note.push('\n');
     }
 
     if signers.is_empty() {
@@ -297,6 +306,7 @@ pub fn open(note: &[u8], verifiers: &[Verifier]) -> Result<Verified, SchemeError
         text: text.to_owned(),
         signers,
         unknown,
+        pinned_note,
     })
 }
 
