@@ -263,8 +263,9 @@ bench_pair() { # pair spec
     echo "bmi2=$(grep -qw bmi2 /proc/cpuinfo && echo yes || echo no)"
     echo "sha512=$(grep -qw sha512 /proc/cpuinfo && echo yes || echo no)"
     echo "vendor=$(grep -m1 vendor_id /proc/cpuinfo | cut -d: -f2 | tr -d ' ')"
-    # mirrorproof hashes SHA-512 with the system libcrypto, as ssh-keygen does: name it.
-    echo "libcrypto=$(ldd "$BIN" 2>/dev/null | awk '/libcrypto/ {print $3}' | head -1) ($(openssl version 2>/dev/null || echo '?'))"
+    # ssh-keygen hashes SHA-512 with the system libcrypto, mirrorproof with the aws-lc it
+    # links for TLS (the same OpenSSL assembly): name ssh-keygen's.
+    echo "libcrypto=$(ldd "$(command -v ssh-keygen)" 2>/dev/null | awk '/libcrypto/ {print $3}' | head -1) ($(openssl version 2>/dev/null || echo '?'))"
     echo "load=$(cut -d' ' -f1-3 /proc/loadavg)"
     echo "mem=$(awk '/MemTotal/ {printf "%.1f GiB", $2 / 1048576}' /proc/meminfo)"
     echo "kernel=$(uname -r)"
@@ -324,7 +325,7 @@ w(f"| minisign | {machine['minisign']} |")
 w(f"| signify | {machine['signify']} |")
 w(f"| OpenSSH | {machine['ssh']} |")
 w(f"| hyperfine | {machine['hyperfine']} |")
-w(f"| libcrypto linked by mirrorproof | {machine['libcrypto']} |")
+w(f"| libcrypto linked by ssh-keygen (mirrorproof: aws-lc, built in) | {machine['libcrypto']} |")
 w(f"| load average before the pairs | {machine['load']} |")
 w("")
 w(f"hyperfine -N, 1 warm-up run, {runs} runs per command, page cache warm, one pair at a time. "

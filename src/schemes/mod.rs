@@ -101,16 +101,16 @@ pub(crate) fn strict_base64(s: &str) -> Option<Vec<u8>> {
 
 /// A running [`Prehash`] digest, fed chunk by chunk as a signed file streams past.
 ///
-/// SHA-512 comes from the system's OpenSSL libcrypto, the code `ssh-keygen -Y verify` uses,
-/// so an SSHSIG check is never slower per byte than the reference tool: measured on x86-64
-/// without SHA-512 instructions, the `sha2` crate's AVX2 code took about 1.5 times as long,
-/// and aws-lc (linked for TLS) uses its vector code on Intel CPUs only (docs/BENCHMARKS.md,
-/// "Signature formats"). SHA-256 stays with `sha2`, which uses SHA-NI where the CPU has it
-/// and was as fast as the others; BLAKE2b with `blake2`, faster than minisign's libsodium.
+/// SHA-512 comes from aws-lc, which the binary already links for TLS (no system library):
+/// its assembly is OpenSSL's, the code `ssh-keygen -Y verify` hashes with, where the `sha2`
+/// crate took about 1.4 times as long on x86-64 without SHA-512 instructions. aws-lc picks
+/// its vector code on Intel CPUs only; on others it is about as fast as `sha2`
+/// (docs/BENCHMARKS.md, "Signature formats"). SHA-256 stays with `sha2`, which uses SHA-NI
+/// where the CPU has it and was as fast as the others; BLAKE2b with `blake2`.
 pub enum Prehasher {
     Blake2b512(Box<blake2::Blake2b512>),
     Sha256(sha2::Sha256),
-    Sha512(Box<openssl::sha::Sha512>),
+    Sha512(Box<aws_lc_rs::digest::Context>),
 }
 
 impl Prehasher {
@@ -121,7 +121,9 @@ impl Prehasher {
             Prehash::None => None,
             Prehash::Blake2b512 => Some(Prehasher::Blake2b512(Box::default())),
             Prehash::Sha256 => Some(Prehasher::Sha256(sha2::Sha256::new())),
-            Prehash::Sha512 => Some(Prehasher::Sha512(Box::new(openssl::sha::Sha512::new()))),
+            Prehash::Sha512 => Some(Prehasher::Sha512(Box::new(
+                aws_lc_rs::digest::Context::new(&aws_lc_rs::digest::SHA512),
+            ))),
         }
     }
 
@@ -146,7 +148,7 @@ impl Prehasher {
         match self {
             Prehasher::Blake2b512(h) => h.finalize().to_vec(),
             Prehasher::Sha256(h) => h.finalize().to_vec(),
-            Prehasher::Sha512(h) => h.finish().to_vec(),
+            Prehasher::Sha512(h) => h.finish().as_ref().to_vec(),
         }
     }
 }
