@@ -11,7 +11,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
-use sha2::{Digest, Sha256, Sha512};
+use sha2::{Digest, Sha256};
 use tokio::sync::Semaphore;
 
 use crate::fsutil::BelowError;
@@ -748,7 +748,9 @@ pub fn join_url(base: &reqwest::Url, rel: &str) -> reqwest::Url {
 /// artifact with one listed digest costs exactly one hash.
 struct Meter {
     sha256: Option<Sha256>,
-    sha512: Option<Sha512>,
+    /// SHA-512 through the same implementation as signature prehashes (aws-lc's assembly,
+    /// about 1.4 times as fast as `sha2` where the CPU has no SHA-512 instructions).
+    sha512: Option<Prehasher>,
     length: u64,
     /// False when `length` is only a cap (checksum lists sign no length).
     exact: bool,
@@ -761,7 +763,7 @@ impl Meter {
         let lists = |f: fn(&Expected) -> bool| hash && artifact.digests.iter().any(f);
         Meter {
             sha256: lists(|d| matches!(d, Expected::Sha256(_))).then(Sha256::new),
-            sha512: lists(|d| matches!(d, Expected::Sha512(_))).then(Sha512::new),
+            sha512: lists(|d| matches!(d, Expected::Sha512(_))).then(Prehasher::sha512),
             length: artifact.length,
             exact: artifact.length_signed,
             seen: 0,
@@ -810,7 +812,7 @@ impl Meter {
             return ArtifactOutcome::Corrupt("no listed digest to check it against".into());
         }
         let sha256 = self.sha256.map(|h| h.finalize());
-        let sha512 = self.sha512.map(|h| h.finalize());
+        let sha512 = self.sha512.map(Prehasher::finish);
         let mut failed: Vec<&'static str> = Vec::new();
         for d in digests {
             let ok = match d {
@@ -935,7 +937,7 @@ fn read_with_sha512_beside(reader: &mut impl Read, meter: &mut Meter) -> std::io
             });
         let Ok(worker) = worker else {
             // Nothing was read yet: start over with both hashers on this thread.
-            meter.sha512 = Some(Sha512::new());
+            meter.sha512 = Some(Prehasher::sha512());
             return read_into(reader, meter);
         };
         let mut result = Ok(());
@@ -1033,6 +1035,7 @@ async fn check_http(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use sha2::Sha512;
 
     fn artifact(data: &[u8]) -> Artifact {
         Artifact {

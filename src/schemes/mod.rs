@@ -136,6 +136,13 @@ impl Prehasher {
         }
     }
 
+    /// A SHA-512 hasher (artifacts listing sha512 use the same implementation).
+    pub fn sha512() -> Prehasher {
+        Prehasher::Sha512(Box::new(aws_lc_rs::digest::Context::new(
+            &aws_lc_rs::digest::SHA512,
+        )))
+    }
+
     /// The digest of a message already in memory, through the same code as a stream.
     pub fn digest(p: Prehash, message: &[u8]) -> Option<Vec<u8>> {
         let mut h = Prehasher::new(p)?;
