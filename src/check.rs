@@ -65,6 +65,9 @@ pub struct Outcome {
     pub latest: Option<Release>,
     /// Set when the run recorded a new version in the local state.
     pub state_written: bool,
+    /// Set when the run should have recorded a new version but could not write the state:
+    /// the report is whole all the same, and the caller says so after showing it.
+    pub state_error: Option<StateError>,
     /// The bytes behind the verdicts, for auditors who keep them.
     pub evidence: Evidence,
 }
@@ -416,35 +419,22 @@ async fn run_async(
 
     // The state moves forward only to a valid latest that is not itself equivocated.
     let mut state_written = false;
+    let mut state_error = None;
     if let (Some(store), Some(latest)) = (&opts.state, &audit.latest)
         && !audit.latest_is_equivocated()
         && state.as_ref().is_none_or(|s| latest.version > s.version)
     {
-        match store.advance(
+        match record_latest(
+            store,
             &project,
             &opts.channel,
-            &ChannelState {
-                version: latest.version,
-                payload_sha256: latest.payload_sha256.clone(),
-                updated: time::format(&opts.now),
-            },
-        )? {
-            Advance::Written => state_written = true,
-            Advance::NotNewer => {}
-            Advance::Conflict(recorded) => {
-                // Another run recorded this version with other contents meanwhile.
-                report.equivocations.push(EquivocationReport {
-                    version: latest.version,
-                    payload_sha256: vec![recorded.payload_sha256, latest.payload_sha256.clone()],
-                    mirrors: Vec::new(),
-                    with_state: true,
-                    evidence: Vec::new(),
-                });
-                if let Some(l) = report.latest.as_mut() {
-                    l.equivocated = true;
-                }
-                report.summarise();
-            }
+            latest.version,
+            &latest.payload_sha256,
+            opts.now,
+            &mut report,
+        ) {
+            Ok(written) => state_written = written,
+            Err(e) => state_error = Some(e),
         }
     }
 
@@ -466,6 +456,7 @@ async fn run_async(
         report,
         latest: latest_release.map(|s| s.release),
         state_written,
+        state_error,
         evidence,
     })
 }
@@ -492,6 +483,47 @@ impl Judge {
                 self.limit,
             ),
             envelope,
+        }
+    }
+}
+
+/// Records a run's latest version in the state. A version that another run recorded
+/// meanwhile with other contents is an equivocation, added to the report; a failed write is
+/// returned for the caller to report after the report (which stays whole).
+pub(crate) fn record_latest(
+    store: &StateStore,
+    project: &str,
+    channel: &str,
+    version: u64,
+    payload_sha256: &str,
+    now: Timestamp,
+    report: &mut Report,
+) -> Result<bool, StateError> {
+    let advance = store.advance(
+        project,
+        channel,
+        &ChannelState {
+            version,
+            payload_sha256: payload_sha256.to_owned(),
+            updated: time::format(&now),
+        },
+    )?;
+    match advance {
+        Advance::Written => Ok(true),
+        Advance::NotNewer => Ok(false),
+        Advance::Conflict(recorded) => {
+            report.equivocations.push(EquivocationReport {
+                version,
+                payload_sha256: vec![recorded.payload_sha256, payload_sha256.to_owned()],
+                mirrors: Vec::new(),
+                with_state: true,
+                evidence: Vec::new(),
+            });
+            if let Some(l) = report.latest.as_mut() {
+                l.equivocated = true;
+            }
+            report.summarise();
+            Ok(false)
         }
     }
 }

@@ -679,8 +679,16 @@ impl Drop for StatePlan {
 
 impl StatePlan {
     /// The one-line error for a run that would have recorded a new version.
-    fn unrecorded(&self, written: bool) -> Option<String> {
-        let why = self.unwritable.as_ref().filter(|_| written)?;
+    fn unrecorded(
+        &self,
+        written: bool,
+        failed: Option<&mirrorproof::state::StateError>,
+    ) -> Option<String> {
+        // A write that failed during the run (the disk filled, the directory went away).
+        let late = failed.map(|e| e.to_string());
+        let why = late
+            .as_ref()
+            .or(self.unwritable.as_ref().filter(|_| written))?;
         Some(format!(
             "{why}; the report above is complete, but its latest version was not recorded (give --state DIR for a writable directory, or --no-state)"
         ))
@@ -901,7 +909,7 @@ fn run_check(
         CheckError::RootExpired { .. } => Fail(EXIT_PROBLEM, e.to_string()),
         other => usage(other),
     })?;
-    let unrecorded = plan.unrecorded(outcome.state_written);
+    let unrecorded = plan.unrecorded(outcome.state_written, outcome.state_error.as_ref());
     Ok((outcome, unrecorded))
 }
 
@@ -934,7 +942,7 @@ fn run_scheme_check(
         evidence,
     )
     .map_err(usage)?;
-    let unrecorded = plan.unrecorded(outcome.state_written);
+    let unrecorded = plan.unrecorded(outcome.state_written, outcome.state_error.as_ref());
     Ok((outcome, unrecorded))
 }
 

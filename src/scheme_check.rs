@@ -27,7 +27,7 @@ use crate::report::{EquivocationReport, LatestReport, MirrorReport, Report, SCHE
 use crate::schemes::checksums::{self, Digest as ListDigest};
 use crate::schemes::pinned::{self, Pinned, Signature};
 use crate::schemes::{Format, Message, Prehash, SchemeError, note};
-use crate::state::{Advance, ChannelState};
+use crate::state::ChannelState;
 use crate::time;
 
 /// Artifacts named by a checksum list have no signed length; this caps what is read.
@@ -79,6 +79,8 @@ struct Pending {
 pub struct SchemeOutcome {
     pub report: Report,
     pub state_written: bool,
+    /// As [`crate::check::Outcome::state_error`].
+    pub state_error: Option<crate::state::StateError>,
     pub served: Vec<(Mirror, bool)>,
     /// What the latest signed content vouches for, for `verify PROFILE FILE...`.
     pub latest: Option<LatestSigned>,
@@ -441,6 +443,7 @@ async fn run_async(
     // Only ordered formats have state, and it moves only to a latest that is not split and,
     // for unsigned versions, whose image verified somewhere in this run.
     let mut state_written = false;
+    let mut state_error = None;
     // Unsigned versions move the state only when most mirrors whose image verified agree on
     // the version: one mirror replaying an old image under a new name must not be able to
     // poison the state and make every honest mirror a "rollback" from then on.
@@ -466,30 +469,17 @@ async fn run_async(
         && backed
         && state.as_ref().is_none_or(|s| version > s.version)
     {
-        match store.advance(
+        match crate::check::record_latest(
+            store,
             &project,
             &opts.channel,
-            &ChannelState {
-                version,
-                payload_sha256: latest.content.clone(),
-                updated: time::format(&opts.now),
-            },
-        )? {
-            Advance::Written => state_written = true,
-            Advance::NotNewer => {}
-            Advance::Conflict(recorded) => {
-                report.equivocations.push(EquivocationReport {
-                    version,
-                    payload_sha256: vec![recorded.payload_sha256, latest.content.clone()],
-                    mirrors: Vec::new(),
-                    with_state: true,
-                    evidence: Vec::new(),
-                });
-                if let Some(l) = report.latest.as_mut() {
-                    l.equivocated = true;
-                }
-                report.summarise();
-            }
+            version,
+            &latest.content,
+            opts.now,
+            &mut report,
+        ) {
+            Ok(written) => state_written = written,
+            Err(e) => state_error = Some(e),
         }
     }
 
@@ -524,6 +514,7 @@ async fn run_async(
     Ok(SchemeOutcome {
         report,
         state_written,
+        state_error,
         latest,
         served: mirrors
             .iter()

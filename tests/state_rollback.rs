@@ -255,3 +255,51 @@ fn a_damaged_state_file_stops_the_run_and_is_left_untouched() {
         assert!(err.contains("refusing to reset"), "{what}: {err}");
     }
 }
+
+/// A state that can be read but not written (here: a directory where the lock file goes).
+/// The run is judged exactly as with a writable state, the report is whole, and the failed
+/// write is handed back instead of throwing the report away.
+#[test]
+fn a_state_write_that_fails_during_the_run_keeps_the_report() {
+    let mut w = World::new();
+    w.enable_state();
+    let older = release(&w, V);
+    w.mirror("fr", "FR").serves(&older);
+    assert!(w.check().state_written);
+    let recorded = std::fs::read(w.state_path()).unwrap();
+    let lock = w.path().join("state").join(".lock");
+    let _ = std::fs::remove_file(&lock);
+    std::fs::create_dir(&lock).unwrap();
+
+    let newer = release(&w, V + 1);
+    w.mirror("de", "DE").serves(&newer);
+    let run = w.check();
+    run.expect("de", Status::Ok);
+    run.expect("fr", Status::Stale);
+    assert!(!run.state_written);
+    let why = run
+        .state_error
+        .as_deref()
+        .expect("the failed write is reported");
+    assert!(why.contains(".lock") || why.contains("state"), "{why}");
+    assert_eq!(std::fs::read(w.state_path()).unwrap(), recorded);
+
+    // Through the binary: the report first, then one line with the hint, exit 2.
+    let profile = w.write_profile("p.toml");
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_mirrorproof"))
+        .args(["check", "--json", "--state"])
+        .arg(w.path().join("state"))
+        .arg(&profile)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let report: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(report["latest"]["version"], serde_json::json!(V + 1));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(err.trim_end().lines().count(), 1, "{err}");
+    assert!(
+        err.contains("--state DIR") && err.contains("--no-state"),
+        "{err}"
+    );
+    assert_eq!(std::fs::read(w.state_path()).unwrap(), recorded);
+}

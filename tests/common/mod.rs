@@ -299,6 +299,7 @@ impl World {
         Ok(Run {
             report: outcome.report,
             state_written: outcome.state_written,
+            state_error: outcome.state_error.map(|e| e.to_string()),
         })
     }
 
@@ -704,6 +705,8 @@ impl MirrorHandle<'_> {
 pub struct Run {
     pub report: Report,
     pub state_written: bool,
+    /// Why a new version could not be recorded, when the state write failed.
+    pub state_error: Option<String>,
 }
 
 impl Deref for Run {
