@@ -762,7 +762,10 @@ fn failed_fetch(rel: &str, e: &FetchError) -> Observation {
 pub(crate) fn is_dead(e: &FetchError) -> bool {
     matches!(
         e,
-        FetchError::Timeout(_) | FetchError::Network(_) | FetchError::NotAsked { .. }
+        FetchError::Timeout(_)
+            | FetchError::Network(_)
+            | FetchError::NotAsked { .. }
+            | FetchError::NoDirectory(_)
     )
 }
 

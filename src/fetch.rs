@@ -44,6 +44,10 @@ pub enum FetchError {
     NotAsked { host: String, why: String },
     #[error("{0}")]
     Io(String),
+    /// A local mirror's directory is not there at all: said as such, not as a missing
+    /// file, so a typo in a path (or a host name without its scheme) is plain to see.
+    #[error("directory {0} does not exist")]
+    NoDirectory(String),
     /// A local mirror's path leads through a symbolic link or ends at something that is
     /// not a regular file. Its bytes were never read, so nothing of it reaches a report or
     /// the evidence; the mirror is `invalid`, not `unreachable`: it answered, wrongly.
@@ -288,7 +292,14 @@ impl Fetcher {
                 let (dir, rel) = (dir.clone(), rel.to_owned());
                 let timeout = self.config.timeout;
                 let bytes = blocking(timeout, move || {
-                    crate::fsutil::read_below(&dir, &rel, limit).map_err(|e| below_error(e, limit))
+                    crate::fsutil::read_below(&dir, &rel, limit).map_err(|e| match e {
+                        BelowError::Io(e)
+                            if e.kind() == std::io::ErrorKind::NotFound && !dir.exists() =>
+                        {
+                            FetchError::NoDirectory(dir.display().to_string())
+                        }
+                        e => below_error(e, limit),
+                    })
                 })
                 .await?;
                 Ok(Body::new(bytes, memory))

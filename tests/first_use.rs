@@ -454,3 +454,43 @@ fn mirrors_import_into_replaces_the_mirror_list_and_keeps_the_rest() {
             .ends_with(".tmp"))
     );
 }
+
+/// A profile is checked like `--mirror`: a host name without its scheme was silently a
+/// local directory (and the mirror then "not found"), a spelled-out country got no hint,
+/// and neither error named the profile file. A local mirror whose directory is missing
+/// says so instead of "not found".
+#[test]
+fn profile_mirrors_that_are_typos_are_refused_naming_the_file() {
+    let w = World::new();
+    let p = profile(&w, &[("mirror.example.org/x/", "FR", "m")]);
+    let out = run_in(w.path(), &["check", &p, "--no-state"]);
+    assert_eq!(out.code, Some(2), "{}", out.describe());
+    assert!(
+        out.stderr.contains("p.toml")
+            && out
+                .stderr
+                .contains("did you mean https://mirror.example.org/x/?"),
+        "{}",
+        out.describe()
+    );
+    let p = profile(&w, &[("https://m.example.org/", "France", "m")]);
+    let out = run_in(w.path(), &["check", &p, "--no-state"]);
+    assert_eq!(out.code, Some(2), "{}", out.describe());
+    assert!(
+        out.stderr.contains("p.toml") && out.stderr.contains("did you mean FR?"),
+        "{}",
+        out.describe()
+    );
+
+    let missing = w.path().join("no-such-mirror");
+    let p = profile(&w, &[(&missing.display().to_string(), "DE", "local")]);
+    let out = run_in(w.path(), &["check", &p, "--no-state", "--json"]);
+    assert_eq!(out.code, Some(1), "{}", out.describe());
+    let v: serde_json::Value = serde_json::from_str(&out.stdout).unwrap();
+    let reason = v["mirrors"][0]["error"].as_str().unwrap();
+    assert!(
+        reason.contains(&format!("directory {} does not exist", missing.display())),
+        "{reason}"
+    );
+    assert_eq!(v["mirrors"][0]["status"], "unreachable");
+}
