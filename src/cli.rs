@@ -258,7 +258,8 @@ struct RunArgs {
     /// Per-request limit in seconds for one artifact download.
     #[arg(long, default_value_t = 600.0, value_name = "SECS")]
     artifact_timeout: f64,
-    /// Artifact transfers in flight at most (small metadata requests: 4 times as many).
+    /// Artifact transfers in flight at most (small metadata requests: up to 16 times as
+    /// many, fewer if the open-file limit is lower).
     #[arg(long, default_value_t = 64)]
     concurrency: usize,
     /// Largest metadata document accepted, in bytes.

@@ -120,7 +120,8 @@ pub struct Fetcher {
 }
 
 /// Metadata requests in flight per allowed artifact transfer (see `Fetcher::meta_permits`).
-const METADATA_SLOTS_PER_SLOT: usize = 16;
+/// Public so that a test can hold `check --help` to it.
+pub const METADATA_SLOTS_PER_SLOT: usize = 16;
 /// File descriptors kept free for everything that is not a metadata socket: artifact
 /// transfers (`--concurrency` more), local files, the runtime, DNS, stdio.
 const FD_HEADROOM: u64 = 256;

@@ -494,3 +494,18 @@ fn profile_mirrors_that_are_typos_are_refused_naming_the_file() {
     );
     assert_eq!(v["mirrors"][0]["status"], "unreachable");
 }
+
+/// `check --help` said metadata requests were "4 times as many" as `--concurrency` while
+/// the code allowed 16 times as many: the help must say what the code does.
+#[test]
+fn check_help_states_the_metadata_multiple_the_code_uses() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = run_in(dir.path(), &["check", "--help"]);
+    assert_eq!(out.code, Some(0), "{}", out.describe());
+    let help = out.stdout.split_whitespace().collect::<Vec<_>>().join(" ");
+    let want = format!(
+        "up to {} times as many",
+        mirrorproof::fetch::METADATA_SLOTS_PER_SLOT
+    );
+    assert!(help.contains(&want), "{want:?} not in: {help}");
+}
