@@ -509,3 +509,45 @@ fn check_help_states_the_metadata_multiple_the_code_uses() {
     );
     assert!(help.contains(&want), "{want:?} not in: {help}");
 }
+
+/// A signature made for another namespace, checked without `--identity`, was reported as
+/// "the signing key is not allowed for this namespace in allowed_signers": the key was
+/// allowed, the signature was for something else. The namespace is compared first.
+#[test]
+fn verify_names_the_namespace_a_signature_was_made_for() {
+    use common::ecosystems::Ssh;
+    let dir = tempfile::tempdir().unwrap();
+    let (key, line) = Ssh::keygen(dir.path(), "k");
+    std::fs::write(
+        dir.path().join("allowed_signers"),
+        format!("release@example.org {line}\n"),
+    )
+    .unwrap();
+    let file = dir.path().join("x");
+    std::fs::write(&file, b"factory image\n").unwrap();
+    let sig = Ssh::sign(&key, "factory images", &file);
+    let out = run_in(
+        dir.path(),
+        &[
+            "verify",
+            "--key",
+            "allowed_signers",
+            "--sig",
+            sig.to_str().unwrap(),
+            "--namespace",
+            "file",
+            "x",
+        ],
+    );
+    assert_eq!(out.code, Some(1), "{}", out.describe());
+    assert!(
+        out.stdout
+            .contains(r#"signature namespace is "factory images", not the expected "file""#)
+            || out
+                .stderr
+                .contains(r#"signature namespace is "factory images", not the expected "file""#),
+        "{}",
+        out.describe()
+    );
+    assert!(!out.stderr.contains("not allowed"), "{}", out.describe());
+}
