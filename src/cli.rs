@@ -1128,7 +1128,10 @@ fn cmd_verify(
                 None => None,
             };
             verify::release_from_file(release_path, &root, &channel, now, limit, state.as_ref())
-                .map_err(|e| Fail(EXIT_PROBLEM, e.to_string()))?
+                .map_err(|e| match e {
+                    verify::VerifyError::Unreadable { .. } => usage(e),
+                    e => Fail(EXIT_PROBLEM, e.to_string()),
+                })?
         }
         None => {
             let (outcome, why) = run_check(profile_path, run, ArtifactMode::None, None)?;

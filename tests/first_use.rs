@@ -551,3 +551,48 @@ fn verify_names_the_namespace_a_signature_was_made_for() {
     );
     assert!(!out.stderr.contains("not allowed"), "{}", out.describe());
 }
+
+/// `verify --release R --root missing.json` said "release missing.json: No such file"
+/// (exit 2) while a missing `--release` exited 1: the root file is named as a root, and
+/// every unreadable file named on the command line is bad local input, exit 2.
+#[test]
+fn unreadable_release_and_root_files_are_named_and_exit_2() {
+    let mut w = World::new();
+    w.now = mirrorproof::time::now();
+    let rel = common::genuine(&w);
+    w.mirror("fr", "FR").serves(&rel);
+    let p = profile(&w, &[(&w.url_of("fr"), "FR", "fr")]);
+    let release = Path::new(&w.url_of("fr"))
+        .join("stable/release.json")
+        .display()
+        .to_string();
+    let out = run_in(
+        w.path(),
+        &[
+            "verify",
+            &p,
+            "--no-state",
+            "--release",
+            &release,
+            "--root",
+            "missing.json",
+            "x",
+        ],
+    );
+    assert_eq!(out.code, Some(2), "{}", out.describe());
+    assert!(
+        out.stderr.contains("cannot read root file missing.json"),
+        "{}",
+        out.describe()
+    );
+    let out = run_in(
+        w.path(),
+        &["verify", &p, "--no-state", "--release", "missing.json", "x"],
+    );
+    assert_eq!(out.code, Some(2), "{}", out.describe());
+    assert!(
+        out.stderr.contains("cannot read release file missing.json"),
+        "{}",
+        out.describe()
+    );
+}
