@@ -88,12 +88,13 @@ fn all_mirrors_refusing_connections_says_this_machine_seems_offline() {
     );
     assert!(last.contains("seems to be offline"), "{}", out.describe());
 
-    // One mirror: "of 1 mirror", and one local directory that is missing is not "offline".
+    // One mirror: "The only mirror" (not "No mirror of 1 mirror"), and one local
+    // directory that is missing is not "offline".
     let p = profile(&w, &[(&dead_url(&w, "a/"), "FR", "fr")]);
     let out = run_in(w.path(), &["check", &p, "--no-state"]);
     let last = out.stdout.lines().last().unwrap_or("");
     assert!(
-        last.contains("No mirror of 1 mirror serves"),
+        last.contains("The only mirror does not serve a valid release"),
         "{}",
         out.describe()
     );
@@ -595,4 +596,140 @@ fn unreadable_release_and_root_files_are_named_and_exit_2() {
         "{}",
         out.describe()
     );
+}
+
+/// Messages from the trial that said something untrue or unhelpful, each as the user met it.
+#[test]
+fn messages_say_what_is_true_and_what_to_type() {
+    let mut w = World::new();
+    w.now = mirrorproof::time::now();
+    let rel = common::genuine(&w);
+    w.mirror("fr", "FR").serves(&rel);
+    let p = profile(&w, &[(&w.url_of("fr"), "FR", "fr")]);
+    let here = w.path();
+
+    // A signify profile whose key is missing: a pinned key, not a pinned root.
+    std::fs::write(
+        here.join("s.toml"),
+        "name = \"x\"\nscheme = \"signify\"\nkey = \"missing.pub\"\nchannel = \"c\"\nfile = \"SHA256.sig\"\n[[mirrors]]\nurl = \"https://m.example.org/\"\n",
+    )
+    .unwrap();
+    let out = run_in(here, &["check", "s.toml", "--no-state"]);
+    assert_eq!(out.code, Some(2), "{}", out.describe());
+    assert!(
+        out.stderr.contains("pinned key") && !out.stderr.contains("pinned root"),
+        "{}",
+        out.describe()
+    );
+
+    // verify with no data directory prints lines, not a report; an empty HOME is empty.
+    let artifact = Path::new(&w.url_of("fr"))
+        .join("artifacts")
+        .join(common::ZIP);
+    for (home, says) in [(None, "HOME is not set"), (Some(""), "HOME is empty")] {
+        let mut cmd = Command::new(BIN);
+        cmd.args(["verify", &p, artifact.to_str().unwrap()])
+            .current_dir(here)
+            .env_remove("XDG_DATA_HOME")
+            .env_remove("HOME");
+        if let Some(h) = home {
+            cmd.env("HOME", h);
+        }
+        let out = cmd.output().unwrap();
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{stderr}");
+        assert!(stderr.contains(says), "{stderr}");
+        assert!(stderr.contains("the lines above are complete"), "{stderr}");
+        assert!(!stderr.contains("report above"), "{stderr}");
+    }
+
+    // --evidence under a missing parent names the parent.
+    let out = run_in(
+        here,
+        &[
+            "check",
+            &p,
+            "--no-state",
+            "--evidence",
+            "/missing/parent/dir",
+        ],
+    );
+    assert_eq!(out.code, Some(2), "{}", out.describe());
+    assert!(
+        out.stderr
+            .contains("parent directory /missing/parent does not exist"),
+        "{}",
+        out.describe()
+    );
+
+    // verify --dir that does not exist says so.
+    std::fs::write(here.join("k.pub"), b"x").unwrap();
+    std::fs::write(here.join("s.sig"), b"x").unwrap();
+    let out = run_in(
+        here,
+        &[
+            "verify", "--key", "k.pub", "--sig", "s.sig", "--dir", "nodir",
+        ],
+    );
+    assert_eq!(out.code, Some(2), "{}", out.describe());
+    assert!(
+        out.stderr.contains("--dir nodir: does not exist"),
+        "{}",
+        out.describe()
+    );
+
+    // --expires in a form it does not take: the error shows the forms it does.
+    std::fs::create_dir_all(here.join("art")).unwrap();
+    for bad in ["3650d", "+10y"] {
+        let out = run_in(
+            here,
+            &[
+                "release",
+                "new",
+                "--project",
+                "x",
+                "--channel",
+                "c",
+                "--version",
+                "1",
+                "--expires",
+                bad,
+                "--artifacts",
+                "art",
+                "--out",
+                "r.json",
+            ],
+        );
+        assert_eq!(out.code, Some(2), "{}", out.describe());
+        assert!(
+            out.stderr.contains("--expires")
+                && out.stderr.contains("+N with s, m, h or d")
+                && out.stderr.contains("RFC 3339 UTC"),
+            "{}",
+            out.describe()
+        );
+    }
+
+    // --only-cli-mirrors alone points to --mirror.
+    let out = run_in(here, &["check", &p, "--no-state", "--only-cli-mirrors"]);
+    assert_eq!(out.code, Some(2), "{}", out.describe());
+    assert!(out.stderr.contains("--mirror URL"), "{}", out.describe());
+
+    // mirrors import --into a profile that is not there fails before the list's warnings.
+    let list = Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/mirrorlists/arch.mirrorlist");
+    let out = run_in(
+        here,
+        &[
+            "mirrors",
+            "import",
+            "--format",
+            "arch",
+            list.to_str().unwrap(),
+            "--into",
+            "nothere.toml",
+        ],
+    );
+    assert_eq!(out.code, Some(2), "{}", out.describe());
+    assert!(out.stderr.contains("nothere.toml"), "{}", out.describe());
+    assert!(!out.stderr.contains("warning"), "{}", out.describe());
 }
