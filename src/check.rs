@@ -34,6 +34,10 @@ const PER_MIRROR_ARTIFACTS: usize = 4;
 pub enum CheckError {
     #[error("pinned root {path}: {reason}")]
     PinnedRoot { path: String, reason: String },
+    /// The pinned key of a signed-file profile (signify, minisign, sshsig, note): a key,
+    /// not a root, so the message must not send the user looking for a root envelope.
+    #[error("pinned key {path}: {reason}")]
+    PinnedKey { path: String, reason: String },
     #[error(
         "trusted root version {version} expired at {expires}; get a current root from the project through a channel you trust"
     )]
@@ -794,7 +798,10 @@ fn failed_fetch(rel: &str, e: &FetchError) -> Observation {
 pub(crate) fn is_dead(e: &FetchError) -> bool {
     matches!(
         e,
-        FetchError::Timeout(_) | FetchError::Network(_) | FetchError::NotAsked { .. }
+        FetchError::Timeout(_)
+            | FetchError::Network(_)
+            | FetchError::NotAsked { .. }
+            | FetchError::NoDirectory(_)
     )
 }
 

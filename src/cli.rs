@@ -258,7 +258,8 @@ struct RunArgs {
     /// Per-request limit in seconds for one artifact download.
     #[arg(long, default_value_t = 600.0, value_name = "SECS")]
     artifact_timeout: f64,
-    /// Artifact transfers in flight at most (small metadata requests: 4 times as many).
+    /// Artifact transfers in flight at most (small metadata requests: up to 16 times as
+    /// many, fewer if the open-file limit is lower).
     #[arg(long, default_value_t = 64)]
     concurrency: usize,
     /// Largest metadata document accepted, in bytes.
@@ -393,7 +394,7 @@ fn dispatch(cmd: Command) -> Result<i32, Fail> {
             }
             // The report is out; only then the state that could not be recorded.
             if let Some(why) = unrecorded {
-                return Err(usage(why));
+                return Err(usage(unrecorded_message(&why, "the report above is")));
             }
             Ok(if report.ok { EXIT_OK } else { EXIT_PROBLEM })
         }
@@ -428,7 +429,12 @@ fn dispatch(cmd: Command) -> Result<i32, Fail> {
                 if let Some(d) = &dir
                     && !d.is_dir()
                 {
-                    return Err(usage(format!("--dir {}: not a directory", d.display())));
+                    let what = if d.exists() {
+                        "not a directory"
+                    } else {
+                        "does not exist"
+                    };
+                    return Err(usage(format!("--dir {}: {what}", d.display())));
                 }
                 let req = mirrorproof::signed_files::Request {
                     key: &key,
@@ -484,7 +490,7 @@ fn dispatch(cmd: Command) -> Result<i32, Fail> {
             let spec = RootSpec {
                 project,
                 version,
-                expires: time::parse_relative(&expires, time::now()).map_err(usage)?,
+                expires: when("--expires", &expires, time::now())?,
                 root_keys: load(&root_keys).map_err(usage)?,
                 root_threshold,
                 release_keys: load(&release_keys).map_err(usage)?,
@@ -512,7 +518,7 @@ fn dispatch(cmd: Command) -> Result<i32, Fail> {
                 }
             }
             let published = match published {
-                Some(p) => time::parse_relative(&p, now).map_err(usage)?,
+                Some(p) => when("--published", &p, now)?,
                 None => now,
             };
             let spec = ReleaseSpec {
@@ -520,7 +526,7 @@ fn dispatch(cmd: Command) -> Result<i32, Fail> {
                 channel,
                 version,
                 published,
-                expires: time::parse_relative(&expires, now).map_err(usage)?,
+                expires: when("--expires", &expires, now)?,
                 sha256: hash.iter().any(|h| h == "sha256"),
                 sha512: hash.iter().any(|h| h == "sha512"),
             };
@@ -556,6 +562,12 @@ fn dispatch(cmd: Command) -> Result<i32, Fail> {
                 ImportFormat::Arch => import::Format::Arch,
                 ImportFormat::Cran => import::Format::Cran,
             };
+            // The profile is checked first: a typo'd --into fails before the list's
+            // warnings scroll past, not after.
+            let target = match &into {
+                Some(profile) => Some(profile_for_import(profile)?),
+                None => None,
+            };
             let imported = import::read_list(&file, format).map_err(usage)?;
             // Already terminal-safe and one line each (the importer escapes what it quotes).
             for w in &imported.warnings {
@@ -570,10 +582,9 @@ fn dispatch(cmd: Command) -> Result<i32, Fail> {
                     file.display()
                 )));
             }
-            match into {
-                None => print!("{}", import::to_toml(&entries)),
-                Some(profile) => {
-                    let n = import_into(&profile, &entries)?;
+            match (into, target) {
+                (Some(profile), Some(text)) => {
+                    let n = import_into(&profile, &text, &entries)?;
                     println!(
                         "{}: mirror list replaced with {n} {} from {}",
                         path(&profile),
@@ -581,6 +592,7 @@ fn dispatch(cmd: Command) -> Result<i32, Fail> {
                         path(&file)
                     );
                 }
+                _ => print!("{}", import::to_toml(&entries)),
             }
             Ok(EXIT_OK)
         }
@@ -625,18 +637,23 @@ fn render_sub_man(out: &mut Vec<u8>, sub: &clap::Command, parent: &str) -> Resul
     Ok(())
 }
 
+/// The text of the profile `mirrors import --into` will rewrite. It must be a profile
+/// before it is changed: --into never turns a typo'd path or another file into one.
+fn profile_for_import(profile: &Path) -> Result<String, Fail> {
+    let bytes = mirrorproof::fsutil::read_limited(profile, mirrorproof::profile::MAX_PROFILE_BYTES)
+        .map_err(|e| usage(format!("cannot read profile {}: {e}", profile.display())))?;
+    let text = String::from_utf8(bytes)
+        .map_err(|_| usage(format!("profile {} is not UTF-8", profile.display())))?;
+    let base = profile.parent().unwrap_or(Path::new("."));
+    Profile::parse(&text, base).map_err(|e| usage(format!("{}: {e}", profile.display())))?;
+    Ok(text)
+}
+
 /// `mirrors import --into PROFILE`: the profile's mirror list is replaced and everything
 /// else kept; the new text must load as a profile before it replaces the old one, which is
 /// written atomically (a reader sees the old profile or the new one).
-fn import_into(profile: &Path, entries: &[import::Entry]) -> Result<usize, Fail> {
-    let bytes = mirrorproof::fsutil::read_limited(profile, mirrorproof::profile::MAX_PROFILE_BYTES)
-        .map_err(|e| usage(format!("cannot read profile {}: {e}", profile.display())))?;
-    let text = std::str::from_utf8(&bytes)
-        .map_err(|_| usage(format!("profile {} is not UTF-8", profile.display())))?;
-    // The profile must be one before it is changed: --into never turns a typo'd path or
-    // another file into a profile.
+fn import_into(profile: &Path, text: &str, entries: &[import::Entry]) -> Result<usize, Fail> {
     let base = profile.parent().unwrap_or(Path::new("."));
-    Profile::parse(text, base).map_err(|e| usage(format!("{}: {e}", profile.display())))?;
     let new = import::replace_mirrors(text, entries).map_err(usage)?;
     let loaded = Profile::parse(&new, base)
         .map_err(|e| usage(format!("the new {} would not load: {e}", profile.display())))?;
@@ -678,21 +695,38 @@ impl Drop for StatePlan {
 }
 
 impl StatePlan {
-    /// The one-line error for a run that would have recorded a new version.
+    /// Why a run that would have recorded a new version could not (the directory was not
+    /// writable, or a write failed during the run); the command turns it into its one-line
+    /// error with [`unrecorded_message`].
     fn unrecorded(
         &self,
         written: bool,
         failed: Option<&mirrorproof::state::StateError>,
     ) -> Option<String> {
-        // A write that failed during the run (the disk filled, the directory went away).
-        let late = failed.map(|e| e.to_string());
-        let why = late
-            .as_ref()
-            .or(self.unwritable.as_ref().filter(|_| written))?;
-        Some(format!(
-            "{why}; the report above is complete, but its latest version was not recorded (give --state DIR for a writable directory, or --no-state)"
-        ))
+        match failed {
+            Some(e) => Some(e.to_string()),
+            None => self.unwritable.clone().filter(|_| written),
+        }
     }
+}
+
+/// The one-line error for a run whose new version could not be recorded, after its output:
+/// `printed` says what that output was (check prints a report, verify one line per file).
+fn unrecorded_message(why: &str, printed: &str) -> String {
+    format!(
+        "{why}; {printed} complete, but the latest version was not recorded (give --state DIR for a writable directory, or --no-state)"
+    )
+}
+
+/// How the variables that locate the data directory are set, for a message saying there
+/// is none: an empty `HOME=""` is not the same mistake as no `HOME` at all.
+fn data_dir_vars() -> String {
+    let how = |name: &str| match std::env::var_os(name) {
+        None => format!("{name} is not set"),
+        Some(v) if v.is_empty() => format!("{name} is empty"),
+        Some(_) => format!("{name} is set"),
+    };
+    format!("{} and {}", how("HOME"), how("XDG_DATA_HOME"))
 }
 
 const MAX_STATE_FILE_BYTES: u64 = 64 * 1024;
@@ -715,10 +749,10 @@ fn state_plan(run: &RunArgs, project: &str, channel: &str) -> Result<StatePlan, 
                 .map_err(|e| usage(format!("cannot create a temporary state: {e}")))?;
             plan.store = Some(StateStore::new(&shadow));
             plan.shadow = Some(shadow);
-            plan.unwritable = Some(
-                "no data directory to record the state in (HOME and XDG_DATA_HOME are not set)"
-                    .into(),
-            );
+            plan.unwritable = Some(format!(
+                "no data directory to record the state in ({})",
+                data_dir_vars()
+            ));
             return Ok(plan);
         }
     };
@@ -824,10 +858,23 @@ fn state_store(run: &RunArgs) -> Result<Option<StateStore>, Fail> {
     let dir = match &run.state {
         Some(d) => d.clone(),
         None => StateStore::default_dir().ok_or_else(|| {
-            usage("no data directory (set HOME, XDG_DATA_HOME, or use --state DIR or --no-state)")
+            usage(format!(
+                "no data directory ({}; set one, or use --state DIR or --no-state)",
+                data_dir_vars()
+            ))
         })?,
     };
     Ok(Some(StateStore::new(dir)))
+}
+
+/// A publisher's time argument: the error names the option and both accepted forms, so
+/// `--expires 3650d` or `+10y` is answered with what to type instead.
+fn when(option: &str, s: &str, now: time::Timestamp) -> Result<time::Timestamp, Fail> {
+    time::parse_relative(s, now).map_err(|e| {
+        usage(format!(
+            "{option}: {e}, nor +N with s, m, h or d (an RFC 3339 UTC time such as 2027-01-31T00:00:00Z, or +90d)"
+        ))
+    })
 }
 
 fn seconds(s: f64, what: &str) -> Result<Duration, Fail> {
@@ -844,6 +891,11 @@ fn mirrors_and_fetch(profile: &Profile, run: &RunArgs) -> Result<(Vec<Mirror>, F
     } else {
         profile.mirrors.clone()
     };
+    if run.only_cli_mirrors && run.mirrors.is_empty() {
+        return Err(usage(
+            "--only-cli-mirrors leaves no mirrors to check: add at least one --mirror URL[=CC]",
+        ));
+    }
     let cwd = Path::new(".");
     for m in &run.mirrors {
         mirrors.push(Mirror::from_arg(m, cwd).map_err(|e| usage(format!("--mirror: {e}")))?);
@@ -1093,7 +1145,7 @@ fn cmd_verify_with_scheme(
         println!("  note: {}", line(n));
     }
     if let Some(why) = unrecorded {
-        return Err(usage(why));
+        return Err(usage(unrecorded_message(&why, "the lines above are")));
     }
     Ok(if all_ok { EXIT_OK } else { EXIT_PROBLEM })
 }
@@ -1135,7 +1187,10 @@ fn cmd_verify(
                 None => None,
             };
             verify::release_from_file(release_path, &root, &channel, now, limit, state.as_ref())
-                .map_err(|e| Fail(EXIT_PROBLEM, e.to_string()))?
+                .map_err(|e| match e {
+                    verify::VerifyError::Unreadable { .. } => usage(e),
+                    e => Fail(EXIT_PROBLEM, e.to_string()),
+                })?
         }
         None => {
             let (outcome, why) = run_check(profile_path, run, ArtifactMode::None, None)?;
@@ -1193,7 +1248,7 @@ fn cmd_verify(
         }
     }
     if let Some(why) = unrecorded {
-        return Err(usage(why));
+        return Err(usage(unrecorded_message(&why, "the lines above are")));
     }
     Ok(if all_ok { EXIT_OK } else { EXIT_PROBLEM })
 }

@@ -87,6 +87,21 @@ impl EvidenceDir {
                     )));
                 }
             }
+            // Only the last component is created: say which parent is missing, rather
+            // than "No such file or directory" for a path the user may think exists.
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+                let parent = dir
+                    .parent()
+                    .filter(|p| !p.as_os_str().is_empty())
+                    .unwrap_or(Path::new("."));
+                return Err(err(std::io::Error::new(
+                    e.kind(),
+                    format!(
+                        "its parent directory {} does not exist (only the last component is created)",
+                        parent.display()
+                    ),
+                )));
+            }
             Err(e) => return Err(err(e)),
         }
         #[cfg(unix)]

@@ -8,7 +8,7 @@ use std::collections::HashMap;
 use std::io::Read;
 use std::path::Path;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
 use sha2::{Digest, Sha256};
@@ -38,11 +38,16 @@ pub enum FetchError {
     TooLarge(u64),
     #[error("{0}")]
     Network(String),
-    /// The host did not answer another request within the timeout earlier in this run.
-    #[error("not asked: {host} did not answer within {after:?} earlier in this run")]
-    NotAsked { host: String, after: Duration },
+    /// The host did not answer another request within the timeout earlier in this run, or
+    /// answered [`PER_HOST`] of them slowly: `why` says which.
+    #[error("not asked: {host} {why} earlier in this run")]
+    NotAsked { host: String, why: String },
     #[error("{0}")]
     Io(String),
+    /// A local mirror's directory is not there at all: said as such, not as a missing
+    /// file, so a typo in a path (or a host name without its scheme) is plain to see.
+    #[error("directory {0} does not exist")]
+    NoDirectory(String),
     /// A local mirror's path leads through a symbolic link or ends at something that is
     /// not a regular file. Its bytes were never read, so nothing of it reaches a report or
     /// the evidence; the mirror is `invalid`, not `unreachable`: it answered, wrongly.
@@ -115,7 +120,8 @@ pub struct Fetcher {
 }
 
 /// Metadata requests in flight per allowed artifact transfer (see `Fetcher::meta_permits`).
-const METADATA_SLOTS_PER_SLOT: usize = 16;
+/// Public so that a test can hold `check --help` to it.
+pub const METADATA_SLOTS_PER_SLOT: usize = 16;
 /// File descriptors kept free for everything that is not a metadata socket: artifact
 /// transfers (`--concurrency` more), local files, the runtime, DNS, stdio.
 const FD_HEADROOM: u64 = 256;
@@ -178,6 +184,11 @@ struct Host {
     /// that serves metadata at once and stalls every download, named N times in a list,
     /// cost N / PER_HOST artifact timeouts (600 s each by default).
     stalled: AtomicBool,
+    /// Metadata answers (any response, error statuses too) that took more than half of
+    /// the timeout. A host answering just inside the timeout is never silent, so without
+    /// this, N entries on it cost N / PER_HOST answer times (hours at the defaults for a
+    /// long list); after [`PER_HOST`] slow answers its other entries are not asked.
+    slow: AtomicUsize,
 }
 
 impl Fetcher {
@@ -200,6 +211,7 @@ impl Fetcher {
                     permits: Semaphore::new(PER_HOST),
                     silent: AtomicBool::new(false),
                     stalled: AtomicBool::new(false),
+                    slow: AtomicUsize::new(0),
                 })
             });
         }
@@ -236,17 +248,37 @@ impl Fetcher {
         HostKey::of(mirror).and_then(|k| self.hosts.get(&k))
     }
 
-    fn not_asked(&self, host: &Host) -> FetchError {
-        FetchError::NotAsked {
+    /// A metadata answer slower than this counts as slow (see [`Host::slow`]).
+    fn slow_after(&self) -> Duration {
+        self.config.timeout / 2
+    }
+
+    /// Why the host is not asked for metadata any more in this run, if it is not.
+    fn not_asked(&self, host: &Host) -> Option<FetchError> {
+        let why = if host.silent.load(Ordering::Acquire) {
+            format!("did not answer within {:?}", self.config.timeout)
+        } else {
+            let slow = host.slow.load(Ordering::Acquire);
+            if slow < PER_HOST {
+                return None;
+            }
+            format!(
+                "answered slowly ({slow} answers over {:?})",
+                self.slow_after()
+            )
+        };
+        Some(FetchError::NotAsked {
             host: host.shown.clone(),
-            after: self.config.timeout,
-        }
+            why,
+        })
     }
 
     /// Fetches a metadata file (at most `max_metadata_bytes`) from a mirror. At most
     /// [`PER_HOST`] requests go to one host at once; once one of them got no answer within
-    /// the timeout, the host's other requests fail at once with [`FetchError::NotAsked`],
-    /// so a list naming one silent host thousands of times costs about one timeout.
+    /// the timeout, or [`PER_HOST`] of them were answered after more than half of it, the
+    /// host's other requests fail at once with [`FetchError::NotAsked`], so a list naming
+    /// one silent or slow host thousands of times costs about one or two timeouts. A host
+    /// answering faster than that is never skipped.
     pub async fn get_metadata(&self, mirror: &Mirror, rel: &str) -> Result<Body, FetchError> {
         let limit = self.config.max_metadata_bytes;
         match &mirror.location {
@@ -261,7 +293,14 @@ impl Fetcher {
                 let (dir, rel) = (dir.clone(), rel.to_owned());
                 let timeout = self.config.timeout;
                 let bytes = blocking(timeout, move || {
-                    crate::fsutil::read_below(&dir, &rel, limit).map_err(|e| below_error(e, limit))
+                    crate::fsutil::read_below(&dir, &rel, limit).map_err(|e| match e {
+                        BelowError::Io(e)
+                            if e.kind() == std::io::ErrorKind::NotFound && !dir.exists() =>
+                        {
+                            FetchError::NoDirectory(dir.display().to_string())
+                        }
+                        e => below_error(e, limit),
+                    })
                 })
                 .await?;
                 Ok(Body::new(bytes, memory))
@@ -270,13 +309,13 @@ impl Fetcher {
                 let host = self.host(mirror);
                 let _polite = match host {
                     Some(h) => {
-                        if h.silent.load(Ordering::Acquire) {
-                            return Err(self.not_asked(h));
+                        if let Some(e) = self.not_asked(h) {
+                            return Err(e);
                         }
                         let p = h.permits.acquire().await.map_err(|_| closed())?;
-                        // It may have gone silent while this request waited its turn.
-                        if h.silent.load(Ordering::Acquire) {
-                            return Err(self.not_asked(h));
+                        // It may have gone silent or slow while this request waited its turn.
+                        if let Some(e) = self.not_asked(h) {
+                            return Err(e);
                         }
                         Some(p)
                     }
@@ -285,11 +324,15 @@ impl Fetcher {
                 let _permit = self.meta_permits.acquire().await.map_err(|_| closed())?;
                 let url = join_url(base, rel);
                 let client = self.client(mirror);
-                let result = self.fetch_body(client, url, limit).await;
-                if let (Some(h), Err(e)) = (host, &result)
-                    && no_answer(e)
-                {
-                    h.silent.store(true, Ordering::Release);
+                let (result, answering) = self.fetch_body(client, url, limit).await;
+                if let Some(h) = host {
+                    match &result {
+                        Err(e) if no_answer(e) => h.silent.store(true, Ordering::Release),
+                        _ if answering > self.slow_after() => {
+                            h.slow.fetch_add(1, Ordering::AcqRel);
+                        }
+                        _ => {}
+                    }
                 }
                 result
             }
@@ -299,30 +342,38 @@ impl Fetcher {
     /// One metadata request: the timeout covers connect, headers and body, but not the wait
     /// for body memory (other requests' bodies, each bounded by its own deadline), so an
     /// honest mirror is never timed out, and remembered as silent, because junk from
-    /// others filled the budget.
+    /// others filled the budget. Also returns how long the host took to answer (that wait
+    /// left out, for the same reason), which decides whether the answer was slow.
     async fn fetch_body(
         &self,
         client: &reqwest::Client,
         url: reqwest::Url,
         limit: u64,
-    ) -> Result<Body, FetchError> {
+    ) -> (Result<Body, FetchError>, Duration) {
         let timeout = self.config.timeout;
         let started = Instant::now();
-        let mut resp = deadline(timeout, send(client, reqwest::Method::GET, url)).await?;
+        let mut resp = match deadline(timeout, send(client, reqwest::Method::GET, url)).await {
+            Ok(resp) => resp,
+            Err(e) => return (Err(e), started.elapsed()),
+        };
         let spent = started.elapsed();
         let announced = resp.content_length();
         if announced.is_some_and(|n| n > limit) {
-            return Err(FetchError::TooLarge(limit));
+            return (Err(FetchError::TooLarge(limit)), spent);
         }
         let expect = announced.unwrap_or(limit).min(limit);
-        let memory = self
+        let memory = match self
             .body_budget
             .clone()
             .acquire_many_owned(budget_kib(expect))
             .await
-            .map_err(|_| closed())?;
+        {
+            Ok(memory) => memory,
+            Err(_) => return (Err(closed()), spent),
+        };
         let left = timeout.saturating_sub(spent);
-        deadline(left, async move {
+        let reading = Instant::now();
+        let result = deadline(left, async move {
             // Announced lengths are at most `limit`; no doubling past what was reserved.
             let mut body = Vec::with_capacity(expect.min(BODY_BUDGET_BYTES) as usize);
             while let Some(chunk) = resp.chunk().await.map_err(net)? {
@@ -343,7 +394,8 @@ impl Fetcher {
         .map_err(|e| match e {
             FetchError::Timeout(_) => FetchError::Timeout(timeout),
             other => other,
-        })
+        });
+        (result, spent + reading.elapsed())
     }
 
     /// Waits for a turn on the mirror's host (artifacts and images), so that many entries

@@ -197,6 +197,63 @@ pub fn atomic_write(path: &Path, bytes: &[u8], mode: u32) -> io::Result<()> {
     result
 }
 
+/// Writes `bytes` to `path`, which must not exist, and never replaces a file that does,
+/// even one created by another process a moment before (a key must never be overwritten:
+/// checking `exists()` first and renaming over the target loses the other key in a race).
+/// The bytes go to a temporary file first, which is then hard-linked to `path`: the link
+/// fails with `AlreadyExists` if anything is there, and a reader never sees half a file.
+/// On filesystems without hard links (FAT on a USB stick, where offline keys often live)
+/// the file is created with `create_new` and written in place instead.
+pub fn write_new(path: &Path, bytes: &[u8], mode: u32) -> io::Result<()> {
+    let dir = match path.parent() {
+        Some(d) if !d.as_os_str().is_empty() => d,
+        _ => Path::new("."),
+    };
+    let name = path
+        .file_name()
+        .ok_or_else(|| io::Error::new(io::ErrorKind::InvalidInput, "no file name"))?;
+    let mut rnd = [0u8; 8];
+    getrandom::fill(&mut rnd).map_err(|e| io::Error::other(e.to_string()))?;
+    let tmp = dir.join(format!(
+        ".{}.{}.tmp",
+        name.to_string_lossy(),
+        hex::encode(rnd)
+    ));
+    let create = |p: &Path| {
+        let mut opts = OpenOptions::new();
+        opts.write(true).create_new(true);
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::OpenOptionsExt;
+            opts.mode(mode);
+        }
+        #[cfg(not(unix))]
+        let _ = mode;
+        let mut f = opts.open(p)?;
+        f.write_all(bytes)?;
+        f.sync_all()
+    };
+    let linked = create(&tmp).and_then(|()| fs::hard_link(&tmp, path));
+    let _ = fs::remove_file(&tmp);
+    match linked {
+        Ok(()) => {}
+        Err(e) if e.kind() == io::ErrorKind::AlreadyExists => return Err(e),
+        // No hard links here: create_new on the target itself still never overwrites.
+        Err(_) => {
+            if let Err(e) = create(path) {
+                if e.kind() != io::ErrorKind::AlreadyExists {
+                    let _ = fs::remove_file(path);
+                }
+                return Err(e);
+            }
+        }
+    }
+    if let Ok(d) = File::open(dir) {
+        d.sync_all()?;
+    }
+    Ok(())
+}
+
 /// Removes temporary files that [`atomic_write`] left for `target` in `dir` when a writer
 /// died mid-write. Only call this while holding the lock that serialises writers.
 pub fn remove_stale_temps(dir: &Path, target: &Path) {
@@ -219,6 +276,27 @@ pub fn remove_stale_temps(dir: &Path, target: &Path) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn write_new_never_replaces_a_file_and_leaves_no_temporary() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("k.key");
+        write_new(&p, b"first", 0o600).unwrap();
+        let e = write_new(&p, b"second", 0o600).unwrap_err();
+        assert_eq!(e.kind(), io::ErrorKind::AlreadyExists);
+        assert_eq!(fs::read(&p).unwrap(), b"first");
+        let names: Vec<_> = fs::read_dir(dir.path())
+            .unwrap()
+            .map(|e| e.unwrap().file_name())
+            .collect();
+        assert_eq!(names, vec![std::ffi::OsString::from("k.key")]);
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            let mode = fs::metadata(&p).unwrap().permissions().mode() & 0o777;
+            assert_eq!(mode, 0o600);
+        }
+    }
 
     #[test]
     fn read_limited_refuses_large_files() {

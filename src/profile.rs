@@ -142,10 +142,15 @@ impl Profile {
             reason: "not UTF-8".into(),
         })?;
         let base = path.parent().unwrap_or(Path::new("."));
+        // Every error names the file: a user with several profiles must know which to fix.
         Profile::parse(text, base).map_err(|e| match e {
             ProfileError::Parse { reason, .. } => ProfileError::Parse {
                 path: shown,
                 reason,
+            },
+            ProfileError::Mirror { url, reason } => ProfileError::Parse {
+                path: shown,
+                reason: format!("mirror {url:?}: {reason}"),
             },
             other => other,
         })
@@ -183,12 +188,15 @@ impl Profile {
             .into_iter()
             .map(|m| {
                 let country = match m.country {
-                    Some(c) => check_country(&c).map_err(|reason| ProfileError::Mirror {
+                    Some(c) => check_country_hinted(&c).map_err(|reason| ProfileError::Mirror {
                         url: m.url.clone(),
                         reason,
                     })?,
                     None => UNKNOWN_COUNTRY.into(),
                 };
+                // The same mistakes as on the command line: `mirror.example.org/x/` would
+                // otherwise be a local directory that can only fail.
+                refuse_bare_host(&m.url, base)?;
                 Mirror::new(&m.url, &country, m.name, m.proxy, base)
             })
             .collect::<Result<Vec<_>, _>>()?;
@@ -338,6 +346,15 @@ pub fn check_country(c: &str) -> Result<String, String> {
     }
 }
 
+/// [`check_country`], with the code for a country written out (`France`: did you mean FR?),
+/// for the command line and profiles alike.
+pub fn check_country_hinted(c: &str) -> Result<String, String> {
+    check_country(c).map_err(|reason| match crate::country::code_for_name(c) {
+        Some(code) if !reason.contains("did you mean") => format!("{reason}; did you mean {code}?"),
+        _ => reason,
+    })
+}
+
 impl Mirror {
     pub fn new(
         url: &str,
@@ -386,14 +403,9 @@ impl Mirror {
     pub fn from_arg(arg: &str, base: &Path) -> Result<Mirror, ProfileError> {
         let (url, country) = match arg.rsplit_once('=') {
             Some((url, cc)) if !url.contains('?') && looks_like_country(cc) => {
-                let country = check_country(cc).map_err(|reason| ProfileError::Mirror {
+                let country = check_country_hinted(cc).map_err(|reason| ProfileError::Mirror {
                     url: url.to_owned(),
-                    reason: match crate::country::code_for_name(cc) {
-                        Some(code) if !reason.contains("did you mean") => {
-                            format!("{reason}; did you mean {code}?")
-                        }
-                        _ => reason,
-                    },
+                    reason,
                 })?;
                 (url, country)
             }
@@ -528,6 +540,36 @@ name = "local"
             Location::Dir(PathBuf::from("/p/mirrors/jp-tokyo"))
         );
         assert!(Mirror::from_arg("http://h/?lang=en", Path::new(".")).is_ok());
+    }
+
+    #[test]
+    fn profiles_refuse_bare_hosts_and_spelled_out_countries_naming_the_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let load = |mirror: &str| {
+            let p = dir.path().join("p.toml");
+            std::fs::write(
+                &p,
+                format!(
+                    "name = \"x\"\nroot = \"r.json\"\nchannel = \"s\"\n[[mirrors]]\n{mirror}\n"
+                ),
+            )
+            .unwrap();
+            Profile::load(&p).map(|_| ()).map_err(|e| e.to_string())
+        };
+        let e = load("url = \"mirror.example.org/x/\"").unwrap_err();
+        assert!(e.contains("p.toml"), "{e}");
+        assert!(
+            e.contains("did you mean https://mirror.example.org/x/?"),
+            "{e}"
+        );
+        let e = load("url = \"https://m.example.org/\"\ncountry = \"France\"").unwrap_err();
+        assert!(
+            e.contains("p.toml") && e.contains("did you mean FR?"),
+            "{e}"
+        );
+        // An existing directory with a dot in its name is still a local mirror.
+        std::fs::create_dir(dir.path().join("mirror.local")).unwrap();
+        assert!(load("url = \"mirror.local/\"").is_ok());
     }
 
     #[test]

@@ -49,11 +49,30 @@ pub fn keygen(prefix: &Path) -> Result<(PathBuf, PathBuf, SecretKey), PublishErr
     if let Some(dir) = secret.parent().filter(|d| !d.as_os_str().is_empty()) {
         std::fs::create_dir_all(dir).map_err(io_err(dir))?;
     }
-    fsutil::atomic_write(&secret, &key.to_file_bytes(), 0o600).map_err(io_err(&secret))?;
+    // The check above gives the plain message; `write_new` makes it hold in a race too
+    // (another keygen on the same prefix between the check and the write).
+    fsutil::write_new(&secret, &key.to_file_bytes(), 0o600).map_err(exists_or(&secret))?;
     let mut pubbytes = serde_json::to_vec_pretty(&key.public_file()).unwrap_or_default();
     pubbytes.push(b'\n');
-    fsutil::atomic_write(&public, &pubbytes, 0o644).map_err(io_err(&public))?;
+    if let Err(e) = fsutil::write_new(&public, &pubbytes, 0o644) {
+        // The secret key just written is ours and useless without its public half.
+        let _ = std::fs::remove_file(&secret);
+        return Err(exists_or(&public)(e));
+    }
     Ok((secret, public, key))
+}
+
+fn exists_or(path: &Path) -> impl Fn(std::io::Error) -> PublishError + '_ {
+    move |e| {
+        if e.kind() == std::io::ErrorKind::AlreadyExists {
+            PublishError::Invalid(format!(
+                "{} already exists; not overwriting a key",
+                path.display()
+            ))
+        } else {
+            io_err(path)(e)
+        }
+    }
 }
 
 fn with_suffix(prefix: &Path, ext: &str) -> PathBuf {
@@ -276,4 +295,46 @@ pub fn build_mirror(
         fsutil::atomic_write(&target, &rb, 0o644).map_err(io_err(&target))?;
     }
     Ok(())
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::*;
+
+    /// Several keygens on one prefix at once: exactly one wins, and the files on disk are
+    /// its key. With `exists()` then rename, several passed the check and the last rename
+    /// replaced a key another run had already reported as written.
+    #[test]
+    fn keygen_never_overwrites_a_key_even_in_a_race() {
+        let dir = tempfile::tempdir().unwrap();
+        let prefix = dir.path().join("k");
+        for _round in 0..5 {
+            let _ = std::fs::remove_file(with_suffix(&prefix, "key"));
+            let _ = std::fs::remove_file(with_suffix(&prefix, "pub"));
+            let barrier = std::sync::Arc::new(std::sync::Barrier::new(8));
+            let handles: Vec<_> = (0..8)
+                .map(|_| {
+                    let (prefix, barrier) = (prefix.clone(), barrier.clone());
+                    std::thread::spawn(move || {
+                        barrier.wait();
+                        keygen(&prefix).map(|(_, _, k)| k.to_file_bytes())
+                    })
+                })
+                .collect();
+            let results: Vec<_> = handles.into_iter().map(|h| h.join().unwrap()).collect();
+            let won: Vec<_> = results.iter().filter_map(|r| r.as_ref().ok()).collect();
+            assert_eq!(won.len(), 1, "{} keygens reported success", won.len());
+            assert_eq!(
+                &std::fs::read(with_suffix(&prefix, "key")).unwrap(),
+                won[0],
+                "the key on disk is not the one reported written"
+            );
+            for r in &results {
+                if let Err(e) = r {
+                    assert!(e.to_string().contains("already exists"), "{e}");
+                }
+            }
+        }
+    }
 }

@@ -270,9 +270,14 @@ impl Report {
     pub fn summary(&self) -> String {
         let Some(latest) = &self.latest else {
             let n = self.mirrors.len();
+            // "No mirror of 1 mirror" reads like a typo.
+            let who = if n == 1 {
+                "The only mirror does not serve".to_owned()
+            } else {
+                format!("No mirror of {n} mirrors serves")
+            };
             let mut s = format!(
-                "No mirror of {n} {} serves a valid release for {}; nothing can be trusted from this run.",
-                plural(n, "mirror", "mirrors"),
+                "{who} a valid release for {}; nothing can be trusted from this run.",
                 self.channel
             );
             if let Some(why) = self.offline() {

@@ -108,7 +108,7 @@ pub fn load_pinned(profile: &Profile) -> Result<(Pinned, SignedSource), CheckErr
         .clone()
         .ok_or_else(|| CheckError::Setup("not a signed-file profile".into()))?;
     let shown = profile.root.display().to_string();
-    let bad = |reason: String| CheckError::PinnedRoot {
+    let bad = |reason: String| CheckError::PinnedKey {
         path: shown.clone(),
         reason,
     };

@@ -13,6 +13,27 @@ use crate::time::Timestamp;
 pub enum VerifyError {
     #[error("release {path}: {reason}")]
     Release { path: String, reason: String },
+    /// A `--root` envelope that does not lead from the pinned root.
+    #[error("root file {path}: {reason}")]
+    Root { path: String, reason: String },
+    /// A `--release` or `--root` file the user named could not be read: bad local input
+    /// (exit 2, like an unreadable profile or pinned root), not a verification result.
+    #[error("cannot read {what} file {path}: {reason}")]
+    Unreadable {
+        what: &'static str,
+        path: String,
+        reason: String,
+    },
+}
+
+impl VerifyError {
+    fn unreadable(what: &'static str, path: &Path, e: &std::io::Error) -> VerifyError {
+        VerifyError::Unreadable {
+            what,
+            path: path.display().to_string(),
+            reason: e.to_string(),
+        }
+    }
 }
 
 #[derive(Debug, Clone)]
@@ -44,7 +65,11 @@ pub fn release_from_file(
         path: path.display().to_string(),
         reason,
     };
-    let bytes = crate::fsutil::read_limited(path, limit).map_err(|e| err(e.to_string()))?;
+    let bytes = crate::fsutil::read_limited(path, limit).map_err(|e| match e.kind() {
+        // Over the limit is a property of the envelope, judged like its contents.
+        std::io::ErrorKind::InvalidData => err(e.to_string()),
+        _ => VerifyError::unreadable("release", path, &e),
+    })?;
     let keys = root.root.role_keys(&root.root.release_role);
     let signed = match crate::check::observe_release(
         &bytes,
@@ -90,9 +115,12 @@ pub fn walk_root_files(
 ) -> Result<TrustedRoot, VerifyError> {
     let mut blobs = Vec::new();
     for f in files {
-        let b = crate::fsutil::read_limited(f, limit).map_err(|e| VerifyError::Release {
-            path: f.display().to_string(),
-            reason: e.to_string(),
+        let b = crate::fsutil::read_limited(f, limit).map_err(|e| match e.kind() {
+            std::io::ErrorKind::InvalidData => VerifyError::Root {
+                path: f.display().to_string(),
+                reason: e.to_string(),
+            },
+            _ => VerifyError::unreadable("root", f, &e),
         })?;
         blobs.push((f, b, false));
     }
@@ -106,7 +134,7 @@ pub fn walk_root_files(
             *used = true;
             match &next {
                 Some(n) if n.payload_sha256 != r.payload_sha256 => {
-                    return Err(VerifyError::Release {
+                    return Err(VerifyError::Root {
                         path: f.display().to_string(),
                         reason: format!(
                             "root equivocation: two different valid roots for version {}",
@@ -131,9 +159,9 @@ pub fn walk_root_files(
             Err(e) => e.to_string(),
             Ok(_) => "not reachable from the pinned root".into(),
         };
-        return Err(VerifyError::Release {
+        return Err(VerifyError::Root {
             path: f.display().to_string(),
-            reason: format!("root not accepted into the chain: {reason}"),
+            reason: format!("not accepted into the chain: {reason}"),
         });
     }
     Ok(current)

@@ -292,5 +292,8 @@ fn offline_verify_refuses_competing_or_unusable_root_files() {
     }
     let out = base(&[&paths[0], &paths[2]]);
     assert_eq!(out.status.code(), Some(2));
-    assert!(String::from_utf8_lossy(&out.stderr).contains("root not accepted into the chain"));
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("root file")
+            && String::from_utf8_lossy(&out.stderr).contains("not accepted into the chain")
+    );
 }

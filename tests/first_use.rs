@@ -88,12 +88,13 @@ fn all_mirrors_refusing_connections_says_this_machine_seems_offline() {
     );
     assert!(last.contains("seems to be offline"), "{}", out.describe());
 
-    // One mirror: "of 1 mirror", and one local directory that is missing is not "offline".
+    // One mirror: "The only mirror" (not "No mirror of 1 mirror"), and one local
+    // directory that is missing is not "offline".
     let p = profile(&w, &[(&dead_url(&w, "a/"), "FR", "fr")]);
     let out = run_in(w.path(), &["check", &p, "--no-state"]);
     let last = out.stdout.lines().last().unwrap_or("");
     assert!(
-        last.contains("No mirror of 1 mirror serves"),
+        last.contains("The only mirror does not serve a valid release"),
         "{}",
         out.describe()
     );
@@ -453,4 +454,282 @@ fn mirrors_import_into_replaces_the_mirror_list_and_keeps_the_rest() {
             .to_string_lossy()
             .ends_with(".tmp"))
     );
+}
+
+/// A profile is checked like `--mirror`: a host name without its scheme was silently a
+/// local directory (and the mirror then "not found"), a spelled-out country got no hint,
+/// and neither error named the profile file. A local mirror whose directory is missing
+/// says so instead of "not found".
+#[test]
+fn profile_mirrors_that_are_typos_are_refused_naming_the_file() {
+    let w = World::new();
+    let p = profile(&w, &[("mirror.example.org/x/", "FR", "m")]);
+    let out = run_in(w.path(), &["check", &p, "--no-state"]);
+    assert_eq!(out.code, Some(2), "{}", out.describe());
+    assert!(
+        out.stderr.contains("p.toml")
+            && out
+                .stderr
+                .contains("did you mean https://mirror.example.org/x/?"),
+        "{}",
+        out.describe()
+    );
+    let p = profile(&w, &[("https://m.example.org/", "France", "m")]);
+    let out = run_in(w.path(), &["check", &p, "--no-state"]);
+    assert_eq!(out.code, Some(2), "{}", out.describe());
+    assert!(
+        out.stderr.contains("p.toml") && out.stderr.contains("did you mean FR?"),
+        "{}",
+        out.describe()
+    );
+
+    let missing = w.path().join("no-such-mirror");
+    let p = profile(&w, &[(&missing.display().to_string(), "DE", "local")]);
+    let out = run_in(w.path(), &["check", &p, "--no-state", "--json"]);
+    assert_eq!(out.code, Some(1), "{}", out.describe());
+    let v: serde_json::Value = serde_json::from_str(&out.stdout).unwrap();
+    let reason = v["mirrors"][0]["error"].as_str().unwrap();
+    assert!(
+        reason.contains(&format!("directory {} does not exist", missing.display())),
+        "{reason}"
+    );
+    assert_eq!(v["mirrors"][0]["status"], "unreachable");
+}
+
+/// `check --help` said metadata requests were "4 times as many" as `--concurrency` while
+/// the code allowed 16 times as many: the help must say what the code does.
+#[test]
+fn check_help_states_the_metadata_multiple_the_code_uses() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = run_in(dir.path(), &["check", "--help"]);
+    assert_eq!(out.code, Some(0), "{}", out.describe());
+    let help = out.stdout.split_whitespace().collect::<Vec<_>>().join(" ");
+    let want = format!(
+        "up to {} times as many",
+        mirrorproof::fetch::METADATA_SLOTS_PER_SLOT
+    );
+    assert!(help.contains(&want), "{want:?} not in: {help}");
+}
+
+/// A signature made for another namespace, checked without `--identity`, was reported as
+/// "the signing key is not allowed for this namespace in allowed_signers": the key was
+/// allowed, the signature was for something else. The namespace is compared first.
+#[test]
+fn verify_names_the_namespace_a_signature_was_made_for() {
+    use common::ecosystems::Ssh;
+    let dir = tempfile::tempdir().unwrap();
+    let (key, line) = Ssh::keygen(dir.path(), "k");
+    std::fs::write(
+        dir.path().join("allowed_signers"),
+        format!("release@example.org {line}\n"),
+    )
+    .unwrap();
+    let file = dir.path().join("x");
+    std::fs::write(&file, b"factory image\n").unwrap();
+    let sig = Ssh::sign(&key, "factory images", &file);
+    let out = run_in(
+        dir.path(),
+        &[
+            "verify",
+            "--key",
+            "allowed_signers",
+            "--sig",
+            sig.to_str().unwrap(),
+            "--namespace",
+            "file",
+            "x",
+        ],
+    );
+    assert_eq!(out.code, Some(1), "{}", out.describe());
+    assert!(
+        out.stdout
+            .contains(r#"signature namespace is "factory images", not the expected "file""#)
+            || out
+                .stderr
+                .contains(r#"signature namespace is "factory images", not the expected "file""#),
+        "{}",
+        out.describe()
+    );
+    assert!(!out.stderr.contains("not allowed"), "{}", out.describe());
+}
+
+/// `verify --release R --root missing.json` said "release missing.json: No such file"
+/// (exit 2) while a missing `--release` exited 1: the root file is named as a root, and
+/// every unreadable file named on the command line is bad local input, exit 2.
+#[test]
+fn unreadable_release_and_root_files_are_named_and_exit_2() {
+    let mut w = World::new();
+    w.now = mirrorproof::time::now();
+    let rel = common::genuine(&w);
+    w.mirror("fr", "FR").serves(&rel);
+    let p = profile(&w, &[(&w.url_of("fr"), "FR", "fr")]);
+    let release = Path::new(&w.url_of("fr"))
+        .join("stable/release.json")
+        .display()
+        .to_string();
+    let out = run_in(
+        w.path(),
+        &[
+            "verify",
+            &p,
+            "--no-state",
+            "--release",
+            &release,
+            "--root",
+            "missing.json",
+            "x",
+        ],
+    );
+    assert_eq!(out.code, Some(2), "{}", out.describe());
+    assert!(
+        out.stderr.contains("cannot read root file missing.json"),
+        "{}",
+        out.describe()
+    );
+    let out = run_in(
+        w.path(),
+        &["verify", &p, "--no-state", "--release", "missing.json", "x"],
+    );
+    assert_eq!(out.code, Some(2), "{}", out.describe());
+    assert!(
+        out.stderr.contains("cannot read release file missing.json"),
+        "{}",
+        out.describe()
+    );
+}
+
+/// Messages from the trial that said something untrue or unhelpful, each as the user met it.
+#[test]
+fn messages_say_what_is_true_and_what_to_type() {
+    let mut w = World::new();
+    w.now = mirrorproof::time::now();
+    let rel = common::genuine(&w);
+    w.mirror("fr", "FR").serves(&rel);
+    let p = profile(&w, &[(&w.url_of("fr"), "FR", "fr")]);
+    let here = w.path();
+
+    // A signify profile whose key is missing: a pinned key, not a pinned root.
+    std::fs::write(
+        here.join("s.toml"),
+        "name = \"x\"\nscheme = \"signify\"\nkey = \"missing.pub\"\nchannel = \"c\"\nfile = \"SHA256.sig\"\n[[mirrors]]\nurl = \"https://m.example.org/\"\n",
+    )
+    .unwrap();
+    let out = run_in(here, &["check", "s.toml", "--no-state"]);
+    assert_eq!(out.code, Some(2), "{}", out.describe());
+    assert!(
+        out.stderr.contains("pinned key") && !out.stderr.contains("pinned root"),
+        "{}",
+        out.describe()
+    );
+
+    // verify with no data directory prints lines, not a report; an empty HOME is empty.
+    let artifact = Path::new(&w.url_of("fr"))
+        .join("artifacts")
+        .join(common::ZIP);
+    for (home, says) in [(None, "HOME is not set"), (Some(""), "HOME is empty")] {
+        let mut cmd = Command::new(BIN);
+        cmd.args(["verify", &p, artifact.to_str().unwrap()])
+            .current_dir(here)
+            .env_remove("XDG_DATA_HOME")
+            .env_remove("HOME");
+        if let Some(h) = home {
+            cmd.env("HOME", h);
+        }
+        let out = cmd.output().unwrap();
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{stderr}");
+        assert!(stderr.contains(says), "{stderr}");
+        assert!(stderr.contains("the lines above are complete"), "{stderr}");
+        assert!(!stderr.contains("report above"), "{stderr}");
+    }
+
+    // --evidence under a missing parent names the parent.
+    let out = run_in(
+        here,
+        &[
+            "check",
+            &p,
+            "--no-state",
+            "--evidence",
+            "/missing/parent/dir",
+        ],
+    );
+    assert_eq!(out.code, Some(2), "{}", out.describe());
+    assert!(
+        out.stderr
+            .contains("parent directory /missing/parent does not exist"),
+        "{}",
+        out.describe()
+    );
+
+    // verify --dir that does not exist says so.
+    std::fs::write(here.join("k.pub"), b"x").unwrap();
+    std::fs::write(here.join("s.sig"), b"x").unwrap();
+    let out = run_in(
+        here,
+        &[
+            "verify", "--key", "k.pub", "--sig", "s.sig", "--dir", "nodir",
+        ],
+    );
+    assert_eq!(out.code, Some(2), "{}", out.describe());
+    assert!(
+        out.stderr.contains("--dir nodir: does not exist"),
+        "{}",
+        out.describe()
+    );
+
+    // --expires in a form it does not take: the error shows the forms it does.
+    std::fs::create_dir_all(here.join("art")).unwrap();
+    for bad in ["3650d", "+10y"] {
+        let out = run_in(
+            here,
+            &[
+                "release",
+                "new",
+                "--project",
+                "x",
+                "--channel",
+                "c",
+                "--version",
+                "1",
+                "--expires",
+                bad,
+                "--artifacts",
+                "art",
+                "--out",
+                "r.json",
+            ],
+        );
+        assert_eq!(out.code, Some(2), "{}", out.describe());
+        assert!(
+            out.stderr.contains("--expires")
+                && out.stderr.contains("+N with s, m, h or d")
+                && out.stderr.contains("RFC 3339 UTC"),
+            "{}",
+            out.describe()
+        );
+    }
+
+    // --only-cli-mirrors alone points to --mirror.
+    let out = run_in(here, &["check", &p, "--no-state", "--only-cli-mirrors"]);
+    assert_eq!(out.code, Some(2), "{}", out.describe());
+    assert!(out.stderr.contains("--mirror URL"), "{}", out.describe());
+
+    // mirrors import --into a profile that is not there fails before the list's warnings.
+    let list = Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/mirrorlists/arch.mirrorlist");
+    let out = run_in(
+        here,
+        &[
+            "mirrors",
+            "import",
+            "--format",
+            "arch",
+            list.to_str().unwrap(),
+            "--into",
+            "nothere.toml",
+        ],
+    );
+    assert_eq!(out.code, Some(2), "{}", out.describe());
+    assert!(out.stderr.contains("nothere.toml"), "{}", out.describe());
+    assert!(!out.stderr.contains("warning"), "{}", out.describe());
 }

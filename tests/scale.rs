@@ -424,6 +424,73 @@ fn a_silent_host_is_remembered_per_vantage() {
     assert!(silent.accepted() <= PER_HOST);
 }
 
+/// A host that answers every request just inside `--timeout` is never silent; before slow
+/// answers counted, 40 entries on it answering after 1.5 s with `--timeout 2` took 15 s
+/// (N / PER_HOST answer times), hours at the defaults for a long list. Both a valid
+/// document and a 404 count: any answer after more than half of the timeout is slow.
+#[test]
+fn a_host_answering_just_inside_the_timeout_is_not_asked_after_a_few_slow_answers() {
+    let (w, _, tree) = world();
+    let nothing = w.path().join("nothing-here");
+    std::fs::create_dir_all(&nothing).unwrap();
+    let pause = Duration::from_millis(1500);
+    let slow_valid = Host::start(Answer::Files(tree.clone(), pause));
+    let slow_404 = Host::start(Answer::Files(nothing, pause));
+    let honest = Host::start(Answer::Files(tree, Duration::ZERO));
+    let mut entries = Vec::new();
+    for i in 0..40 {
+        entries.push(entry(
+            format!("valid-{i:02}"),
+            slow_valid.url(&format!("v{i:02}")),
+        ));
+        entries.push(entry(
+            format!("gone-{i:02}"),
+            slow_404.url(&format!("g{i:02}")),
+        ));
+        entries.push(entry(
+            format!("honest-{i:02}"),
+            honest.url(&format!("h{i:02}")),
+        ));
+    }
+    let run = sweep(&write_profile(&w, &entries), TIMEOUT, &[]);
+    // Metadata: the first PER_HOST answers, and fewer than PER_HOST more that got their
+    // turn before the last of those was counted. The entries among them that got a valid
+    // release also have their artifact checked (downloads are not judged by speed).
+    for (prefix, host, most) in [
+        ("valid-", &slow_valid, 3 * PER_HOST),
+        ("gone-", &slow_404, 2 * PER_HOST),
+    ] {
+        assert!(
+            host.accepted() <= most,
+            "{prefix}: the slow host saw {} requests",
+            host.accepted()
+        );
+        let named = run.named(prefix);
+        assert_eq!(named.len(), 40);
+        let want = format!(
+            "not asked: http://127.0.0.1:{} answered slowly ({PER_HOST} answers over 1s) earlier in this run",
+            host.port
+        );
+        let skipped: Vec<_> = named
+            .iter()
+            .filter(|m| m["error"].as_str().is_some_and(|e| e.contains(&want)))
+            .collect();
+        assert!(
+            skipped.len() >= 40 - 2 * PER_HOST,
+            "{prefix}: only {} entries skipped; first: {}",
+            skipped.len(),
+            named[0]
+        );
+        for m in skipped {
+            assert_eq!(m["status"], "unreachable", "{m}");
+        }
+    }
+    // Fast honest entries, many on one host, are never counted as slow.
+    for m in run.named("honest-") {
+        assert_ok(m);
+    }
+}
+
 /// Peak resident memory of the checker, whatever the mirrors send. Before documents were
 /// judged as they arrived, this run needed over 600 MiB (every junk document kept).
 const MEMORY_BOUND_KIB: u64 = 150 * 1024;

@@ -50,7 +50,7 @@ fn unreachable_when_the_directory_is_missing_or_http_says_503() {
     let run = w.check();
     run.expect("fr", Status::Ok);
     let gone = run.expect("vanished", Status::Unreachable);
-    assert!(run.error("vanished").contains("not found"), "{gone:?}");
+    assert!(run.error("vanished").contains("does not exist"), "{gone:?}");
     assert_eq!(gone.version, None);
     assert_eq!(gone.payload_sha256, None);
     assert!(gone.signers.is_empty());

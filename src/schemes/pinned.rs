@@ -164,6 +164,10 @@ pub fn verify(
             },
             Signature::Sshsig(sig),
         ) => {
+            // Without an identity, the principals are looked up for this namespace: a
+            // signature made for another one found none, and was reported as a key that
+            // allowed_signers does not permit.
+            sshsig::check_namespace(sig, namespace)?;
             let principals = match identity {
                 Some(id) => vec![id.clone()],
                 None => sshsig::find_principals(signers, sig, namespace, now),

@@ -778,16 +778,10 @@ fn fingerprints(signers: &[&AllowedSigner]) -> String {
     out.join(", ")
 }
 
-/// Checks `sig` over `message` as `ssh-keygen -Y verify -I identity -n namespace` would at
-/// time `now` (unix seconds), then with the strict Ed25519 check.
-pub fn verify(
-    signers: &[AllowedSigner],
-    identity: &str,
-    namespace: &str,
-    sig: &SshSignature,
-    message: Message<'_>,
-    now: i64,
-) -> Result<(), SchemeError> {
+/// Checks that `sig` was made for `namespace` (which must not be empty). Done before
+/// anything else, so that a signature for another purpose is reported as such, not as a
+/// key that allowed_signers does not permit.
+pub fn check_namespace(sig: &SshSignature, namespace: &str) -> Result<(), SchemeError> {
     if namespace.is_empty() {
         return Err(SchemeError::Policy(
             "an SSH signature namespace is required (ssh-keygen -n)".into(),
@@ -800,6 +794,20 @@ pub fn verify(
             quoted(namespace)
         )));
     }
+    Ok(())
+}
+
+/// Checks `sig` over `message` as `ssh-keygen -Y verify -I identity -n namespace` would at
+/// time `now` (unix seconds), then with the strict Ed25519 check.
+pub fn verify(
+    signers: &[AllowedSigner],
+    identity: &str,
+    namespace: &str,
+    sig: &SshSignature,
+    message: Message<'_>,
+    now: i64,
+) -> Result<(), SchemeError> {
+    check_namespace(sig, namespace)?;
     if identity.is_empty() {
         return Err(SchemeError::Policy(
             "an identity (principal) is required to check an SSH signature".into(),
