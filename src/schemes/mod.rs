@@ -108,7 +108,7 @@ pub(crate) fn strict_base64(s: &str) -> Option<Vec<u8>> {
 /// (docs/BENCHMARKS.md, "Signature formats"). SHA-256 stays with `sha2`, which uses SHA-NI
 /// where the CPU has it and was as fast as the others; BLAKE2b with `blake2`.
 pub enum Prehasher {
-    Blake2b512(Box<blake2::Blake2b512>),
+    Blake2b512(Box<blake2b_simd::State>),
     Sha256(sha2::Sha256),
     Sha512(Box<aws_lc_rs::digest::Context>),
 }
@@ -119,7 +119,9 @@ impl Prehasher {
         use sha2::Digest;
         match p {
             Prehash::None => None,
-            Prehash::Blake2b512 => Some(Prehasher::Blake2b512(Box::default())),
+            Prehash::Blake2b512 => {
+                Some(Prehasher::Blake2b512(Box::new(blake2b_simd::State::new())))
+            }
             Prehash::Sha256 => Some(Prehasher::Sha256(sha2::Sha256::new())),
             Prehash::Sha512 => Some(Prehasher::Sha512(Box::new(
                 aws_lc_rs::digest::Context::new(&aws_lc_rs::digest::SHA512),
@@ -130,7 +132,9 @@ impl Prehasher {
     pub fn update(&mut self, data: &[u8]) {
         use sha2::Digest;
         match self {
-            Prehasher::Blake2b512(h) => h.update(data),
+            Prehasher::Blake2b512(h) => {
+                h.update(data);
+            }
             Prehasher::Sha256(h) => h.update(data),
             Prehasher::Sha512(h) => h.update(data),
         }
@@ -153,7 +157,7 @@ impl Prehasher {
     pub fn finish(self) -> Vec<u8> {
         use sha2::Digest;
         match self {
-            Prehasher::Blake2b512(h) => h.finalize().to_vec(),
+            Prehasher::Blake2b512(h) => h.finalize().as_bytes().to_vec(),
             Prehasher::Sha256(h) => h.finalize().to_vec(),
             Prehasher::Sha512(h) => h.finish().as_ref().to_vec(),
         }
