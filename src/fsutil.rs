@@ -3,7 +3,7 @@
 
 use std::fs::{self, File, OpenOptions};
 use std::io::{self, Read, Write};
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 /// Reads at most `limit` bytes; a longer file is an error, found without reading it all.
 pub fn read_limited(path: &Path, limit: u64) -> io::Result<Vec<u8>> {
@@ -157,39 +157,11 @@ pub fn read_below(root: &Path, rel: &str, limit: u64) -> Result<Vec<u8>, BelowEr
 /// rename over the target, then fsync of the directory so the rename itself is durable.
 /// A reader sees the old content or the new one, never a mix. `mode` applies on Unix.
 pub fn atomic_write(path: &Path, bytes: &[u8], mode: u32) -> io::Result<()> {
-    let dir = match path.parent() {
-        Some(d) if !d.as_os_str().is_empty() => d,
-        _ => Path::new("."),
-    };
-    let name = path
-        .file_name()
-        .ok_or_else(|| io::Error::new(io::ErrorKind::InvalidInput, "no file name"))?;
-    let mut rnd = [0u8; 8];
-    getrandom::fill(&mut rnd).map_err(|e| io::Error::other(e.to_string()))?;
-    let tmp = dir.join(format!(
-        ".{}.{}.tmp",
-        name.to_string_lossy(),
-        hex::encode(rnd)
-    ));
+    let (dir, tmp) = temp_beside(path)?;
     let result = (|| {
-        let mut opts = OpenOptions::new();
-        opts.write(true).create_new(true);
-        #[cfg(unix)]
-        {
-            use std::os::unix::fs::OpenOptionsExt;
-            opts.mode(mode);
-        }
-        #[cfg(not(unix))]
-        let _ = mode;
-        let mut f = opts.open(&tmp)?;
-        f.write_all(bytes)?;
-        f.sync_all()?;
-        drop(f);
+        write_fresh(&tmp, bytes, mode)?;
         fs::rename(&tmp, path)?;
-        if let Ok(d) = File::open(dir) {
-            d.sync_all()?;
-        }
-        Ok(())
+        sync_dir(dir)
     })();
     if result.is_err() {
         let _ = fs::remove_file(&tmp);
@@ -205,6 +177,28 @@ pub fn atomic_write(path: &Path, bytes: &[u8], mode: u32) -> io::Result<()> {
 /// On filesystems without hard links (FAT on a USB stick, where offline keys often live)
 /// the file is created with `create_new` and written in place instead.
 pub fn write_new(path: &Path, bytes: &[u8], mode: u32) -> io::Result<()> {
+    let (dir, tmp) = temp_beside(path)?;
+    let linked = write_fresh(&tmp, bytes, mode).and_then(|()| fs::hard_link(&tmp, path));
+    let _ = fs::remove_file(&tmp);
+    match linked {
+        Ok(()) => {}
+        Err(e) if e.kind() == io::ErrorKind::AlreadyExists => return Err(e),
+        // No hard links here: create_new on the target itself still never overwrites.
+        Err(_) => {
+            if let Err(e) = write_fresh(path, bytes, mode) {
+                if e.kind() != io::ErrorKind::AlreadyExists {
+                    let _ = fs::remove_file(path);
+                }
+                return Err(e);
+            }
+        }
+    }
+    sync_dir(dir)
+}
+
+/// The directory of `path` and a fresh temporary name beside it (`.NAME.RANDOM.tmp`, the
+/// pattern [`remove_stale_temps`] clears).
+fn temp_beside(path: &Path) -> io::Result<(&Path, PathBuf)> {
     let dir = match path.parent() {
         Some(d) if !d.as_os_str().is_empty() => d,
         _ => Path::new("."),
@@ -219,35 +213,27 @@ pub fn write_new(path: &Path, bytes: &[u8], mode: u32) -> io::Result<()> {
         name.to_string_lossy(),
         hex::encode(rnd)
     ));
-    let create = |p: &Path| {
-        let mut opts = OpenOptions::new();
-        opts.write(true).create_new(true);
-        #[cfg(unix)]
-        {
-            use std::os::unix::fs::OpenOptionsExt;
-            opts.mode(mode);
-        }
-        #[cfg(not(unix))]
-        let _ = mode;
-        let mut f = opts.open(p)?;
-        f.write_all(bytes)?;
-        f.sync_all()
-    };
-    let linked = create(&tmp).and_then(|()| fs::hard_link(&tmp, path));
-    let _ = fs::remove_file(&tmp);
-    match linked {
-        Ok(()) => {}
-        Err(e) if e.kind() == io::ErrorKind::AlreadyExists => return Err(e),
-        // No hard links here: create_new on the target itself still never overwrites.
-        Err(_) => {
-            if let Err(e) = create(path) {
-                if e.kind() != io::ErrorKind::AlreadyExists {
-                    let _ = fs::remove_file(path);
-                }
-                return Err(e);
-            }
-        }
+    Ok((dir, tmp))
+}
+
+/// Creates `p` (it must not exist) with `mode` on Unix, writes `bytes` and syncs them.
+fn write_fresh(p: &Path, bytes: &[u8], mode: u32) -> io::Result<()> {
+    let mut opts = OpenOptions::new();
+    opts.write(true).create_new(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        opts.mode(mode);
     }
+    #[cfg(not(unix))]
+    let _ = mode;
+    let mut f = opts.open(p)?;
+    f.write_all(bytes)?;
+    f.sync_all()
+}
+
+/// Makes a rename or link in `dir` durable.
+fn sync_dir(dir: &Path) -> io::Result<()> {
     if let Ok(d) = File::open(dir) {
         d.sync_all()?;
     }
