@@ -1011,16 +1011,13 @@ fn print_unusable(shown_as: &Path, why: &str) {
     println!("FAILED  {}  {why}", path(shown_as));
 }
 
-fn cmd_verify_signed(
-    req: mirrorproof::signed_files::Request<'_>,
-    files: &[PathBuf],
-) -> Result<i32, Fail> {
-    use mirrorproof::signed_files::{self, SignedFilesError};
-    let sig = req.sig;
+/// The files that can be checked at all; each one that cannot (missing, a directory) gets
+/// its `FAILED` line here. The flag is false when any was left out.
+fn usable_files(files: &[PathBuf], base_dir: Option<&Path>) -> (Vec<PathBuf>, bool) {
     let mut all_ok = true;
     let mut usable = Vec::new();
     for f in files {
-        let on_disk = match req.base_dir {
+        let on_disk = match base_dir {
             Some(d) => d.join(f),
             None => f.clone(),
         };
@@ -1032,6 +1029,16 @@ fn cmd_verify_signed(
             None => usable.push(f.clone()),
         }
     }
+    (usable, all_ok)
+}
+
+fn cmd_verify_signed(
+    req: mirrorproof::signed_files::Request<'_>,
+    files: &[PathBuf],
+) -> Result<i32, Fail> {
+    use mirrorproof::signed_files::{self, SignedFilesError};
+    let sig = req.sig;
+    let (usable, all_ok) = usable_files(files, req.base_dir);
     if usable.is_empty() && !files.is_empty() {
         return Ok(EXIT_PROBLEM);
     }
@@ -1102,17 +1109,7 @@ fn cmd_verify_with_scheme(
         )
     })?;
     let (pinned, _) = mirrorproof::scheme_check::load_pinned(profile).map_err(usage)?;
-    let mut all_ok = true;
-    let mut usable = Vec::new();
-    for f in files {
-        match unusable_file(f) {
-            Some(why) => {
-                print_unusable(f, why);
-                all_ok = false;
-            }
-            None => usable.push(f.clone()),
-        }
-    }
+    let (usable, mut all_ok) = usable_files(files, None);
     let results = mirrorproof::signed_files::verify_against_latest(
         &pinned,
         &latest,
@@ -1210,17 +1207,7 @@ fn cmd_verify(
             })?
         }
     };
-    let mut all_ok = true;
-    let mut usable = Vec::new();
-    for f in files {
-        match unusable_file(f) {
-            Some(why) => {
-                print_unusable(f, why);
-                all_ok = false;
-            }
-            None => usable.push(f.clone()),
-        }
-    }
+    let (usable, mut all_ok) = usable_files(files, None);
     let results = verify::verify_files(&release, &usable);
     for r in &results {
         let name = line(r.artifact.as_deref().unwrap_or("-"));
