@@ -154,16 +154,27 @@ pub fn run_with_evidence(
     if scheme != "native" {
         return Err(CheckError::Scheme(scheme.to_owned()));
     }
+    preflight(&mirrors, &opts)?;
+    block_on(run_async(profile_name, pinned, mirrors, opts, evidence))
+}
+
+/// What every run refuses before it starts: no mirrors, or an unusable channel name.
+pub(crate) fn preflight(mirrors: &[Mirror], opts: &CheckOptions) -> Result<(), CheckError> {
     if mirrors.is_empty() {
         return Err(CheckError::NoMirrors);
     }
-    crate::release::check_channel_name(&opts.channel)
-        .map_err(|e| CheckError::Setup(e.to_string()))?;
+    crate::release::check_channel_name(&opts.channel).map_err(|e| CheckError::Setup(e.to_string()))
+}
+
+/// Runs a whole check on its own runtime.
+pub(crate) fn block_on<T>(
+    run: impl std::future::Future<Output = Result<T, CheckError>>,
+) -> Result<T, CheckError> {
     let rt = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
         .map_err(|e| CheckError::Setup(format!("cannot start the async runtime: {e}")))?;
-    let out = rt.block_on(run_async(profile_name, pinned, mirrors, opts, evidence));
+    let out = rt.block_on(run);
     // A read stuck in the kernel (a hung network filesystem, a FIFO) must not keep the
     // process alive after its deadline passed: do not wait for blocking threads.
     rt.shutdown_background();

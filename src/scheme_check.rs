@@ -146,25 +146,15 @@ pub fn run_with_evidence(
     opts: CheckOptions,
     evidence: Option<Arc<EvidenceDir>>,
 ) -> Result<SchemeOutcome, CheckError> {
-    if mirrors.is_empty() {
-        return Err(CheckError::NoMirrors);
-    }
-    crate::release::check_channel_name(&opts.channel)
-        .map_err(|e| CheckError::Setup(e.to_string()))?;
-    let rt = tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-        .map_err(|e| CheckError::Setup(format!("cannot start the async runtime: {e}")))?;
-    let out = rt.block_on(run_async(
+    crate::check::preflight(&mirrors, &opts)?;
+    crate::check::block_on(run_async(
         profile_name,
         pinned,
         source,
         mirrors,
         opts,
         evidence,
-    ));
-    rt.shutdown_background();
-    out
+    ))
 }
 
 async fn run_async(
