@@ -8,8 +8,10 @@
 //!
 //! Invariants besides "never panics":
 //! - every error renders as one line; `detect` is deterministic;
-//! - the signature file only ever tips `detect` to OpenSSH (its armour) or minisign (a
-//!   `trusted comment:` third line): with and without it, the verdicts are otherwise equal;
+//! - the signature file only ever tips `detect` to OpenSSH (its armour), minisign (a
+//!   `trusted comment:` third line), or signify (an ambiguous `Ed` key beside a well-formed
+//!   signify signature, as `signify -V` reads them); with and without it, the verdicts are
+//!   otherwise equal;
 //! - identity or namespace given for a non-OpenSSH format, OpenSSH without a namespace,
 //!   and `Signature::parse(Note)` are refused as policy errors;
 //! - a loaded key reports its own format and at least one key; a signature of one format
@@ -75,8 +77,14 @@ fuzz_target!(|data: &[u8]| {
     assert_eq!(pinned::detect(key, sig), with_sig, "detect is not deterministic");
     let alone = pinned::detect(key, None);
     check_err(&alone);
+    let tipped_to_signify = with_sig == Ok(Format::Signify)
+        && matches!(alone, Err(SchemeError::Key(_)))
+        && sig.is_some_and(|s| Signature::parse(Format::Signify, s).is_ok());
     assert!(
-        with_sig == alone || with_sig == Ok(Format::Sshsig) || with_sig == Ok(Format::Minisign),
+        with_sig == alone
+            || with_sig == Ok(Format::Sshsig)
+            || with_sig == Ok(Format::Minisign)
+            || tipped_to_signify,
         "the signature file turned {alone:?} into {with_sig:?}"
     );
     if sig.is_some_and(|s| {
