@@ -10,39 +10,7 @@ use std::process::Command;
 use common::{Server, World};
 use mirrorproof::text::toml_string;
 
-const BIN: &str = env!("CARGO_BIN_EXE_mirrorproof");
-
-struct Out {
-    code: Option<i32>,
-    stdout: String,
-    stderr: String,
-}
-
-impl Out {
-    fn describe(&self) -> String {
-        format!(
-            "exit {:?}\n--- stdout\n{}\n--- stderr\n{}",
-            self.code, self.stdout, self.stderr
-        )
-    }
-}
-
-fn run_in(dir: &Path, args: &[&str]) -> Out {
-    let out = Command::new(BIN)
-        .args(args)
-        .current_dir(dir)
-        .env("HOME", dir)
-        .env_remove("XDG_DATA_HOME")
-        .env_remove("COLUMNS")
-        .env("RUST_BACKTRACE", "0")
-        .output()
-        .expect("run mirrorproof");
-    Out {
-        code: out.status.code(),
-        stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
-        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
-    }
-}
+use common::binary::{BIN, run_in};
 
 /// A URL on loopback where nothing listens (a server was there a moment ago).
 fn dead_url(w: &World, path: &str) -> String {

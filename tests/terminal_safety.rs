@@ -14,52 +14,17 @@
 mod common;
 
 use std::path::{Path, PathBuf};
-use std::process::Command;
 
 use common::{PROJECT, Server, V, World};
 use mirrorproof::text::{is_unsafe, shown, toml_string};
 
-const BIN: &str = env!("CARGO_BIN_EXE_mirrorproof");
+use common::binary::{Out, run_in};
 
 /// Window title, clear screen, one-byte CSI, DEL, and every kind of bidi control.
 const HOSTILE: &str =
     "\u{1b}]0;pwned\u{7}\u{1b}[2J\u{9b}31m\u{7f}\u{85}\u{202e}\u{2066}\u{200f}\u{61c}";
 /// A file name that displays as `exampleos-4-piz.jpg`.
 const BIDI_ZIP: &str = "exampleos-4-\u{202e}gpj.zip";
-
-struct Out {
-    code: Option<i32>,
-    stdout: String,
-    stderr: String,
-}
-
-impl Out {
-    fn describe(&self) -> String {
-        format!(
-            "exit {:?}\n--- stdout\n{}\n--- stderr\n{}",
-            self.code,
-            shown(&self.stdout),
-            shown(&self.stderr)
-        )
-    }
-}
-
-fn run_in(dir: &Path, args: &[&std::ffi::OsStr]) -> Out {
-    let out = Command::new(BIN)
-        .args(args)
-        .current_dir(dir)
-        .env("HOME", dir)
-        .env_remove("XDG_DATA_HOME")
-        .env_remove("COLUMNS")
-        .env("RUST_BACKTRACE", "0")
-        .output()
-        .expect("run mirrorproof");
-    Out {
-        code: out.status.code(),
-        stdout: String::from_utf8(out.stdout).expect("stdout is UTF-8"),
-        stderr: String::from_utf8(out.stderr).expect("stderr is UTF-8"),
-    }
-}
 
 macro_rules! args {
     ($($a:expr),* $(,)?) => { &[$(std::ffi::OsStr::new($a)),*] };

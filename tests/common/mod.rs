@@ -13,6 +13,7 @@
 //! fixed seeds, so failures are reproducible.
 #![allow(dead_code)]
 
+pub mod binary;
 pub mod ecosystems;
 pub mod faulty;
 pub mod http;
