@@ -12,6 +12,17 @@ use mirrorproof::text::toml_string;
 
 use common::binary::{BIN, run_in};
 
+/// A world with one honest local mirror serving the genuine release (valid now), and a
+/// profile naming it.
+fn one_honest_mirror() -> (World, String) {
+    let mut w = World::new();
+    w.now = mirrorproof::time::now();
+    let rel = common::genuine(&w);
+    w.mirror("fr", "FR").serves(&rel);
+    let p = profile(&w, &[(&w.url_of("fr"), "FR", "fr")]);
+    (w, p)
+}
+
 /// A URL on loopback where nothing listens (a server was there a moment ago).
 fn dead_url(w: &World, path: &str) -> String {
     let s = Server::serve_dir(w.path());
@@ -207,11 +218,7 @@ fn toml_errors_name_the_line_and_column() {
 
 #[test]
 fn verify_says_no_such_file_and_is_a_directory() {
-    let mut w = World::new();
-    w.now = mirrorproof::time::now();
-    let rel = common::genuine(&w);
-    w.mirror("fr", "FR").serves(&rel);
-    let p = profile(&w, &[(&w.url_of("fr"), "FR", "fr")]);
+    let (w, p) = one_honest_mirror();
     std::fs::create_dir_all(w.path().join("dl/factory.zip")).unwrap();
     let out = run_in(
         w.path(),
@@ -526,11 +533,7 @@ fn verify_names_the_namespace_a_signature_was_made_for() {
 /// every unreadable file named on the command line is bad local input, exit 2.
 #[test]
 fn unreadable_release_and_root_files_are_named_and_exit_2() {
-    let mut w = World::new();
-    w.now = mirrorproof::time::now();
-    let rel = common::genuine(&w);
-    w.mirror("fr", "FR").serves(&rel);
-    let p = profile(&w, &[(&w.url_of("fr"), "FR", "fr")]);
+    let (w, p) = one_honest_mirror();
     let release = Path::new(&w.url_of("fr"))
         .join("stable/release.json")
         .display()
@@ -569,11 +572,7 @@ fn unreadable_release_and_root_files_are_named_and_exit_2() {
 /// Messages from the trial that said something untrue or unhelpful, each as the user met it.
 #[test]
 fn messages_say_what_is_true_and_what_to_type() {
-    let mut w = World::new();
-    w.now = mirrorproof::time::now();
-    let rel = common::genuine(&w);
-    w.mirror("fr", "FR").serves(&rel);
-    let p = profile(&w, &[(&w.url_of("fr"), "FR", "fr")]);
+    let (w, p) = one_honest_mirror();
     let here = w.path();
 
     // A signify profile whose key is missing: a pinned key, not a pinned root.
