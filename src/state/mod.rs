@@ -1,13 +1,18 @@
 //! Local rollback state: the highest verified release per project and channel.
 //!
 //! A damaged state file is an error, never a silent reset: forgetting the recorded version
-//! would let a mirror roll a user back to an old signed release.
+//! would let a mirror roll a user back to an old signed release. [`plan`] decides, before a
+//! run, where its state lives when the directory cannot be written.
 
 use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 
 use crate::fsutil;
+
+pub mod plan;
+
+pub use plan::{NotRecorded, PlanError, StatePlan, StateSetting};
 
 const MAX_STATE_BYTES: u64 = 64 * 1024;
 
