@@ -808,6 +808,111 @@ fn table_headers(lines: &[&str]) -> Vec<Header> {
     out
 }
 
+/// A profile that `mirrors import --into` will rewrite, read and checked before the list is:
+/// a typo'd path or a file that is not a profile is refused before anything else happens,
+/// and is never turned into a profile.
+#[derive(Debug)]
+pub struct TargetProfile {
+    path: std::path::PathBuf,
+    text: String,
+}
+
+/// Why `mirrors import --into` left the profile as it was.
+#[derive(Debug, thiserror::Error)]
+pub enum IntoError {
+    #[error("cannot read profile {path}: {source}")]
+    Read {
+        path: String,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("profile {path} is not UTF-8")]
+    NotUtf8 { path: String },
+    #[error("{path}: {source}")]
+    NotAProfile {
+        path: String,
+        #[source]
+        source: crate::profile::ProfileError,
+    },
+    #[error(transparent)]
+    Replace(#[from] ImportError),
+    #[error("the new {path} would not load: {source}")]
+    WouldNotLoad {
+        path: String,
+        #[source]
+        source: crate::profile::ProfileError,
+    },
+    #[error("cannot write profile {path}: {source}")]
+    Write {
+        path: String,
+        #[source]
+        source: std::io::Error,
+    },
+}
+
+impl TargetProfile {
+    /// Reads `path` (bounded) and checks that it loads as a profile.
+    pub fn open(path: &Path) -> Result<TargetProfile, IntoError> {
+        let shown_path = || path.display().to_string();
+        let bytes = crate::fsutil::read_limited(path, crate::profile::MAX_PROFILE_BYTES).map_err(
+            |source| IntoError::Read {
+                path: shown_path(),
+                source,
+            },
+        )?;
+        let text =
+            String::from_utf8(bytes).map_err(|_| IntoError::NotUtf8 { path: shown_path() })?;
+        Profile::parse(&text, profile_base(path)).map_err(|source| IntoError::NotAProfile {
+            path: shown_path(),
+            source,
+        })?;
+        Ok(TargetProfile {
+            path: path.to_path_buf(),
+            text,
+        })
+    }
+
+    /// Replaces the profile's mirror list with `entries`, everything else kept; the new
+    /// text must load as a profile before it replaces the old one, which is written
+    /// atomically (a reader sees the old profile or the new one) with its permissions
+    /// kept. Returns how many mirrors the new profile lists.
+    pub fn replace_mirrors(&self, entries: &[Entry]) -> Result<usize, IntoError> {
+        let shown_path = || self.path.display().to_string();
+        let new = replace_mirrors(&self.text, entries)?;
+        let loaded = Profile::parse(&new, profile_base(&self.path)).map_err(|source| {
+            IntoError::WouldNotLoad {
+                path: shown_path(),
+                source,
+            }
+        })?;
+        crate::fsutil::atomic_write(&self.path, new.as_bytes(), file_mode(&self.path)).map_err(
+            |source| IntoError::Write {
+                path: shown_path(),
+                source,
+            },
+        )?;
+        Ok(loaded.mirrors.len())
+    }
+}
+
+/// Paths inside a profile are relative to the profile file.
+fn profile_base(profile: &Path) -> &Path {
+    profile.parent().unwrap_or(Path::new("."))
+}
+
+/// The profile keeps its permissions when it is rewritten.
+fn file_mode(p: &Path) -> u32 {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        if let Ok(m) = std::fs::metadata(p) {
+            return m.permissions().mode() & 0o7777;
+        }
+    }
+    let _ = p;
+    0o644
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
