@@ -1,0 +1,105 @@
+//! `mirrorproof check PROFILE`: run, record evidence, print the report.
+
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use clap::{Args, ValueEnum};
+
+use mirrorproof::evidence::EvidenceDir;
+use mirrorproof::fetch::ArtifactMode;
+use mirrorproof::profile::Profile;
+
+use super::run::{self, RunArgs};
+use super::{EXIT_OK, EXIT_PROBLEM, Fail, unrecorded_message, usage};
+
+// No doc comment here: the variant's in `Command` is the command's help.
+#[derive(Args)]
+pub(crate) struct CheckArgs {
+    /// Profile (TOML) naming the pinned root or key, the channel and the mirrors.
+    profile: PathBuf,
+    #[command(flatten)]
+    run: RunArgs,
+    /// How artifacts are checked: none, size (lengths only) or full (every byte hashed).
+    #[arg(long, value_enum, default_value = "full")]
+    artifacts: ArtifactsArg,
+    /// Print the report as JSON (schema mirrorproof.report/1).
+    #[arg(long)]
+    json: bool,
+    /// Keep what every mirror served, the root chain and the report in DIR, with a
+    /// profile that re-checks them offline.
+    #[arg(long, value_name = "DIR")]
+    evidence: Option<PathBuf>,
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+enum ArtifactsArg {
+    /// Do not look at artifacts.
+    None,
+    /// Compare lengths only (HEAD requests).
+    Size,
+    /// Download and hash every byte.
+    Full,
+}
+
+impl From<ArtifactsArg> for ArtifactMode {
+    fn from(a: ArtifactsArg) -> ArtifactMode {
+        match a {
+            ArtifactsArg::None => ArtifactMode::None,
+            ArtifactsArg::Size => ArtifactMode::Size,
+            ArtifactsArg::Full => ArtifactMode::Full,
+        }
+    }
+}
+
+pub(crate) fn run(args: CheckArgs) -> Result<i32, Fail> {
+    let CheckArgs {
+        profile,
+        run,
+        artifacts,
+        json,
+        evidence,
+    } = args;
+    let mode = ArtifactMode::from(artifacts);
+    let loaded = Profile::load(&profile).map_err(usage)?;
+    // Created before the run: each document is written as it arrives.
+    let evidence = evidence
+        .as_deref()
+        .map(EvidenceDir::create)
+        .transpose()
+        .map_err(usage)?
+        .map(Arc::new);
+    let (report, unrecorded) = if loaded.signed.is_some() {
+        let (outcome, unrecorded) = run::signed(&loaded, &run, mode, evidence.clone())?;
+        if let Some(ev) = &evidence {
+            ev.finish_signed(&outcome.report, &loaded, &outcome.served)
+                .map_err(usage)?;
+        }
+        (outcome.report, unrecorded)
+    } else {
+        let (outcome, unrecorded) = run::native(&profile, &run, mode, evidence.clone())?;
+        if let Some(ev) = &evidence {
+            ev.finish_native(&outcome.report, &outcome.evidence)
+                .map_err(usage)?;
+        }
+        (outcome.report, unrecorded)
+    };
+    if json {
+        println!("{}", report.to_json());
+    } else {
+        print!("{}", report.render_human_at(columns()));
+    }
+    // The report is out; only then the state that could not be recorded.
+    if let Some(why) = unrecorded {
+        return Err(usage(unrecorded_message(&why, "the report above is")));
+    }
+    Ok(if report.ok { EXIT_OK } else { EXIT_PROBLEM })
+}
+
+/// The terminal's width when the shell says it, else the report's default.
+fn columns() -> usize {
+    std::env::var("COLUMNS")
+        .ok()
+        .and_then(|c| c.trim().parse::<usize>().ok())
+        .filter(|c| *c > 0)
+        .unwrap_or(mirrorproof::report::DEFAULT_COLUMNS)
+}

@@ -1,0 +1,194 @@
+//! The options of every command that asks mirrors (`check`, `verify`), and the one way such
+//! a command starts a run: the library decides; this turns options into its inputs and its
+//! errors into exit codes.
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::Duration;
+
+use clap::Args;
+
+use mirrorproof::check::{self, CheckError, CheckOptions};
+use mirrorproof::evidence::EvidenceDir;
+use mirrorproof::fetch::{ArtifactMode, FetchConfig};
+use mirrorproof::profile::{Mirror, Profile};
+use mirrorproof::scheme_check::{self, SchemeOutcome};
+use mirrorproof::state::{NotRecorded, StatePlan, StateSetting, StateStore};
+use mirrorproof::time;
+
+use super::{Fail, problem, usage};
+
+/// More requests in flight than this only exhausts file descriptors.
+const MAX_CONCURRENCY: usize = 4096;
+
+#[derive(Args)]
+pub(crate) struct RunArgs {
+    /// Add a mirror: an http(s) URL or an existing directory, optionally with its ISO
+    /// country code: URL=CC (repeatable).
+    #[arg(long = "mirror", value_name = "URL[=CC]")]
+    mirrors: Vec<String>,
+    /// Check only the --mirror mirrors, not the profile's.
+    #[arg(long)]
+    only_cli_mirrors: bool,
+    /// Channel other than the profile's.
+    #[arg(long)]
+    channel: Option<String>,
+    /// Per-request limit in seconds for metadata, connect plus the whole body.
+    #[arg(long, default_value_t = 30.0, value_name = "SECS")]
+    timeout: f64,
+    /// Per-request limit in seconds for one artifact download.
+    #[arg(long, default_value_t = 600.0, value_name = "SECS")]
+    artifact_timeout: f64,
+    /// Artifact transfers in flight at most (small metadata requests: up to 16 times as
+    /// many, fewer if the open-file limit is lower).
+    #[arg(long, default_value_t = 64)]
+    concurrency: usize,
+    /// Largest metadata document accepted, in bytes.
+    #[arg(long, default_value_t = mirrorproof::envelope::DEFAULT_MAX_BYTES)]
+    pub(crate) max_metadata_bytes: u64,
+    /// Extra PEM CA certificate to trust for HTTPS mirrors (repeatable).
+    #[arg(long = "ca-cert", value_name = "PEM")]
+    ca_certs: Vec<PathBuf>,
+    /// Where rollback state is kept (default: the user's data directory).
+    #[arg(long, value_name = "DIR")]
+    state: Option<PathBuf>,
+    /// Neither read nor write state.
+    #[arg(long, conflicts_with = "state")]
+    no_state: bool,
+}
+
+impl RunArgs {
+    /// `--channel`, else the profile's.
+    pub(crate) fn channel(&self, profile: &Profile) -> String {
+        self.channel.clone().unwrap_or(profile.channel.clone())
+    }
+
+    fn state_setting(&self) -> StateSetting {
+        StateSetting::from_options(self.state.clone(), self.no_state)
+    }
+
+    /// The state store for reading only (offline verify).
+    pub(crate) fn read_only_state(&self) -> Result<Option<StateStore>, Fail> {
+        self.state_setting().read_only_store().map_err(usage)
+    }
+
+    /// The mirrors to ask (profile and command line) and the fetch limits.
+    fn mirrors_and_fetch(&self, profile: &Profile) -> Result<(Vec<Mirror>, FetchConfig), Fail> {
+        let mut mirrors = if self.only_cli_mirrors {
+            Vec::new()
+        } else {
+            profile.mirrors.clone()
+        };
+        if self.only_cli_mirrors && self.mirrors.is_empty() {
+            return Err(usage(
+                "--only-cli-mirrors leaves no mirrors to check: add at least one --mirror URL[=CC]",
+            ));
+        }
+        let cwd = Path::new(".");
+        for m in &self.mirrors {
+            mirrors.push(Mirror::from_arg(m, cwd).map_err(|e| usage(format!("--mirror: {e}")))?);
+        }
+        let mut extra_roots = Vec::new();
+        for p in &self.ca_certs {
+            extra_roots.push(
+                mirrorproof::fsutil::read_limited(p, 1024 * 1024)
+                    .map_err(|e| usage(format!("{}: {e}", p.display())))?,
+            );
+        }
+        if self.concurrency == 0 || self.concurrency > MAX_CONCURRENCY {
+            return Err(usage(format!(
+                "--concurrency must be between 1 and {MAX_CONCURRENCY}"
+            )));
+        }
+        let fetch = FetchConfig {
+            timeout: seconds(self.timeout, "--timeout")?,
+            artifact_timeout: seconds(self.artifact_timeout, "--artifact-timeout")?,
+            max_metadata_bytes: self.max_metadata_bytes,
+            concurrency: self.concurrency,
+            extra_roots,
+        };
+        Ok((mirrors, fetch))
+    }
+
+    /// Where this run keeps state, recording under `project`/`channel`.
+    fn state_plan(&self, project: &str, channel: &str) -> Result<StatePlan, Fail> {
+        StatePlan::for_run(&self.state_setting(), project, channel).map_err(usage)
+    }
+}
+
+fn seconds(s: f64, what: &str) -> Result<Duration, Fail> {
+    Duration::try_from_secs_f64(s)
+        .ok()
+        .filter(|d| !d.is_zero())
+        .ok_or_else(|| usage(format!("{what} must be a positive number of seconds")))
+}
+
+/// A native check; the second value is why the run could not record the version it
+/// learned, to print after the output.
+pub(crate) fn native(
+    profile_path: &Path,
+    run: &RunArgs,
+    mode: ArtifactMode,
+    evidence: Option<Arc<EvidenceDir>>,
+) -> Result<(check::Outcome, Option<NotRecorded>), Fail> {
+    let profile = Profile::load(profile_path).map_err(usage)?;
+    if profile.signed.is_some() {
+        return Err(usage(format!(
+            "profile {} uses scheme {:?}, which has no native release",
+            profile_path.display(),
+            profile.scheme
+        )));
+    }
+    let (mirrors, fetch) = run.mirrors_and_fetch(&profile)?;
+    let pinned = check::load_pinned_root(&profile.root, fetch.max_metadata_bytes).map_err(usage)?;
+    let channel = run.channel(&profile);
+    let plan = run.state_plan(&pinned.root.project, &channel)?;
+    let opts = CheckOptions {
+        channel,
+        artifacts: mode,
+        fetch,
+        state: plan.store().cloned(),
+        now: time::now(),
+    };
+    let outcome = check::run_with_evidence(
+        &profile.scheme,
+        &profile.name,
+        pinned,
+        mirrors,
+        opts,
+        evidence,
+    )
+    .map_err(|e| match e {
+        CheckError::RootExpired { .. } => problem(e),
+        other => usage(other),
+    })?;
+    let unrecorded = plan.unrecorded(outcome.state_written, outcome.state_error.as_ref());
+    Ok((outcome, unrecorded))
+}
+
+/// A check of a profile in one of the signed-file schemes (signify, minisign, sshsig, note).
+pub(crate) fn signed(
+    profile: &Profile,
+    run: &RunArgs,
+    mode: ArtifactMode,
+    evidence: Option<Arc<EvidenceDir>>,
+) -> Result<(SchemeOutcome, Option<NotRecorded>), Fail> {
+    let (pinned, source) = scheme_check::load_pinned(profile).map_err(usage)?;
+    let (mirrors, fetch) = run.mirrors_and_fetch(profile)?;
+    let channel = run.channel(profile);
+    // The state key scheme_check records under: the format and the profile's name.
+    let project = format!("{}:{}", pinned.format().as_str(), profile.name);
+    let plan = run.state_plan(&project, &channel)?;
+    let opts = CheckOptions {
+        channel,
+        artifacts: mode,
+        fetch,
+        state: plan.store().cloned(),
+        now: time::now(),
+    };
+    let outcome =
+        scheme_check::run_with_evidence(&profile.name, pinned, source, mirrors, opts, evidence)
+            .map_err(usage)?;
+    let unrecorded = plan.unrecorded(outcome.state_written, outcome.state_error.as_ref());
+    Ok((outcome, unrecorded))
+}
