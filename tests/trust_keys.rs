@@ -4,6 +4,7 @@
 
 use mirrorproof::trust::{KeyError, PublicKey};
 use serde_json::Value;
+use std::path::PathBuf;
 
 const VECTORS: &str = include_str!("../fixtures/trust/vectors.json");
 
@@ -158,4 +159,247 @@ fn any_change_breaks_a_good_signature() {
             );
         }
     }
+}
+
+// ---- Real TUF metadata: Sigstore's root and a publication of its repository ---------------
+
+/// Canonical JSON as securesystemslib writes it (`encode_canonical`), which is what TUF
+/// signs: object keys sorted, no whitespace, integers only, and in strings only `"` and `\`
+/// escaped. Enough for metadata; a test helper, not the client's canonicalizer.
+fn canonical(v: &Value, out: &mut Vec<u8>) {
+    match v {
+        Value::Null => out.extend_from_slice(b"null"),
+        Value::Bool(b) => out.extend_from_slice(if *b { b"true" } else { b"false" }),
+        Value::Number(n) => {
+            assert!(
+                n.is_i64() || n.is_u64(),
+                "canonical JSON has no floats: {n}"
+            );
+            out.extend_from_slice(n.to_string().as_bytes());
+        }
+        Value::String(s) => {
+            out.push(b'"');
+            for c in s.chars() {
+                if c == '"' || c == '\\' {
+                    out.push(b'\\');
+                }
+                let mut buf = [0u8; 4];
+                out.extend_from_slice(c.encode_utf8(&mut buf).as_bytes());
+            }
+            out.push(b'"');
+        }
+        Value::Array(items) => {
+            out.push(b'[');
+            for (i, item) in items.iter().enumerate() {
+                if i > 0 {
+                    out.push(b',');
+                }
+                canonical(item, out);
+            }
+            out.push(b']');
+        }
+        Value::Object(map) => {
+            let mut keys: Vec<&String> = map.keys().collect();
+            keys.sort();
+            out.push(b'{');
+            for (i, k) in keys.into_iter().enumerate() {
+                if i > 0 {
+                    out.push(b',');
+                }
+                canonical(&Value::String(k.clone()), out);
+                out.push(b':');
+                canonical(&map[k], out);
+            }
+            out.push(b'}');
+        }
+    }
+}
+
+fn canonical_bytes(v: &Value) -> Vec<u8> {
+    let mut out = Vec::new();
+    canonical(v, &mut out);
+    out
+}
+
+/// The distinct keys of `role` (as `root` defines it) whose signature on `doc` verifies,
+/// and the role's threshold. Every non-empty signature by a key of the role must verify.
+fn role_signers(root: &Value, role: &str, doc: &Value) -> (Vec<String>, u64) {
+    let signed = canonical_bytes(&doc["signed"]);
+    let role_def = &root["signed"]["roles"][role];
+    let keyids: Vec<&str> = role_def["keyids"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|k| k.as_str().unwrap())
+        .collect();
+    let mut good = Vec::new();
+    for sig in doc["signatures"].as_array().unwrap() {
+        let keyid = sig["keyid"].as_str().unwrap();
+        let hex_sig = sig["sig"].as_str().unwrap();
+        if hex_sig.is_empty() || !keyids.contains(&keyid) {
+            continue; // tuf-on-ci leaves empty placeholders for keyholders who did not sign
+        }
+        let key = &root["signed"]["keys"][keyid];
+        let public = PublicKey::from_tuf(
+            key["keytype"].as_str().unwrap(),
+            key["scheme"].as_str().unwrap(),
+            key["keyval"]["public"].as_str().unwrap(),
+        )
+        .unwrap_or_else(|e| panic!("{role} key {keyid}: {e}"));
+        public
+            .verify(&signed, &hex::decode(hex_sig).unwrap())
+            .unwrap_or_else(|e| panic!("{role} signature by {keyid}: {e}"));
+        if !good.iter().any(|g| g == keyid) {
+            good.push(keyid.to_owned());
+        }
+    }
+    (good, role_def["threshold"].as_u64().unwrap())
+}
+
+fn sha256_hex(bytes: &[u8]) -> String {
+    use sha2::Digest;
+    hex::encode(sha2::Sha256::digest(bytes))
+}
+
+const SIGSTORE_ROOT: &[u8] = include_bytes!("../keys/sigstore-root.json");
+
+/// keys/sigstore-root.json is Sigstore's root v13 byte for byte (keys/README.md says where
+/// it was published), and a threshold of its own root keys signed it.
+#[test]
+fn sigstore_root_is_self_signed() {
+    assert_eq!(
+        sha256_hex(SIGSTORE_ROOT),
+        "39277f1fbd482f84d924b6cb77748f62ab0f031b3b5b9b29e681dae056c32250",
+        "keys/sigstore-root.json is not the published root v13"
+    );
+    let root: Value = serde_json::from_slice(SIGSTORE_ROOT).unwrap();
+    assert_eq!(root["signed"]["_type"], "root");
+    assert_eq!(root["signed"]["version"], 13);
+    let (signers, threshold) = role_signers(&root, "root", &root);
+    assert_eq!(threshold, 3);
+    assert_eq!(
+        signers.len(),
+        5,
+        "all five root keyholders signed v13: {signers:?}"
+    );
+
+    // The same signatures over anything else count for nothing.
+    let mut forged = root.clone();
+    forged["signed"]["version"] = 14.into();
+    let signed = canonical_bytes(&forged["signed"]);
+    for sig in root["signatures"].as_array().unwrap() {
+        let hex_sig = sig["sig"].as_str().unwrap();
+        if hex_sig.is_empty() {
+            continue;
+        }
+        let key = &root["signed"]["keys"][sig["keyid"].as_str().unwrap()];
+        let public = PublicKey::from_tuf(
+            key["keytype"].as_str().unwrap(),
+            key["scheme"].as_str().unwrap(),
+            key["keyval"]["public"].as_str().unwrap(),
+        )
+        .unwrap();
+        assert!(matches!(
+            public.verify(&signed, &hex::decode(hex_sig).unwrap()),
+            Err(KeyError::BadSignature)
+        ));
+    }
+}
+
+fn fixture(name: &str) -> Vec<u8> {
+    std::fs::read(
+        PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+            .join("fixtures/sigstore-tuf/metadata")
+            .join(name),
+    )
+    .unwrap()
+}
+
+/// The stored publication of Sigstore's repository in fixtures/sigstore-tuf (root v6,
+/// timestamp 80, snapshot 80, targets 7; its README says where each came from) is signed
+/// by the keys root v6 names, and each file is the one the file above it pins by length and
+/// hash. These are production signatures from hardware tokens and cloud KMS, high S and all.
+#[test]
+fn sigstore_publication_fixture_is_signed_and_chained() {
+    let root_bytes = fixture("6.root.json");
+    let root: Value = serde_json::from_slice(&root_bytes).unwrap();
+    let (root_signers, root_threshold) = role_signers(&root, "root", &root);
+    assert!(
+        root_signers.len() as u64 >= root_threshold,
+        "{root_signers:?}"
+    );
+    assert_eq!(root_signers.len(), 5);
+
+    let timestamp: Value = serde_json::from_slice(&fixture("timestamp.json")).unwrap();
+    let snapshot_bytes = fixture("80.snapshot.json");
+    let snapshot: Value = serde_json::from_slice(&snapshot_bytes).unwrap();
+    let targets_bytes = fixture("7.targets.json");
+    let targets: Value = serde_json::from_slice(&targets_bytes).unwrap();
+    for (role, doc) in [
+        ("timestamp", &timestamp),
+        ("snapshot", &snapshot),
+        ("targets", &targets),
+    ] {
+        let (signers, threshold) = role_signers(&root, role, doc);
+        assert!(signers.len() as u64 >= threshold, "{role}: {signers:?}");
+        assert_eq!(doc["signed"]["_type"], role);
+    }
+
+    let snap_meta = &timestamp["signed"]["meta"]["snapshot.json"];
+    assert_eq!(snap_meta["version"], snapshot["signed"]["version"]);
+    assert_eq!(snap_meta["length"], snapshot_bytes.len());
+    assert_eq!(snap_meta["hashes"]["sha256"], sha256_hex(&snapshot_bytes));
+    let targets_meta = &snapshot["signed"]["meta"]["targets.json"];
+    assert_eq!(targets_meta["version"], targets["signed"]["version"]);
+    assert_eq!(targets_meta["length"], targets_bytes.len());
+    assert_eq!(targets_meta["hashes"]["sha256"], sha256_hex(&targets_bytes));
+    assert_eq!(
+        targets["signed"]["targets"]["trusted_root.json"]["length"],
+        7014
+    );
+
+    // A signature over the canonical form must not survive a change to the content.
+    let mut moved = timestamp["signed"].clone();
+    moved["version"] = 81.into();
+    let sig = &timestamp["signatures"][0];
+    let key = &root["signed"]["keys"][sig["keyid"].as_str().unwrap()];
+    let public = PublicKey::from_tuf(
+        key["keytype"].as_str().unwrap(),
+        key["scheme"].as_str().unwrap(),
+        key["keyval"]["public"].as_str().unwrap(),
+    )
+    .unwrap();
+    let raw = hex::decode(sig["sig"].as_str().unwrap()).unwrap();
+    public
+        .verify(&canonical_bytes(&timestamp["signed"]), &raw)
+        .unwrap();
+    assert!(matches!(
+        public.verify(&canonical_bytes(&moved), &raw),
+        Err(KeyError::BadSignature)
+    ));
+}
+
+/// Sigstore's root v3 (2022, signed with go-tuf) names its ECDSA keys as hex SEC1 points,
+/// which securesystemslib does not read; this is why `from_tuf` accepts them.
+#[test]
+fn sigstore_root_v3_with_hex_keys_is_self_signed() {
+    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("fixtures/sigstore-tuf/hex-keys/3.root.json");
+    let root: Value = serde_json::from_slice(&std::fs::read(path).unwrap()).unwrap();
+    assert_eq!(root["signed"]["version"], 3);
+    let any_key = root["signed"]["keys"]
+        .as_object()
+        .unwrap()
+        .values()
+        .next()
+        .unwrap();
+    assert!(
+        any_key["keyval"]["public"]
+            .as_str()
+            .unwrap()
+            .starts_with("04")
+    );
+    let (signers, threshold) = role_signers(&root, "root", &root);
+    assert_eq!(threshold, 3);
+    assert_eq!(signers.len(), 3, "{signers:?}");
 }
