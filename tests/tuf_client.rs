@@ -471,3 +471,186 @@ fn target_names_cannot_leave_the_target_dir() {
     assert!(!c.dir.path().join("escape").exists());
     assert_eq!(server.requests_for("GET", "escape"), 0);
 }
+
+#[test]
+fn succinct_hash_bins_route_each_path_to_one_bin() {
+    let mut repo = Repo::new();
+    let k = repo.new_key();
+    let kid = repo::keyid(&k);
+    repo.md.get_mut("targets").unwrap()["delegations"] = serde_json::json!({
+        "keys": {kid.clone(): repo::key_json(&k)},
+        "succinct_roles": {"keyids": [kid], "threshold": 1, "bit_length": 2, "name_prefix": "bins"},
+    });
+    let bin_of = |path: &str| {
+        let h = <sha2::Sha256 as sha2::Digest>::digest(path.as_bytes());
+        format!("bins-{}", h[0] >> 6)
+    };
+    let expires = repo.md["targets"]["expires"].clone();
+    let wrong = (0..4)
+        .map(|i| format!("bins-{i}"))
+        .find(|b| *b != bin_of("misplaced.txt"))
+        .unwrap();
+    for i in 0..4 {
+        let name = format!("bins-{i}");
+        repo.md.insert(
+            name.clone(),
+            serde_json::json!({"_type": "targets", "spec_version": "1.0.31", "version": 1,
+                               "expires": expires, "targets": {}}),
+        );
+        repo.signers
+            .insert(name.clone(), vec![repo::key(repo_key_index(&repo, &k))]);
+        if name == bin_of("file.txt") {
+            repo.add_target(&name, "file.txt", b"binned");
+        }
+        if name == wrong {
+            repo.add_target(&name, "misplaced.txt", b"wrong bin");
+        }
+        repo.write(&name);
+    }
+    repo.update_targets();
+    let server = served(&repo);
+    let c = started(&repo, &server);
+    ok(c.download(&["file.txt"]));
+    assert_eq!(c.downloaded("file.txt").as_deref(), Some(&b"binned"[..]));
+    // Only the bin the path hashes to is trusted for it.
+    let e = fails(c.download(&["misplaced.txt"]));
+    assert!(e.contains("no trusted role lists target"), "{e}");
+    assert_eq!(server.requests_for("GET", &format!(".{wrong}.json")), 0);
+}
+
+/// The seed index of a key made by `Repo::new_key` (keys are deterministic).
+fn repo_key_index(_: &Repo, k: &mirrorproof::keys::SecretKey) -> u8 {
+    (0..=255u8)
+        .find(|i| repo::key(*i).public() == k.public())
+        .unwrap()
+}
+
+mod audit {
+    use std::sync::Arc;
+
+    use mirrorproof::fetch::{ArtifactMode, ArtifactOutcome, FetchConfig, Fetcher};
+    use mirrorproof::schemes::tuf::FetcherSource;
+    use mirrorproof::schemes::tuf::audit::{MirrorView, Outcome, observe_mirror};
+    use sha2::{Digest, Sha256};
+
+    use super::*;
+
+    fn observe(repo: &Repo, server: &Server, targets: &[&str], mode: ArtifactMode) -> MirrorView {
+        let config = FetchConfig {
+            timeout: Duration::from_secs(5),
+            ..FetchConfig::default()
+        };
+        let source = FetcherSource::new(Arc::new(Fetcher::new(config, &[]).unwrap()));
+        let meta = url::Url::parse(&format!("{}metadata", server.url())).unwrap();
+        let tgts = url::Url::parse(&format!("{}targets/", server.url())).unwrap();
+        let names: Vec<String> = targets.iter().map(|s| s.to_string()).collect();
+        tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap()
+            .block_on(observe_mirror(
+                &repo.root_bytes(1),
+                &source,
+                &meta,
+                &tgts,
+                &names,
+                mode,
+            ))
+    }
+
+    fn roles(v: &MirrorView) -> Vec<(String, u64)> {
+        v.documents
+            .iter()
+            .map(|d| (d.role.clone(), d.version))
+            .collect()
+    }
+
+    #[test]
+    fn an_honest_mirror_is_ok_with_every_document_kept() {
+        let mut repo = Repo::new();
+        repo.add_target("targets", "pkg.tar", b"package bytes");
+        repo.update_targets();
+        repo.rotate_keys("snapshot", 1);
+        repo.publish("root");
+        repo.update_snapshot();
+        let server = served(&repo);
+        let v = observe(&repo, &server, &["pkg.tar", "absent"], ArtifactMode::Full);
+        assert_eq!(v.outcome, Outcome::Ok);
+        assert!(v.consistent_snapshot);
+        assert_eq!(
+            roles(&v),
+            vec![
+                ("root".into(), 1),
+                ("root".into(), 2),
+                ("timestamp".into(), 3),
+                ("snapshot".into(), 3),
+                ("targets".into(), 2)
+            ]
+        );
+        let ts = v.latest("timestamp").unwrap();
+        let served = std::fs::read(repo.path().join("metadata/timestamp.json")).unwrap();
+        assert_eq!(ts.bytes, served);
+        assert_eq!(ts.sha256, <[u8; 32]>::from(Sha256::digest(&served)));
+        assert_eq!(v.targets[0].info.as_ref().unwrap().length, 13);
+        assert_eq!(v.targets[0].artifact, ArtifactOutcome::Ok);
+        assert_eq!(v.targets[1].info, None);
+        assert_eq!(v.targets[1].artifact, ArtifactOutcome::Skipped);
+    }
+
+    #[test]
+    fn a_frozen_mirror_is_expired_and_still_shows_what_it_served() {
+        let mut repo = Repo::new();
+        repo.add_target("targets", "pkg.tar", b"package bytes");
+        repo.update_targets();
+        repo.md.get_mut("timestamp").unwrap()["expires"] = serde_json::json!(past());
+        repo.publish("timestamp");
+        let server = served(&repo);
+        let v = observe(&repo, &server, &["pkg.tar"], ArtifactMode::Size);
+        match &v.outcome {
+            Outcome::Expired { role, .. } => assert_eq!(role, "timestamp"),
+            o => panic!("{o:?}"),
+        }
+        assert_eq!(v.latest("targets").map(|d| d.version), Some(2));
+        assert_eq!(v.targets[0].artifact, ArtifactOutcome::Ok);
+    }
+
+    #[test]
+    fn unreachable_invalid_and_corrupt_are_told_apart() {
+        let mut repo = Repo::new();
+        repo.add_target("targets", "pkg.tar", b"package bytes");
+        repo.update_targets();
+        let failing = Server::start(repo.path().to_path_buf(), Behavior::Status(500));
+        let v = observe(&repo, &failing, &[], ArtifactMode::None);
+        assert!(
+            matches!(v.outcome, Outcome::Unreachable(_)),
+            "{:?}",
+            v.outcome
+        );
+        // A snapshot signed by a stranger.
+        let k = repo.new_key();
+        repo.signers.insert("snapshot".into(), vec![k]);
+        repo.update_snapshot();
+        let server = served(&repo);
+        let v = observe(&repo, &server, &["pkg.tar"], ArtifactMode::Full);
+        match &v.outcome {
+            Outcome::Invalid(why) => {
+                assert!(why.contains("snapshot: signature threshold"), "{why}")
+            }
+            o => panic!("{o:?}"),
+        }
+        assert_eq!(v.latest("timestamp").map(|d| d.version), Some(3));
+        assert!(v.latest("snapshot").is_none());
+        // Honest metadata, tampered artifact.
+        repo.signers.insert("snapshot".into(), vec![repo::key(3)]);
+        repo.update_snapshot();
+        let h = hex::encode(Sha256::digest(b"package bytes"));
+        std::fs::write(
+            repo.path().join(format!("targets/{h}.pkg.tar")),
+            b"package bytez",
+        )
+        .unwrap();
+        let v = observe(&repo, &server, &["pkg.tar"], ArtifactMode::Full);
+        assert_eq!(v.outcome, Outcome::Ok);
+        assert!(matches!(v.targets[0].artifact, ArtifactOutcome::Corrupt(_)));
+    }
+}

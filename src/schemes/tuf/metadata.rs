@@ -121,8 +121,11 @@ impl<'a> Unverified<'a> {
             let (Some(key), Some(Some(sig))) = (keys.get(keyid), self.signatures.get(keyid)) else {
                 continue;
             };
-            let Ok(public) =
-                crate::trust::PublicKey::from_tuf(&key.keytype, &key.scheme, &key.keyval.public)
+            let Some(Ok(public)) = key
+                .keyval
+                .public
+                .as_deref()
+                .map(|p| crate::trust::PublicKey::from_tuf(&key.keytype, &key.scheme, p))
             else {
                 continue;
             };
@@ -238,9 +241,12 @@ pub struct Key {
     pub keyval: KeyVal,
 }
 
+/// Only `public` is read; keys without one (Sigstore identities: `identity` and
+/// `issuer`) are kept and simply never verify anything here.
 #[derive(Debug, Clone, Deserialize)]
 pub struct KeyVal {
-    pub public: String,
+    #[serde(default)]
+    pub public: Option<String>,
 }
 
 impl Key {
@@ -250,6 +256,8 @@ impl Key {
         let mut public: String = self
             .keyval
             .public
+            .as_deref()
+            .unwrap_or_default()
             .chars()
             .filter(|c| !c.is_whitespace())
             .collect();

@@ -324,3 +324,141 @@ fn self_signed_root(doc: &Unverified<'_>) -> Result<Root, TufError> {
 pub fn rotated(old: &Root, new: &Root, role: &str) -> bool {
     old.role_fingerprint(role) != new.role_fingerprint(role)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::keys::SecretKey;
+    use crate::schemes::tuf::canonical;
+    use serde_json::{Value, json};
+
+    fn key(i: u8) -> SecretKey {
+        SecretKey::from_seed(&[i; 32]).unwrap()
+    }
+
+    fn key_json(k: &SecretKey) -> Value {
+        json!({"keytype": "ed25519", "scheme": "ed25519", "keyval": {"public": k.public().to_hex()}})
+    }
+
+    /// Signs with (keyid, key) pairs, so a test can sign under any keyid.
+    fn sign(signed: &Value, by: &[(&str, &SecretKey)]) -> Vec<u8> {
+        let msg = canonical::encode(signed).unwrap();
+        let sigs: Vec<Value> = by
+            .iter()
+            .map(|(id, k)| json!({"keyid": id, "sig": hex::encode(k.sign(&msg))}))
+            .collect();
+        serde_json::to_vec(&json!({"signed": signed, "signatures": sigs})).unwrap()
+    }
+
+    fn root(keys: Value, root_keyids: Value, threshold: u64) -> Value {
+        json!({"_type": "root", "spec_version": "1.0.0", "version": 1,
+               "expires": "2100-01-01T00:00:00Z", "keys": keys,
+               "roles": {"root": {"keyids": root_keyids, "threshold": threshold},
+                         "timestamp": {"keyids": [], "threshold": 1},
+                         "snapshot": {"keyids": [], "threshold": 1},
+                         "targets": {"keyids": [], "threshold": 1}}})
+    }
+
+    fn now() -> Timestamp {
+        crate::time::parse("2030-01-01T00:00:00Z").unwrap()
+    }
+
+    #[test]
+    fn one_key_under_two_keyids_counts_once() {
+        let k = key(1);
+        let keys = json!({"id1": key_json(&k), "id2": key_json(&k)});
+        let r = root(keys, json!(["id1", "id2"]), 2);
+        let bytes = sign(&r, &[("id1", &k), ("id2", &k)]);
+        let e = TrustedSet::new(bytes, now()).unwrap_err();
+        assert!(
+            matches!(
+                e,
+                TufError::Threshold {
+                    valid: 1,
+                    threshold: 2,
+                    ..
+                }
+            ),
+            "{e}"
+        );
+        // Two distinct keys meet the same threshold.
+        let k2 = key(2);
+        let keys = json!({"id1": key_json(&k), "id2": key_json(&k2)});
+        let r = root(keys, json!(["id1", "id2"]), 2);
+        assert!(TrustedSet::new(sign(&r, &[("id1", &k), ("id2", &k2)]), now()).is_ok());
+    }
+
+    #[test]
+    fn a_keyid_listed_twice_or_signed_twice_is_refused() {
+        let k = key(1);
+        let r = root(json!({"id1": key_json(&k)}), json!(["id1", "id1"]), 1);
+        let e = TrustedSet::new(sign(&r, &[("id1", &k)]), now()).unwrap_err();
+        assert!(e.to_string().contains("lists one keyid twice"), "{e}");
+        let r = root(json!({"id1": key_json(&k)}), json!(["id1"]), 1);
+        let e = TrustedSet::new(sign(&r, &[("id1", &k), ("id1", &k)]), now()).unwrap_err();
+        assert!(
+            e.to_string().contains("two signatures name the same keyid"),
+            "{e}"
+        );
+    }
+
+    #[test]
+    fn unknown_key_types_are_skipped_not_fatal() {
+        let k = key(1);
+        let keys = json!({
+            "id1": key_json(&k),
+            "other": {"keytype": "sphincs", "scheme": "sphincs-shake-128s", "keyval": {"public": "00"}},
+        });
+        let r = root(keys, json!(["id1", "other"]), 1);
+        assert!(TrustedSet::new(sign(&r, &[("id1", &k), ("other", &k)]), now()).is_ok());
+        // ... but they cannot help meet a threshold.
+        let keys = json!({
+            "id1": key_json(&k),
+            "other": {"keytype": "sphincs", "scheme": "sphincs-shake-128s", "keyval": {"public": "00"}},
+        });
+        let r = root(keys, json!(["id1", "other"]), 2);
+        assert!(TrustedSet::new(sign(&r, &[("id1", &k), ("other", &k)]), now()).is_err());
+    }
+
+    #[test]
+    fn signatures_are_over_the_canonical_form_and_fields_are_read_after() {
+        let k = key(1);
+        let r = root(json!({"id1": key_json(&k)}), json!(["id1"]), 1);
+        let good = sign(&r, &[("id1", &k)]);
+        // Reformatting (whitespace, key order) keeps the canonical bytes: still valid.
+        let v: Value = serde_json::from_slice(&good).unwrap();
+        let pretty = serde_json::to_vec_pretty(&v).unwrap();
+        assert!(TrustedSet::new(pretty, now()).is_ok());
+        // Any change to a signed value is not.
+        let mut v2 = v.clone();
+        v2["signed"]["version"] = json!(2);
+        let e = TrustedSet::new(serde_json::to_vec(&v2).unwrap(), now()).unwrap_err();
+        assert!(matches!(e, TufError::Threshold { .. }), "{e}");
+        // A signed document of another type, validly signed, is refused as such.
+        let mut t = r.clone();
+        t["_type"] = json!("targets");
+        let e = TrustedSet::new(sign(&t, &[("id1", &k)]), now()).unwrap_err();
+        assert!(e.to_string().contains("where root was expected"), "{e}");
+        // Floats cannot be canonicalized: never verifies.
+        let mut f = r.clone();
+        f["x"] = json!(1.5);
+        assert!(TrustedSet::new(sign_raw(&f), now()).is_err());
+    }
+
+    fn sign_raw(signed: &Value) -> Vec<u8> {
+        serde_json::to_vec(&json!({"signed": signed, "signatures": []})).unwrap()
+    }
+
+    #[test]
+    fn an_expired_trusted_root_still_loads_but_stops_the_timestamp() {
+        let k = key(1);
+        let mut r = root(json!({"id1": key_json(&k)}), json!(["id1"]), 1);
+        r["expires"] = json!("2020-01-01T00:00:00Z");
+        let mut set = TrustedSet::new(sign(&r, &[("id1", &k)]), now()).unwrap();
+        let e = set.update_timestamp(b"{}".to_vec()).unwrap_err();
+        assert!(
+            matches!(e, TufError::Expired { ref role, .. } if role == "root"),
+            "{e}"
+        );
+    }
+}
