@@ -10,6 +10,20 @@
 //! Layers, each usable alone: [`canonical`] (the signed bytes), [`metadata`] (envelopes,
 //! thresholds, typed roles, delegation matching), [`trusted`] (the rules for replacing
 //! trusted metadata, pure), [`source`] (getting bytes, over [`crate::fetch::Fetcher`]).
+//!
+//! Where this client is stricter than python-tuf, on purpose:
+//! - thresholds count distinct key material, not keyids: one key listed under two keyids
+//!   signs once (python-tuf counts it twice);
+//! - a document repeating a JSON key anywhere is refused (python's parser keeps the last
+//!   value, so two readers could see two meanings under one signature);
+//! - integers beyond the 64-bit range cannot be canonicalized here and never verify;
+//! - a target path with a `.` or `..` segment is not fetched (URL resolution would fetch
+//!   another file), and targets whose quoted name is `.` or `..` are not stored;
+//! - hash algorithms other than SHA-2 and BLAKE2b (md5, sha1) count as mismatches.
+//!
+//! One rule follows the specification where python-tuf relies on an equivalent: after a
+//! rotation of timestamp or snapshot keys, the stored timestamp and snapshot are deleted
+//! (5.3.11); python-tuf leaves them, and they no longer verify under the new keys.
 
 pub mod audit;
 pub mod canonical;
