@@ -18,6 +18,7 @@ mod docs;
 mod mirrors;
 mod publish;
 mod run;
+mod tuf_client;
 mod verify;
 
 pub const EXIT_OK: i32 = 0;
@@ -67,6 +68,8 @@ enum Command {
     Completions(docs::CompletionsArgs),
     /// Print the manual page (roff), e.g. `mirrorproof man | man -l -`.
     Man,
+    /// A TUF client with the command line of the TUF conformance suite.
+    TufClient(tuf_client::TufClientArgs),
 }
 
 fn dispatch(cmd: Command) -> Result<i32, Fail> {
@@ -81,6 +84,7 @@ fn dispatch(cmd: Command) -> Result<i32, Fail> {
         Command::Mirrors(c) => mirrors::run(c),
         Command::Completions(a) => docs::completions(a),
         Command::Man => docs::man(),
+        Command::TufClient(args) => Ok(tuf_client::run(args)),
     }
 }
 
