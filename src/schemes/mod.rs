@@ -8,7 +8,9 @@
 //! the digest the signature names ([`Prehash`]) and hands over the digest.
 
 pub mod checksums;
+pub mod files;
 pub mod minisign;
+pub mod native;
 pub mod note;
 pub mod pinned;
 pub mod signify;
