@@ -34,7 +34,7 @@
 //! artifacts stage decides between `ok`, `corrupt` and `incomplete`.
 //!
 //! **State.** It moves to the latest only when the latest has a number, is not
-//! equivocated, and (claimed order) nothing was renamed and more than half the mirrors with
+//! equivocated (nor any document of the mirror that describes it), and (claimed order) nothing was renamed and more than half the mirrors with
 //! verified images claim the latest's version: one mirror replaying an old image under a
 //! new name must not poison the state and make every honest mirror a rollback from then on.
 
@@ -575,7 +575,15 @@ fn hold(audit: &Audit, mode: Mode, renamed: bool, verified_claims: &[u64]) -> Op
             });
         }
     }
-    audit.latest_is_equivocated().then_some(Hold::Silent)
+    // A document split among the latest's own documents holds it too (its mirrors are
+    // equivocating, so the report shows why).
+    let split = audit.latest.as_ref().is_some_and(|l| {
+        audit
+            .equivocations
+            .iter()
+            .any(|e| e.mirrors.contains(&l.example))
+    });
+    (split || audit.latest_is_equivocated()).then_some(Hold::Silent)
 }
 
 #[cfg(test)]
@@ -784,7 +792,9 @@ mod tests {
             &a.judgements[0],
             Judgement::Final(Status::Equivocating, why) if why.starts_with("snapshot 3")
         ));
-        // The content itself agrees, so the latest stands (its mirrors are not ok).
+        // The content itself agrees, so the latest stands, but its mirrors are not ok and
+        // the state does not move to it.
         assert!(!a.latest_is_equivocated());
+        assert_eq!(a.hold, Some(Hold::Silent));
     }
 }
