@@ -6,6 +6,8 @@ use std::time::Duration;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
+mod tuf_client;
+
 use mirrorproof::check::{self, CheckError, CheckOptions};
 use mirrorproof::fetch::{ArtifactMode, FetchConfig};
 use mirrorproof::keys::{self, SecretKey};
@@ -127,6 +129,8 @@ enum Command {
     },
     /// Print the manual page (roff), e.g. `mirrorproof man | man -l -`.
     Man,
+    /// A TUF client with the command line of the TUF conformance suite.
+    TufClient(tuf_client::TufClientArgs),
 }
 
 #[derive(Subcommand)]
@@ -601,6 +605,7 @@ fn dispatch(cmd: Command) -> Result<i32, Fail> {
             clap_complete::generate(shell, &mut cmd, "mirrorproof", &mut std::io::stdout());
             Ok(EXIT_OK)
         }
+        Command::TufClient(args) => Ok(tuf_client::run(args)),
         Command::Man => {
             let cmd = <Cli as clap::CommandFactory>::command();
             let mut out = Vec::new();

@@ -339,6 +339,16 @@ impl Fetcher {
         }
     }
 
+    /// One request for a URL the caller built whole, with its own size limit: TUF names
+    /// its files itself (percent-encoded role names, `VERSION.ROLE.json`) and bounds each
+    /// role separately. The same deadline (connect and whole body), body budget and size
+    /// checks as [`Fetcher::get_metadata`]; the URL names no profile mirror, so there is
+    /// no per-host turn-taking.
+    pub async fn get_url(&self, url: reqwest::Url, limit: u64) -> Result<Body, FetchError> {
+        let _permit = self.meta_permits.acquire().await.map_err(|_| closed())?;
+        self.fetch_body(&self.default_client, url, limit).await.0
+    }
+
     /// One metadata request: the timeout covers connect, headers and body, but not the wait
     /// for body memory (other requests' bodies, each bounded by its own deadline), so an
     /// honest mirror is never timed out, and remembered as silent, because junk from

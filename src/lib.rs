@@ -31,4 +31,5 @@ pub mod state;
 pub mod stream;
 pub mod text;
 pub mod time;
+pub mod trust;
 pub mod verify;

@@ -13,6 +13,7 @@ pub mod note;
 pub mod pinned;
 pub mod signify;
 pub mod sshsig;
+pub mod tuf;
 
 /// Most key and signature files are a few hundred bytes; allowed_signers files and notes
 /// are larger but still small. Anything bigger is refused before parsing.

@@ -1,0 +1,271 @@
+//! What one mirror of a TUF repository serves, walked from a pinned root in memory, for
+//! `check` to compare mirrors: every document the mirror served that verified (with its
+//! bytes, so two mirrors' documents of one role and version can be compared and kept as
+//! evidence), the signed facts of each named target, and one outcome.
+//!
+//! Expiry does not stop the walk here, unlike in a client: a mirror frozen in the past
+//! still served genuine documents, and which ones they are is what tells a stale mirror
+//! from a forged one. The walk runs with expiry out of the way and the expiry of every
+//! verified document is judged after, in workflow order, against the real clock.
+
+use sha2::{Digest, Sha256};
+use url::Url;
+
+use super::metadata::{self, Common, ROOT};
+use super::source::{self, Source, SourceError};
+use super::updater::Updater;
+use super::{Config, TufError};
+use crate::fetch::{ArtifactMode, ArtifactOutcome};
+use crate::time::Timestamp;
+
+/// One verified document as the mirror served it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Document {
+    pub role: String,
+    pub version: u64,
+    /// As written in the document (`YYYY-MM-DDTHH:MM:SSZ`).
+    pub expires: String,
+    pub sha256: [u8; 32],
+    pub bytes: Vec<u8>,
+}
+
+/// One named target on this mirror.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TargetView {
+    pub name: String,
+    /// Signed length and hashes, from the first role in delegation order listing it;
+    /// `None` if no trusted role lists it (or the walk stopped before it could tell).
+    pub info: Option<metadata::TargetFile>,
+    /// What the mirror served for it, as `artifact_mode` asked.
+    pub artifact: ArtifactOutcome,
+}
+
+/// How the walk ended.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Outcome {
+    /// Everything verified and nothing is expired.
+    Ok,
+    /// The mirror did not answer, or not with a file (other than the 404 that ends the
+    /// root walk).
+    Unreachable(String),
+    /// The mirror served something that does not verify, or that contradicts what it
+    /// signed (hashes, lengths, versions, thresholds, sizes).
+    Invalid(String),
+    /// The first expired document in workflow order (final root, timestamp, snapshot,
+    /// targets, delegated roles): genuine, but a client must not use it.
+    Expired { role: String, expires: String },
+    /// A document older than one this same walk already trusted.
+    Rollback(String),
+}
+
+/// What one mirror served.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MirrorView {
+    pub documents: Vec<Document>,
+    pub targets: Vec<TargetView>,
+    pub consistent_snapshot: bool,
+    pub outcome: Outcome,
+}
+
+impl MirrorView {
+    /// The newest verified document of `role`.
+    pub fn latest(&self, role: &str) -> Option<&Document> {
+        self.documents
+            .iter()
+            .filter(|d| d.role == role)
+            .max_by_key(|d| d.version)
+    }
+}
+
+/// Walks one mirror from `pinned_root`: roots, timestamp, snapshot, top-level targets,
+/// then the delegations each of `targets` needs, and checks the named targets as
+/// `artifact_mode` says. Nothing touches the disk.
+pub async fn observe_mirror<S: Source>(
+    pinned_root: &[u8],
+    source: &S,
+    metadata_url: &Url,
+    targets_url: &Url,
+    targets: &[String],
+    artifact_mode: ArtifactMode,
+) -> MirrorView {
+    observe_mirror_with(
+        pinned_root,
+        source,
+        metadata_url,
+        targets_url,
+        targets,
+        artifact_mode,
+        &Config::default(),
+        crate::time::now(),
+    )
+    .await
+}
+
+/// [`observe_mirror`] with explicit limits and clock.
+#[allow(clippy::too_many_arguments)]
+pub async fn observe_mirror_with<S: Source>(
+    pinned_root: &[u8],
+    source: &S,
+    metadata_url: &Url,
+    targets_url: &Url,
+    targets: &[String],
+    artifact_mode: ArtifactMode,
+    config: &Config,
+    now: Timestamp,
+) -> MirrorView {
+    let mut view = MirrorView {
+        documents: Vec::new(),
+        targets: Vec::new(),
+        consistent_snapshot: false,
+        outcome: Outcome::Ok,
+    };
+    // Expiry is judged afterwards; no document expires at the dawn of time.
+    let mut up = match Updater::in_memory(
+        pinned_root.to_vec(),
+        metadata_url.clone(),
+        Borrowed(source),
+        config.clone(),
+        chrono::DateTime::<chrono::Utc>::MIN_UTC,
+    ) {
+        Ok(up) => up,
+        Err(e) => {
+            view.outcome = Outcome::Invalid(format!("pinned root: {e}"));
+            return view;
+        }
+    };
+    let mut failure = up.refresh().await.err();
+    let mut infos = Vec::new();
+    for name in targets {
+        let info = if failure.is_none() {
+            match up.target_info(name).await {
+                Ok(i) => i,
+                Err(e) => {
+                    failure = Some(e);
+                    None
+                }
+            }
+        } else {
+            None
+        };
+        infos.push((name.clone(), info));
+    }
+    view.consistent_snapshot = up.trusted().root().signed.consistent();
+    view.documents = up
+        .verified()
+        .iter()
+        .filter_map(|(role, bytes)| document(role, bytes))
+        .collect();
+    let hash_prefix = view.consistent_snapshot && config.prefix_targets_with_hash;
+    for (name, info) in infos {
+        let artifact = match &info {
+            None => ArtifactOutcome::Skipped,
+            Some(i) => {
+                check_target(source, targets_url, &name, i, hash_prefix, artifact_mode).await
+            }
+        };
+        view.targets.push(TargetView {
+            name,
+            info,
+            artifact,
+        });
+    }
+    view.outcome = outcome(&view.documents, failure, now);
+    view
+}
+
+/// The final root's expiry, then the rest in the order they were verified; then the
+/// walk's own failure.
+fn outcome(docs: &[Document], failure: Option<TufError>, now: Timestamp) -> Outcome {
+    let final_root = docs.iter().rfind(|d| d.role == ROOT);
+    let rest = docs.iter().filter(|d| d.role != ROOT);
+    for d in final_root.into_iter().chain(rest) {
+        if let Ok(c) = serde_json::from_slice::<Signed>(&d.bytes)
+            && c.signed.is_expired(now)
+        {
+            return Outcome::Expired {
+                role: d.role.clone(),
+                expires: d.expires.clone(),
+            };
+        }
+    }
+    match failure {
+        None => Outcome::Ok,
+        Some(TufError::Fetch {
+            what,
+            error: SourceError::TooLarge(n),
+        }) => Outcome::Invalid(format!("{what}: served more than the {n}-byte limit")),
+        Some(e @ TufError::Fetch { .. }) => Outcome::Unreachable(e.to_string()),
+        Some(e @ (TufError::Rollback { .. } | TufError::Removed { .. })) => {
+            Outcome::Rollback(e.to_string())
+        }
+        Some(TufError::Expired { role, expires }) => Outcome::Expired { role, expires },
+        Some(e) => Outcome::Invalid(e.to_string()),
+    }
+}
+
+#[derive(serde::Deserialize)]
+struct Signed {
+    signed: Common,
+}
+
+fn document(role: &str, bytes: &[u8]) -> Option<Document> {
+    let c: Signed = serde_json::from_slice(bytes).ok()?;
+    Some(Document {
+        role: role.to_owned(),
+        version: c.signed.version,
+        expires: c.signed.expires,
+        sha256: Sha256::digest(bytes).into(),
+        bytes: bytes.to_vec(),
+    })
+}
+
+async fn check_target<S: Source>(
+    source: &S,
+    base: &Url,
+    name: &str,
+    info: &metadata::TargetFile,
+    hash_prefix: bool,
+    mode: ArtifactMode,
+) -> ArtifactOutcome {
+    if mode == ArtifactMode::None {
+        return ArtifactOutcome::Skipped;
+    }
+    let hash = hash_prefix
+        .then(|| info.hashes.0.first().map(|(_, h)| h.as_str()))
+        .flatten();
+    let url = match source::target_url(base, name, hash) {
+        Ok(u) => u,
+        Err(why) => return ArtifactOutcome::Error(format!("target path: {why}")),
+    };
+    match source.get(&url, info.length).await {
+        Ok(bytes) if bytes.len() as u64 != info.length => ArtifactOutcome::Corrupt(format!(
+            "{} bytes where {} were signed",
+            bytes.len(),
+            info.length
+        )),
+        Ok(_) if mode == ArtifactMode::Size => ArtifactOutcome::Ok,
+        Ok(bytes) => match info.hashes.check(&bytes) {
+            Ok(()) => ArtifactOutcome::Ok,
+            Err(why) => ArtifactOutcome::Corrupt(why),
+        },
+        Err(SourceError::Missing(_)) => ArtifactOutcome::Missing,
+        Err(SourceError::TooLarge(_)) => {
+            ArtifactOutcome::Corrupt(format!("longer than the signed {} bytes", info.length))
+        }
+        Err(SourceError::Timeout(d)) => ArtifactOutcome::TimedOut(format!("timed out after {d:?}")),
+        Err(e) => ArtifactOutcome::Error(e.to_string()),
+    }
+}
+
+/// Lets the audit hand a borrowed source to an [`Updater`], which owns its source.
+struct Borrowed<'a, S>(&'a S);
+
+impl<S: Source> Source for Borrowed<'_, S> {
+    fn get(
+        &self,
+        url: &Url,
+        max_bytes: u64,
+    ) -> impl std::future::Future<Output = Result<Vec<u8>, SourceError>> + Send {
+        self.0.get(url, max_bytes)
+    }
+}

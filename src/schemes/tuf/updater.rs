@@ -1,0 +1,387 @@
+//! A TUF client with its trusted metadata on disk, as the specification's workflow and
+//! python-tuf's `ngclient.Updater` keep it: `root.json`, `timestamp.json`,
+//! `snapshot.json`, `targets.json` and one file per delegated role (the role name quoted,
+//! so no name can leave the directory), each replaced atomically once verified. What is
+//! on disk is the floor for the next run's rollback checks.
+
+use std::io::Read;
+use std::path::{Path, PathBuf};
+
+use url::Url;
+
+use super::metadata::{ROOT, SNAPSHOT, TARGETS, TIMESTAMP, TargetFile, Targets};
+use super::source::{self, Source, SourceError};
+use super::trusted::{self, TimestampUpdate, TrustedSet};
+use super::{Config, TufError};
+use crate::time::Timestamp;
+
+/// Mode of metadata and target files written.
+const FILE_MODE: u32 = 0o644;
+/// Read size when checking a cached target.
+const CHUNK: usize = 64 * 1024;
+
+pub struct Updater<S> {
+    /// `None`: nothing is read from or written to disk (the audit view).
+    dir: Option<PathBuf>,
+    metadata_url: Url,
+    source: S,
+    config: Config,
+    trusted: TrustedSet,
+    /// The root this run started from, to notice timestamp and snapshot key rotations.
+    start_root: super::metadata::Root,
+    refreshed: bool,
+    /// Every document verified in this run, in the order it was accepted, with its role
+    /// name: intermediate roots too, which later ones replace in the trusted set.
+    verified: Vec<(String, Vec<u8>)>,
+}
+
+/// The file a role is kept in below the metadata directory.
+pub fn metadata_file(dir: &Path, role: &str) -> PathBuf {
+    dir.join(format!("{}.json", source::quote(role)))
+}
+
+/// Writes the initial trusted root into `dir` (created if needed), after checking it is
+/// a root signed by a threshold of its own keys: a client never starts from a file that
+/// could not verify anything.
+pub fn init(dir: &Path, root: &[u8], now: Timestamp) -> Result<(), TufError> {
+    TrustedSet::new(root.to_vec(), now)?;
+    std::fs::create_dir_all(dir).map_err(|e| TufError::io("metadata directory", &e))?;
+    crate::fsutil::atomic_write(&metadata_file(dir, ROOT), root, FILE_MODE)
+        .map_err(|e| TufError::io("writing root.json", &e))
+}
+
+impl<S: Source> Updater<S> {
+    /// Loads the trusted root from `dir`. Nothing is fetched yet.
+    pub fn new(
+        dir: &Path,
+        metadata_url: Url,
+        source: S,
+        config: Config,
+        now: Timestamp,
+    ) -> Result<Updater<S>, TufError> {
+        let bytes = crate::fsutil::read_limited(&metadata_file(dir, ROOT), config.root_max_bytes)
+            .map_err(|e| TufError::io("trusted root.json", &e))?;
+        Updater::start(
+            Some(dir.to_path_buf()),
+            bytes,
+            metadata_url,
+            source,
+            config,
+            now,
+        )
+    }
+
+    /// A client that keeps nothing on disk, starting from `root` (a pinned root): every
+    /// run is a first run, so rollback protection is only within the run.
+    pub fn in_memory(
+        root: Vec<u8>,
+        metadata_url: Url,
+        source: S,
+        config: Config,
+        now: Timestamp,
+    ) -> Result<Updater<S>, TufError> {
+        Updater::start(None, root, metadata_url, source, config, now)
+    }
+
+    fn start(
+        dir: Option<PathBuf>,
+        root: Vec<u8>,
+        metadata_url: Url,
+        source: S,
+        config: Config,
+        now: Timestamp,
+    ) -> Result<Updater<S>, TufError> {
+        let trusted = TrustedSet::new(root.clone(), now)?;
+        Ok(Updater {
+            dir,
+            metadata_url: source::dir_url(&metadata_url),
+            source,
+            start_root: trusted.root().signed.clone(),
+            config,
+            trusted,
+            refreshed: false,
+            verified: vec![(ROOT.to_owned(), root)],
+        })
+    }
+
+    /// Every document verified so far, in order, with its role name.
+    pub fn verified(&self) -> &[(String, Vec<u8>)] {
+        &self.verified
+    }
+
+    pub fn config(&self) -> &Config {
+        &self.config
+    }
+
+    pub fn trusted(&self) -> &TrustedSet {
+        &self.trusted
+    }
+
+    /// Updates root, timestamp, snapshot and top-level targets (5.3 to 5.6).
+    pub async fn refresh(&mut self) -> Result<(), TufError> {
+        self.refreshed = true;
+        self.load_root().await?;
+        self.load_timestamp().await?;
+        self.load_snapshot().await?;
+        self.load_targets(TARGETS, ROOT).await?;
+        Ok(())
+    }
+
+    async fn fetch(&self, role: &str, version: Option<u64>, max: u64) -> Result<Vec<u8>, TufError> {
+        let url = source::metadata_url(&self.metadata_url, role, version)
+            .map_err(|e| TufError::Io(format!("metadata URL for {role}: {e}")))?;
+        let what = match version {
+            Some(v) => format!("{v}.{role}.json"),
+            None => format!("{role}.json"),
+        };
+        self.source
+            .get(&url, max)
+            .await
+            .map_err(|error| TufError::Fetch { what, error })
+    }
+
+    /// Records a newly verified document, and keeps it on disk when there is a disk.
+    fn persist(&mut self, role: &str, bytes: Vec<u8>) -> Result<(), TufError> {
+        if let Some(dir) = &self.dir {
+            crate::fsutil::atomic_write(&metadata_file(dir, role), &bytes, FILE_MODE)
+                .map_err(|e| TufError::io(&format!("writing {role}.json"), &e))?;
+        }
+        self.verified.push((role.to_owned(), bytes));
+        Ok(())
+    }
+
+    fn local(&self, role: &str, max: u64) -> Option<Vec<u8>> {
+        let dir = self.dir.as_ref()?;
+        crate::fsutil::read_limited(&metadata_file(dir, role), max).ok()
+    }
+
+    /// 5.3: root N+1, N+2, ... until the repository says there is none (404 or 403).
+    async fn load_root(&mut self) -> Result<(), TufError> {
+        let first = self.trusted.root().signed.common.version.saturating_add(1);
+        let last = first.saturating_add(self.config.max_root_rotations);
+        for v in first..last {
+            let bytes = match self.fetch(ROOT, Some(v), self.config.root_max_bytes).await {
+                Ok(b) => b,
+                Err(TufError::Fetch {
+                    error: SourceError::Missing(_),
+                    ..
+                }) => break,
+                Err(e) => return Err(e),
+            };
+            self.trusted.update_root(bytes.clone())?;
+            self.persist(ROOT, bytes)?;
+        }
+        // 5.3.11: after a rotation of timestamp or snapshot keys the stored ones are not
+        // a floor any more (the repository may have had to start their versions over).
+        let now = &self.trusted.root().signed;
+        if let Some(dir) = &self.dir
+            && (trusted::rotated(&self.start_root, now, TIMESTAMP)
+                || trusted::rotated(&self.start_root, now, SNAPSHOT))
+        {
+            for role in [TIMESTAMP, SNAPSHOT] {
+                match std::fs::remove_file(metadata_file(dir, role)) {
+                    Ok(()) => {}
+                    Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+                    Err(e) => return Err(TufError::io(&format!("removing {role}.json"), &e)),
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// 5.4: the stored timestamp (if it still verifies) is the floor for the new one.
+    async fn load_timestamp(&mut self) -> Result<(), TufError> {
+        if let Some(bytes) = self.local(TIMESTAMP, self.config.timestamp_max_bytes) {
+            // An invalid or expired stored timestamp is no reason to stop: an expired one
+            // is still kept as the floor (see TrustedSet).
+            let _ = self.trusted.update_timestamp(bytes);
+        }
+        let bytes = self
+            .fetch(TIMESTAMP, None, self.config.timestamp_max_bytes)
+            .await?;
+        match self.trusted.update_timestamp(bytes.clone())? {
+            TimestampUpdate::Same => Ok(()),
+            TimestampUpdate::New => self.persist(TIMESTAMP, bytes),
+        }
+    }
+
+    /// 5.5: the stored snapshot serves when it is still the one timestamp names.
+    async fn load_snapshot(&mut self) -> Result<(), TufError> {
+        if let Some(bytes) = self.local(SNAPSHOT, self.config.snapshot_max_bytes)
+            && self.trusted.update_snapshot(bytes, true).is_ok()
+        {
+            return Ok(());
+        }
+        let meta = self
+            .trusted
+            .timestamp()
+            .map(|t| t.signed.snapshot_meta().clone())
+            .ok_or(TufError::Order("no timestamp"))?;
+        let max = meta.length.unwrap_or(self.config.snapshot_max_bytes);
+        let version = self
+            .trusted
+            .root()
+            .signed
+            .consistent()
+            .then_some(meta.version);
+        let bytes = self.fetch(SNAPSHOT, version, max).await?;
+        self.trusted.update_snapshot(bytes.clone(), false)?;
+        self.persist(SNAPSHOT, bytes)
+    }
+
+    /// 5.6 / 5.7.1: a targets role, from disk when the stored copy is the one snapshot
+    /// names, else from the repository.
+    async fn load_targets(&mut self, role: &str, delegator: &str) -> Result<(), TufError> {
+        if self.trusted.targets(role).is_some() {
+            return Ok(());
+        }
+        if let Some(bytes) = self.local(role, self.config.targets_max_bytes)
+            && self.trusted.update_targets(bytes, role, delegator).is_ok()
+        {
+            return Ok(());
+        }
+        let meta = self
+            .trusted
+            .snapshot()
+            .and_then(|s| s.signed.meta.get(&format!("{role}.json")).cloned())
+            .ok_or_else(|| TufError::NotInSnapshot(role.to_owned()))?;
+        let max = meta.length.unwrap_or(self.config.targets_max_bytes);
+        let version = self
+            .trusted
+            .root()
+            .signed
+            .consistent()
+            .then_some(meta.version);
+        let bytes = self.fetch(role, version, max).await?;
+        self.trusted
+            .update_targets(bytes.clone(), role, delegator)?;
+        self.persist(role, bytes)
+    }
+
+    /// 5.7: the target's signed length and hashes, from the first role in pre-order
+    /// depth-first order of delegations that lists it. Refreshes first if needed.
+    pub async fn target_info(&mut self, path: &str) -> Result<Option<TargetFile>, TufError> {
+        if !self.refreshed || self.trusted.targets(TARGETS).is_none() {
+            self.refresh().await?;
+        }
+        let mut to_visit: Vec<(String, String)> = vec![(TARGETS.into(), ROOT.into())];
+        let mut visited: std::collections::BTreeSet<String> = Default::default();
+        while visited.len() <= self.config.max_delegations {
+            let Some((role, parent)) = to_visit.pop() else {
+                break;
+            };
+            if visited.contains(&role) {
+                continue;
+            }
+            self.load_targets(&role, &parent).await?;
+            let targets: &Targets = &self
+                .trusted
+                .targets(&role)
+                .ok_or(TufError::Order("targets not loaded"))?
+                .signed;
+            if let Some(t) = targets.targets.get(path) {
+                return Ok(Some(t.clone()));
+            }
+            visited.insert(role.clone());
+            if let Some(d) = &targets.delegations {
+                let mut children = Vec::new();
+                for (child, terminating) in d.roles_for(path) {
+                    children.push((child, role.clone()));
+                    if terminating {
+                        to_visit.clear();
+                        break;
+                    }
+                }
+                children.reverse();
+                to_visit.extend(children);
+            }
+        }
+        Ok(None)
+    }
+
+    /// The target's file in `target_dir` if it is already there with the signed length
+    /// and hashes (the conformance CLI asks clients not to download it again).
+    pub fn cached_target(
+        &self,
+        path: &str,
+        info: &TargetFile,
+        target_dir: &Path,
+    ) -> Option<PathBuf> {
+        let file = target_file(target_dir, path).ok()?;
+        let f = std::fs::File::open(&file).ok()?;
+        let mut hashers = info.hashes.hashers().ok()?;
+        let mut reader = f.take(info.length.saturating_add(1));
+        let mut buf = vec![0u8; CHUNK];
+        let mut seen = 0u64;
+        loop {
+            let n = reader.read(&mut buf).ok()?;
+            if n == 0 {
+                break;
+            }
+            seen += n as u64;
+            for h in &mut hashers {
+                h.update(&buf[..n]);
+            }
+        }
+        (seen == info.length && info.hashes.compare(hashers).is_ok()).then_some(file)
+    }
+
+    /// Downloads a target (at most its signed length plus nothing: one byte more fails),
+    /// checks its length and every listed hash, and only then writes it atomically to
+    /// `target_dir` under its quoted path. In a consistent-snapshot repository the file
+    /// fetched is `DIR/HASH.NAME`.
+    pub async fn download_target(
+        &self,
+        path: &str,
+        info: &TargetFile,
+        target_dir: &Path,
+        target_base_url: &Url,
+    ) -> Result<PathBuf, TufError> {
+        let file = target_file(target_dir, path)?;
+        let hash = (self.trusted.root().signed.consistent()
+            && self.config.prefix_targets_with_hash)
+            .then(|| info.hashes.0.first().map(|(_, h)| h.as_str()))
+            .flatten();
+        let url = source::target_url(target_base_url, path, hash)
+            .map_err(|why| TufError::BadTargetPath(path.to_owned(), why))?;
+        let bytes = self
+            .source
+            .get(&url, info.length)
+            .await
+            .map_err(|error| TufError::Fetch {
+                what: format!("target {path}"),
+                error,
+            })?;
+        let mismatch = |reason: String| TufError::LengthOrHash {
+            what: format!("target {path}"),
+            reason,
+        };
+        if bytes.len() as u64 != info.length {
+            return Err(mismatch(format!(
+                "{} bytes where {} were signed",
+                bytes.len(),
+                info.length
+            )));
+        }
+        info.hashes.check(&bytes).map_err(mismatch)?;
+        std::fs::create_dir_all(target_dir).map_err(|e| TufError::io("target directory", &e))?;
+        crate::fsutil::atomic_write(&file, &bytes, FILE_MODE)
+            .map_err(|e| TufError::io("writing the target", &e))?;
+        Ok(file)
+    }
+}
+
+/// Where a target is stored: its path quoted as one file name (python-tuf's choice), so
+/// `/` and `..` can never leave `target_dir`. The two names quoting leaves as they are
+/// and that mean something to a file system, `.` and `..`, and the empty name, are
+/// refused.
+pub fn target_file(target_dir: &Path, path: &str) -> Result<PathBuf, TufError> {
+    let name = source::quote(path);
+    if name.is_empty() || name == "." || name == ".." {
+        return Err(TufError::BadTargetPath(
+            path.to_owned(),
+            "it names no file of its own",
+        ));
+    }
+    Ok(target_dir.join(name))
+}
