@@ -165,6 +165,9 @@ impl Answer {
 struct Expect {
     python: Answer,
     mirrorproof: Answer,
+    /// Whether both must leave the same trusted metadata and downloads (when they answer
+    /// alike).
+    same_files: bool,
     /// Why they differ, when they do.
     why: &'static str,
 }
@@ -172,31 +175,42 @@ struct Expect {
 const OK: Expect = Expect {
     python: Answer::Ok,
     mirrorproof: Answer::Ok,
+    same_files: true,
     why: "",
 };
 const FAIL: Expect = Expect {
     python: Answer::Fail,
     mirrorproof: Answer::Fail,
+    same_files: true,
     why: "",
 };
 
 /// python-tuf accepts, mirrorproof refuses on purpose.
-#[allow(dead_code)]
 const fn stricter(why: &'static str) -> Expect {
     Expect {
         python: Answer::Ok,
         mirrorproof: Answer::Fail,
+        same_files: false,
         why,
     }
 }
 
 /// python-tuf refuses, mirrorproof accepts on purpose.
-#[allow(dead_code)]
 const fn laxer(why: &'static str) -> Expect {
     Expect {
         python: Answer::Fail,
         mirrorproof: Answer::Ok,
+        same_files: false,
         why,
+    }
+}
+
+/// Both give this answer, but leave different trusted metadata on purpose.
+const fn other_files(answer: Expect, why: &'static str) -> Expect {
+    Expect {
+        same_files: false,
+        why,
+        ..answer
     }
 }
 
@@ -309,8 +323,11 @@ impl Ran {
 /// What both clients left behind after a step; see [`Step::versions`] and [`Step::got`].
 struct Step {
     label: String,
+    /// python-tuf's.
     trusted: BTreeMap<String, u64>,
     downloaded: Vec<Vec<u8>>,
+    /// mirrorproof's, for steps where it differs on purpose.
+    mp_trusted: BTreeMap<String, u64>,
 }
 
 impl Step {
@@ -322,6 +339,18 @@ impl Step {
         assert_eq!(
             self.trusted, want,
             "{}: python-tuf's trusted metadata",
+            self.label
+        );
+        self
+    }
+
+    /// Asserts mirrorproof's trusted metadata, for the steps where it differs on purpose.
+    #[track_caller]
+    fn mirrorproof_versions(&self, want: &[(&str, u64)]) -> &Self {
+        let want: BTreeMap<String, u64> = want.iter().map(|(r, v)| (r.to_string(), *v)).collect();
+        assert_eq!(
+            self.mp_trusted, want,
+            "{}: mirrorproof's trusted metadata",
             self.label
         );
         self
@@ -352,14 +381,17 @@ fn top(root: u64, timestamp: u64, snapshot: u64, targets: u64) -> Vec<(&'static 
 }
 
 struct Tuf {
+    /// The simulator's name for the repository (unique: it includes the temporary path).
     name: String,
+    /// The scenario's name, for messages.
+    short: String,
+    /// What the scenario is trying at the moment, for messages.
+    note: Mutex<String>,
     dir: tempfile::TempDir,
     server: http::Server,
     py: Side,
     mp: Side,
     steps: AtomicUsize,
-    /// While h-tuf's `tuf-client` is not merged: run the python side alone.
-    python_only: bool,
 }
 
 impl Tuf {
@@ -376,12 +408,13 @@ impl Tuf {
         let server = http::Server::serve_dir(&repo);
         let t = Tuf {
             name: format!("{name}-{}", dir.path().display()),
+            short: name.to_owned(),
+            note: Mutex::new(String::new()),
             py: Side::new(&dir.path().join("python")),
             mp: Side::new(&dir.path().join("mirrorproof")),
             server,
             dir,
             steps: AtomicUsize::new(0),
-            python_only: std::env::var_os("MIRRORPROOF_TUF_DIFF_PYTHON_ONLY").is_some(),
         };
         let mut req = opts;
         req["dir"] = json!(repo);
@@ -390,8 +423,18 @@ impl Tuf {
     }
 
     fn label(&self) -> String {
-        let short = self.name.split('-').next().unwrap_or("");
-        format!("{short} step {}", self.steps.load(Ordering::SeqCst))
+        let note = self.note.lock().unwrap_or_else(|e| e.into_inner()).clone();
+        let step = self.steps.load(Ordering::SeqCst);
+        if note.is_empty() {
+            format!("{} step {step}", self.short)
+        } else {
+            format!("{} step {step} ({note})", self.short)
+        }
+    }
+
+    /// Names what the next steps try, in failure messages.
+    fn trying(&self, what: &str) {
+        *self.note.lock().unwrap_or_else(|e| e.into_inner()) = what.to_owned();
     }
 
     /// One simulator request on this repository.
@@ -459,6 +502,18 @@ impl Tuf {
         for k in old {
             self.remove_key(role, &k, false);
         }
+        new
+    }
+    /// Root version N+1 with a new key of this kind in place of the old ones, signed by the
+    /// old keys and the new one; later versions are signed by the new key alone.
+    fn rotate_root(&self, kind: &str) -> String {
+        let old = self.keyids("root");
+        let new = self.add_key("root", kind);
+        for k in &old {
+            self.remove_key("root", k, true);
+        }
+        self.publish("root");
+        self.signers("root", &[&new]);
         new
     }
     fn signers(&self, role: &str, keyids: &[&str]) {
@@ -597,31 +652,38 @@ impl Tuf {
             "{label}: python-tuf answered differently than this test expects\n  python-tuf: {}",
             py.describe()
         );
+        let mp = run_mirrorproof(&argv(&self.mp));
+        let mp_answer = Answer::of(mp.code);
         let step = Step {
             label: label.clone(),
             trusted: self.py.trusted(),
             downloaded: self.py.downloaded(),
+            mp_trusted: self.mp.trusted(),
         };
-        if self.python_only {
-            return step;
-        }
-
-        let mp = run_mirrorproof(&argv(&self.mp));
-        let mp_answer = Answer::of(mp.code);
         let both = format!(
             "\n  python-tuf: {}\n  mirrorproof: {}",
             py.describe(),
             mp.describe()
         );
+        // `cargo test --test tuf_differential -- --nocapture` shows every step's answers.
+        eprintln!("{label}:{both}");
         if expect.python == expect.mirrorproof {
             assert_eq!(
                 mp_answer,
                 Some(expect.mirrorproof),
                 "{label}: mirrorproof and python-tuf disagree{both}"
             );
+        } else {
             assert_eq!(
-                self.mp.trusted(),
-                step.trusted,
+                mp_answer,
+                Some(expect.mirrorproof),
+                "{label}: mirrorproof no longer differs from python-tuf as documented ({}){both}",
+                expect.why
+            );
+        }
+        if expect.same_files {
+            assert_eq!(
+                step.mp_trusted, step.trusted,
                 "{label}: the trusted metadata differs (left: mirrorproof, right: python-tuf){both}"
             );
             assert_eq!(
@@ -630,9 +692,9 @@ impl Tuf {
                 "{label}: the downloaded targets differ (left: mirrorproof, right: python-tuf){both}"
             );
         } else {
-            assert_eq!(
-                mp_answer,
-                Some(expect.mirrorproof),
+            assert_ne!(
+                (&step.mp_trusted, mp_answer),
+                (&step.trusted, py_answer),
                 "{label}: mirrorproof no longer differs from python-tuf as documented ({}){both}",
                 expect.why
             );
@@ -830,15 +892,11 @@ fn root_rotation_1_2_3_with_a_threshold_change() {
     t.init();
     t.refresh(OK).versions(&top(1, 1, 1, 1));
     // v2: a new key replaces the old one; signed by both (old threshold and new threshold).
-    let k0 = t.keyids("root")[0].clone();
-    let k1 = t.add_key("root", "ed25519");
-    t.remove_key("root", &k0, true);
-    assert_eq!(t.publish("root"), 2);
-    t.signers("root", &[&k1]);
+    t.rotate_root("ed25519");
     t.refresh(OK).versions(&top(2, 1, 1, 1));
-    // v3: a second key of another kind and threshold 2; signed by both keys, which meets
-    // v2's threshold (1 of k1) and v3's own (2 of k1, k2).
-    let _k2 = t.add_key("root", "ecdsa");
+    // v3: a second key and threshold 2; signed by both keys, which meets v2's threshold
+    // (1 of k1) and v3's own (2 of k1, k2).
+    let _k2 = t.add_key("root", "ed25519");
     t.threshold("root", 2);
     assert_eq!(t.publish("root"), 3);
     t.release();
@@ -851,12 +909,8 @@ fn root_rotation_two_versions_in_one_refresh() {
         return;
     };
     t.init();
-    let k0 = t.keyids("root")[0].clone();
-    let k1 = t.add_key("root", "rsa");
-    t.remove_key("root", &k0, true);
-    t.publish("root");
-    t.signers("root", &[&k1]);
-    t.rotate("timestamp", "ecdsa");
+    t.rotate_root("ed25519");
+    t.rotate("timestamp", "ed25519");
     t.publish("root");
     t.update_timestamp();
     t.refresh(OK).versions(&top(3, 2, 1, 1));
@@ -1248,6 +1302,41 @@ fn bad_target_file() {
 }
 
 #[test]
+fn target_hash_algorithms() {
+    let Some(t) = Tuf::new("hash-algos", json!({})) else {
+        return;
+    };
+    for (path, algos) in [
+        ("both.txt", json!(["sha256", "sha512"])),
+        ("sha512.txt", json!(["sha512"])),
+    ] {
+        t.sim(
+            "add_target",
+            json!({"path": path, "data": path, "hash_algorithms": algos}),
+        );
+    }
+    t.release();
+    t.init();
+    t.download(&["both.txt", "sha512.txt"], OK)
+        .got(&["both.txt", "sha512.txt"]);
+}
+
+/// One of three targets is missing: python-tuf downloads in order and stops at the first
+/// failure, keeping what it had verified before it.
+#[test]
+fn download_of_several_targets_when_one_is_missing() {
+    let Some(t) = Tuf::new("partial", json!({})) else {
+        return;
+    };
+    t.add_target("a.txt", "a");
+    t.add_target("c.txt", "c");
+    t.release();
+    t.init();
+    t.download(&["a.txt", "missing.txt", "c.txt"], FAIL)
+        .got(&["a"]);
+}
+
+#[test]
 fn target_listed_with_a_wrong_length_or_hash() {
     let Some(t) = Tuf::new("bad-target-meta", json!({})) else {
         return;
@@ -1326,8 +1415,37 @@ fn snapshot_version_reset_with_only_the_snapshot_key_rotated() {
     t.publish_as_is("snapshot");
     t.update_timestamp();
     // python-tuf still trusts the timestamp (its key did not change), whose snapshot version
-    // 50 the new timestamp's 1 would roll back.
-    t.refresh(FAIL).versions(&top(2, 2, 50, 1));
+    // 50 the new timestamp's 1 would roll back. The spec (5.3.11) says to delete the trusted
+    // timestamp and snapshot when the timestamp and/or snapshot keys rotate, which is what
+    // mirrorproof does; then nothing is rolled back.
+    t.refresh(laxer(
+        "spec 5.3.11: a snapshot key rotation alone resets the timestamp and snapshot floors",
+    ))
+    .versions(&top(2, 2, 50, 1))
+    .mirrorproof_versions(&top(2, 3, 1, 1));
+}
+
+/// The timestamp key rotates, but the repository still serves a timestamp signed by the old
+/// key: both refuse it. mirrorproof has already dropped its stored timestamp and snapshot
+/// (5.3.11: they are no floor after the rotation), python-tuf keeps them on disk.
+#[test]
+fn timestamp_key_rotated_but_the_timestamp_still_signed_by_the_old_key() {
+    let Some(t) = Tuf::new("ff-ts-oldkey", json!({})) else {
+        return;
+    };
+    t.init();
+    t.refresh(OK).versions(&top(1, 1, 1, 1));
+    let old = t.keyids("timestamp")[0].clone();
+    t.rotate("timestamp", "ed25519");
+    t.publish("root");
+    t.signers("timestamp", &[&old]);
+    t.update_timestamp();
+    t.refresh(other_files(
+        FAIL,
+        "spec 5.3.11: the stored timestamp and snapshot are deleted after the key rotation",
+    ))
+    .versions(&top(2, 1, 1, 1))
+    .mirrorproof_versions(&[("root", 2), ("targets", 1)]);
 }
 
 #[test]
@@ -1526,12 +1644,8 @@ fn expired_or_badly_signed_delegated_metadata() {
     };
     t.delegate("targets", "expired", json!({"paths": ["e/*"]}));
     t.delegate("targets", "forged", json!({"paths": ["f/*"]}));
-    t.delegate(
-        "targets",
-        "two",
-        json!({"paths": ["t/*"], "threshold": 2, "key_type": "ecdsa"}),
-    );
-    t.add_key("two", "rsa");
+    t.delegate("targets", "two", json!({"paths": ["t/*"], "threshold": 2}));
+    t.add_key("two", "ed25519");
     t.add_target_to("expired", "e/file.txt", "expired");
     t.add_target_to("forged", "f/file.txt", "forged");
     t.add_target_to("two", "t/file.txt", "two of two");
@@ -1546,6 +1660,41 @@ fn expired_or_badly_signed_delegated_metadata() {
     t.download(&["e/file.txt"], FAIL).got(&[]);
     t.download(&["f/file.txt"], FAIL).got(&[]);
     t.download(&["t/file.txt"], OK).got(&["two of two"]);
+    // Delegated, but never published: the snapshot does not list it.
+    t.delegate("targets", "ghost", json!({"paths": ["g/*"]}));
+    t.release();
+    t.download(&["g/file.txt"], FAIL);
+}
+
+#[test]
+fn snapshot_that_drops_a_role() {
+    let Some(t) = Tuf::new("snap-drop", json!({})) else {
+        return;
+    };
+    t.delegate("targets", "a", json!({"paths": ["*"]}));
+    t.add_target_to("a", "file.txt", "from a");
+    t.publish("a");
+    t.release();
+    t.init();
+    t.download(&["file.txt"], OK).versions(&[
+        ("root", 1),
+        ("timestamp", 2),
+        ("snapshot", 2),
+        ("targets", 2),
+        ("a", 1),
+    ]);
+    t.sim(
+        "publish_raw",
+        json!({"role": "snapshot", "set": [[["meta", "a.json"], null]]}),
+    );
+    t.update_timestamp();
+    t.refresh(FAIL).versions(&[
+        ("root", 1),
+        ("timestamp", 3),
+        ("snapshot", 2),
+        ("targets", 2),
+        ("a", 1),
+    ]);
 }
 
 /// python-tuf visits at most 32 delegated roles (plus top-level targets) per lookup.
@@ -1652,6 +1801,10 @@ fn mixed_key_types() {
     t.release();
     t.init();
     t.download(&["file.txt"], OK).got(&["mixed"]);
+    // Root moves from an RSA key to an ECDSA one.
+    t.rotate_root("ecdsa");
+    t.update_timestamp();
+    t.refresh(OK).versions(&top(2, 3, 2, 2));
 }
 
 /// ECDSA keys written as hex (SEC1 points) under keytype `ecdsa-sha2-nistp256`, as in older
@@ -1671,7 +1824,8 @@ fn ecdsa_hex_key() {
     .versions(&[("root", 1)]);
 }
 
-/// RSA with PKCS#1 v1.5 padding: securesystemslib supports it; the TUF spec names only PSS.
+/// RSA with PKCS#1 v1.5 padding: securesystemslib supports it; the TUF spec names only
+/// `rsassa-pss-sha256` for RSA, and so does mirrorproof.
 #[test]
 fn rsa_pkcs1v15_key() {
     let Some(t) = Tuf::new(
@@ -1681,7 +1835,11 @@ fn rsa_pkcs1v15_key() {
         return;
     };
     t.init();
-    t.refresh(OK).versions(&top(1, 1, 1, 1));
+    t.refresh(stricter(
+        "RSA keys are rsassa-pss-sha256 only, the scheme the TUF spec names",
+    ))
+    .versions(&top(1, 1, 1, 1))
+    .mirrorproof_versions(&[("root", 1)]);
 }
 
 #[test]
@@ -1722,7 +1880,81 @@ fn threshold_two_with_the_same_key_under_two_ids() {
     t.publish("root");
     t.update_timestamp();
     t.init();
-    t.refresh(OK).versions(&top(2, 2, 1, 1));
+    t.refresh(stricter(
+        "a threshold counts distinct keys, not key ids (metadata::Unverified::verify)",
+    ))
+    .versions(&top(2, 2, 1, 1))
+    .mirrorproof_versions(&[("root", 2)]);
+}
+
+/// Timestamps that are properly signed but whose content is not valid metadata.
+#[test]
+fn malformed_but_signed_timestamps() {
+    let Some(t) = Tuf::new("malformed", json!({})) else {
+        return;
+    };
+    t.init();
+    t.trying("the unedited document through the raw path");
+    t.sim("publish_raw", json!({"role": "timestamp", "set": []}));
+    t.refresh(OK).versions(&top(1, 2, 1, 1));
+    let cases = [
+        (
+            "fractional seconds in expires",
+            json!([[["expires"], "2099-01-01T00:00:00.5Z"]]),
+        ),
+        (
+            "a UTC offset in expires",
+            json!([[["expires"], "2099-01-01T00:00:00+00:00"]]),
+        ),
+        ("version 0", json!([[["version"], 0]])),
+        ("a version that is a string", json!([[["version"], "9"]])),
+        ("spec_version 2.0.0", json!([[["spec_version"], "2.0.0"]])),
+        ("no snapshot.json in meta", json!([[["meta"], {}]])),
+        ("the wrong _type", json!([[["_type"], "snapshot"]])),
+        ("no expires", json!([[["expires"], null]])),
+        // The spec: timestamp's meta "MUST only include a description of the snapshot.json
+        // file". (python-tuf refuses it because it drops the extra entry when it parses, so
+        // the signature no longer matches.)
+        (
+            "a second entry in meta",
+            json!([[["meta", "targets.json"], {"version": 1}]]),
+        ),
+    ];
+    for (what, edits) in cases {
+        t.trying(what);
+        t.sim("publish_raw", json!({"role": "timestamp", "set": edits}));
+        t.refresh(FAIL).versions(&top(1, 2, 1, 1));
+    }
+}
+
+#[test]
+fn root_with_a_zero_threshold() {
+    let Some(t) = Tuf::new("root-zero", json!({})) else {
+        return;
+    };
+    t.init();
+    t.sim(
+        "publish_raw",
+        json!({"role": "root", "set": [[["roles", "timestamp", "threshold"], 0]]}),
+    );
+    t.refresh(FAIL).versions(&[("root", 1)]);
+}
+
+/// A JSON member repeated inside the signed part: a parser that keeps the last one (as
+/// python's does) sees the document that was signed.
+#[test]
+fn repeated_json_member_in_signed_metadata() {
+    let Some(t) = Tuf::new("dup-member", json!({})) else {
+        return;
+    };
+    t.init();
+    t.update_timestamp();
+    t.edit_signed_bytes("timestamp", "duplicate_version_key");
+    t.refresh(stricter(
+        "JSON with a repeated member is refused: which one counts is parser-dependent",
+    ))
+    .versions(&top(1, 2, 1, 1))
+    .mirrorproof_versions(&[("root", 1)]);
 }
 
 #[test]
@@ -1751,36 +1983,46 @@ fn missing_timestamp() {
 // ---------------------------------------------------------------------------------------
 
 /// python-tuf's limits: root 512000 bytes, timestamp 16384, snapshot 2000000 (when the
-/// timestamp gives no length), targets 5000000 (when the snapshot gives none).
+/// timestamp gives no length), targets 5000000 (when the snapshot gives none). Each role is
+/// tried exactly at its limit and one byte over.
 #[test]
 fn oversize_metadata() {
     let Some(t) = Tuf::new("oversize", json!({})) else {
         return;
     };
     t.init();
-    // Just under the timestamp limit: fine.
-    t.sim("pad", json!({"role": "timestamp", "bytes": 15_000}));
-    t.update_timestamp();
+    let sized = |role: &str, size: u64| {
+        t.sim("publish", json!({"role": role, "size": size}));
+    };
+    let unpad = |role: &str| {
+        t.sim("pad", json!({"role": role, "bytes": 0}));
+    };
+    t.sim("update_timestamp", json!({"size": 16_384}));
     t.refresh(OK).versions(&top(1, 2, 1, 1));
-    // Over it.
-    t.sim("pad", json!({"role": "timestamp", "bytes": 17_000}));
-    t.update_timestamp();
+    t.sim("update_timestamp", json!({"size": 16_385}));
     t.refresh(FAIL).versions(&top(1, 2, 1, 1));
-    t.sim("pad", json!({"role": "timestamp", "bytes": 0}));
-    // Snapshot over its limit.
-    t.sim("pad", json!({"role": "snapshot", "bytes": 2_000_100}));
+    unpad("timestamp");
+
+    sized("snapshot", 2_000_000);
+    t.update_timestamp();
+    t.refresh(OK).versions(&top(1, 4, 2, 1));
+    sized("snapshot", 2_000_001);
+    t.update_timestamp();
+    t.refresh(FAIL).versions(&top(1, 5, 2, 1));
+    unpad("snapshot");
+
+    sized("targets", 5_000_000);
     t.update_snapshot();
-    t.refresh(FAIL).versions(&top(1, 4, 1, 1));
-    t.sim("pad", json!({"role": "snapshot", "bytes": 0}));
-    // Targets over its limit.
-    t.sim("pad", json!({"role": "targets", "bytes": 5_000_100}));
+    t.refresh(OK).versions(&top(1, 6, 4, 2));
+    sized("targets", 5_000_001);
+    t.update_snapshot();
+    t.refresh(FAIL).versions(&top(1, 7, 5, 2));
+    unpad("targets");
     t.release();
-    t.refresh(FAIL).versions(&top(1, 5, 3, 1));
-    t.sim("pad", json!({"role": "targets", "bytes": 0}));
-    t.release();
-    t.refresh(OK).versions(&top(1, 6, 4, 3));
-    // Root over its limit.
-    t.sim("pad", json!({"role": "root", "bytes": 520_000}));
-    t.publish("root");
-    t.refresh(FAIL).versions(&top(1, 6, 4, 3));
+    t.refresh(OK).versions(&top(1, 8, 6, 4));
+
+    sized("root", 512_000);
+    t.refresh(OK).versions(&top(2, 8, 6, 4));
+    sized("root", 512_001);
+    t.refresh(FAIL).versions(&top(2, 8, 6, 4));
 }

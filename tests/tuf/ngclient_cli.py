@@ -118,7 +118,13 @@ def main(argv: list[str] | None = None) -> int:
                 _need(args.target_base_url, "--target-base-url"),
             )
     except Exception as e:  # noqa: BLE001 - every failure is exit 1, with its reason
-        print(f"ngclient_cli {command}: {type(e).__name__}: {e}", file=sys.stderr)
+        # python-tuf often wraps the cause ("Failed to deserialize JSON"): show the chain.
+        reasons = []
+        cause: BaseException | None = e
+        while cause is not None and len(reasons) < 4:
+            reasons.append(f"{type(cause).__name__}: {cause}")
+            cause = cause.__cause__
+        print(f"ngclient_cli {command}: {' <- '.join(reasons)}", file=sys.stderr)
         return 1
     return 0
 

@@ -26,7 +26,6 @@ import hashlib
 import io
 import json
 import os
-import shutil
 import sys
 from collections.abc import Callable
 from datetime import datetime, timedelta, timezone
@@ -35,6 +34,7 @@ from typing import Any
 
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
+from securesystemslib.formats import encode_canonical
 from securesystemslib.signer import CryptoSigner, Signature, Signer, SSlibKey
 from tuf.api.metadata import (
     DelegatedRole,
@@ -119,8 +119,6 @@ def _generate(kind: str) -> Signer:
 
 def _default_keyid(key_dict: dict[str, Any]) -> str:
     """securesystemslib's default key id: SHA-256 of the key's canonical JSON."""
-    from securesystemslib.formats import encode_canonical
-
     return hashlib.sha256(encode_canonical(key_dict).encode()).hexdigest()
 
 
@@ -170,6 +168,8 @@ class Repo:
         # consistent snapshots, and the bytes served. Two roles (or two releases) may list one
         # path with different bytes; with consistent snapshots both stay reachable by hash.
         self.target_variants: list[dict[str, Any]] = []
+        # What the directory holds now (path under `dir` -> bytes), for `write`.
+        self.written: dict[str, bytes] = {}
 
         expires = _now() + timedelta(days=int(req.get("expires_days", 30)))
         root = Root(
@@ -239,14 +239,26 @@ class Repo:
 
     # -- publishing ---------------------------------------------------------------------------
 
-    def publish(self, role: str, bump: bool = True) -> int:
+    def publish(self, role: str, bump: bool = True, size: int | None = None) -> int:
+        """Signs the draft and publishes it. With `size`, pads the signed part (an
+        unrecognized field, which the signatures cover) so the file is exactly that long."""
         md = self.drafts[role]
         if bump and self.published.get(role):
             md.signed.version = max(self.published[role]) + 1
-        md.signatures.clear()
-        for signer in self.signers.get(role, {}).values():
-            md.sign(signer, append=True)
-        data = md.to_bytes(JSONSerializer())
+        fields = md.signed.unrecognized_fields
+        for _ in range(8):
+            md.signatures.clear()
+            for signer in self.signers.get(role, {}).values():
+                md.sign(signer, append=True)
+            data = md.to_bytes(JSONSerializer())
+            if size is None or len(data) == size:
+                break
+            pad = len(fields.get("x-padding", "")) + size - len(data)
+            if pad < 0:
+                raise ValueError(f"{role} is already longer than {size} bytes")
+            fields["x-padding"] = "A" * pad
+        else:
+            raise ValueError(f"could not make {role} exactly {size} bytes long")
         self.published.setdefault(role, {})[md.signed.version] = data
         self.current[role] = md.signed.version
         # A new publication replaces an attack on the same file.
@@ -264,10 +276,10 @@ class Repo:
             return MetaFile(version)
         return MetaFile(version, len(data), {"sha256": hashlib.sha256(data).hexdigest()})
 
-    def update_timestamp(self) -> int:
+    def update_timestamp(self, size: int | None = None) -> int:
         ts = self.drafts[Timestamp.type].signed
         ts.snapshot_meta = self.meta_file(Snapshot.type)
-        return self.publish(Timestamp.type)
+        return self.publish(Timestamp.type, size=size)
 
     def update_snapshot(self) -> int:
         snap = self.drafts[Snapshot.type].signed
@@ -322,16 +334,21 @@ class Repo:
         raise ValueError(f"no target {path!r}")
 
     def write(self) -> None:
+        """Makes the directory serve exactly the current layout. Only changed files are
+        rewritten: the oversize scenarios keep megabytes of metadata around."""
+        want: dict[str, bytes] = {}
         for sub, files in (("metadata", self.layout()), ("targets", self.target_files())):
-            base = self.dir / sub
-            shutil.rmtree(base, ignore_errors=True)
-            base.mkdir(parents=True)
             for name, data in files.items():
-                if data is None:
-                    continue
-                p = base / name
+                if data is not None:
+                    want[f"{sub}/{name}"] = data
+        for name in set(self.written) - set(want):
+            (self.dir / name).unlink(missing_ok=True)
+        for name, data in want.items():
+            if self.written.get(name) != data:
+                p = self.dir / name
                 p.parent.mkdir(parents=True, exist_ok=True)
                 p.write_bytes(data)
+        self.written = want
 
 
 # ---------------------------------------------------------------------------------------------
@@ -410,11 +427,11 @@ def handle(req: dict[str, Any]) -> Any:  # noqa: C901, PLR0911, PLR0912 - one di
         else:
             fields.pop("x-padding", None)
     elif cmd == "publish":
-        result = repo.publish(role, bool(req.get("bump", True)))
+        result = repo.publish(role, bool(req.get("bump", True)), req.get("size"))
     elif cmd == "update_snapshot":
         result = repo.update_snapshot()
     elif cmd == "update_timestamp":
-        result = repo.update_timestamp()
+        result = repo.update_timestamp(req.get("size"))
     elif cmd == "meta":
         # Edits one entry of timestamp's or snapshot's meta in the draft (publish to serve it).
         signed = repo.drafts[role].signed
@@ -514,6 +531,34 @@ def handle(req: dict[str, Any]) -> Any:  # noqa: C901, PLR0911, PLR0912 - one di
         repo.overrides[req["file"]] = None
     elif cmd == "restore":
         repo.overrides.pop(req["file"], None)
+    elif cmd == "publish_raw":
+        # Publishes the draft with edits that the Metadata API would refuse to make (a bad
+        # date format, a version of the wrong type, ...), properly signed: the signatures
+        # cover the canonical form of the edited `signed`, so only the content is wrong.
+        # `set` is a list of [path, value]; a null value deletes the field.
+        md = repo.drafts[role]
+        if repo.published.get(role) and req.get("bump", True):
+            md.signed.version = max(repo.published[role]) + 1
+        signed = md.signed.to_dict()
+        for path, value in req["set"]:
+            target = signed
+            for key in path[:-1]:
+                target = target[key]
+            if value is None:
+                target.pop(path[-1], None)
+            else:
+                target[path[-1]] = value
+        payload = encode_canonical(signed).encode()
+        sigs = [
+            signer.sign(payload).to_dict() for signer in repo.signers.get(role, {}).values()
+        ]
+        data = json.dumps({"signatures": sigs, "signed": signed}, indent=1, sort_keys=True).encode()
+        version = md.signed.version
+        repo.published.setdefault(role, {})[version] = data
+        repo.current[role] = version
+        for name in repo.file_names(role, version):
+            repo.overrides.pop(name, None)
+        result = version
     elif cmd == "resign_edited":
         # Edits the latest published bytes after signing (signatures kept as they are).
         version = repo.current[role]
@@ -528,6 +573,15 @@ def handle(req: dict[str, Any]) -> Any:  # noqa: C901, PLR0911, PLR0912 - one di
                 sig["sig"] = _flip(bytes.fromhex(sig["sig"])).hex()
 
             data = _edit_json(data, flip)
+        elif edit == "duplicate_version_key":
+            # A second "version" member, before the real one: JSON parsers that keep the
+            # last member see the signed document unchanged.
+            text = data.decode()
+            head = '"signed": {'
+            if head not in text:
+                raise ValueError("unexpected serialization")
+            text = text.replace(head, head + '\n  "version": 999999,', 1)
+            data = text.encode()
         elif edit == "bump_version_unsigned":
             data = _edit_json(data, lambda d: d["signed"].__setitem__("version", d["signed"]["version"] + 1))
         else:
