@@ -943,6 +943,21 @@ fn root_rotation_that_misses_its_own_new_threshold_is_refused() {
     t.refresh(FAIL).versions(&[("root", 1)]);
 }
 
+/// More new roots than one refresh may take (python-tuf's and mirrorproof's bound: 256):
+/// both stop at the bound and carry on with the root they reached.
+#[test]
+fn more_new_roots_than_the_rotation_bound() {
+    let Some(t) = Tuf::new("rot-bound", json!({})) else {
+        return;
+    };
+    t.init();
+    for _ in 2..=258 {
+        t.publish("root");
+    }
+    t.refresh(OK).versions(&top(257, 1, 1, 1));
+    t.refresh(OK).versions(&top(258, 1, 1, 1));
+}
+
 #[test]
 fn root_file_with_another_version_inside_is_refused() {
     let Some(t) = Tuf::new("rot-version", json!({})) else {
@@ -1037,11 +1052,11 @@ fn freeze_of_timestamp_and_of_snapshot() {
     };
     ts.init();
     snap.init();
-    ts.expires_in_seconds("timestamp", 6.0);
+    ts.expires_in_seconds("timestamp", 8.0);
     ts.update_timestamp();
-    snap.expires_in_seconds("snapshot", 6.0);
+    snap.expires_in_seconds("snapshot", 8.0);
     snap.update_snapshot();
-    let expiry = Instant::now() + Duration::from_secs(6);
+    let expiry = Instant::now() + Duration::from_secs(8);
     ts.refresh(OK).versions(&top(1, 2, 1, 1));
     snap.refresh(OK).versions(&top(1, 2, 2, 1));
     std::thread::sleep(
@@ -1738,6 +1753,45 @@ fn delegated_role_name_that_needs_quoting() {
     ]);
 }
 
+/// Role names that need quoting in URLs and file names, the tuf-conformance suite's list:
+/// both must fetch them, keep them, and write nothing outside their metadata directory.
+#[test]
+fn unusual_delegated_role_names() {
+    for (i, role) in ["?", "#", "/delegatedrole", "../delegatedrole"]
+        .into_iter()
+        .enumerate()
+    {
+        let Some(t) = Tuf::new(&format!("role-name-{i}"), json!({})) else {
+            return;
+        };
+        t.trying(role);
+        t.delegate("targets", role, json!({"paths": ["*"]}));
+        t.add_target_to(role, "file.txt", role);
+        t.publish(role);
+        t.release();
+        t.init();
+        t.download(&["file.txt"], OK).got(&[role]).versions(&[
+            ("root", 1),
+            ("timestamp", 2),
+            ("snapshot", 2),
+            ("targets", 2),
+            (role, 1),
+        ]);
+        for side in ["python", "mirrorproof"] {
+            let mut names: Vec<String> = std::fs::read_dir(t.dir.path().join(side))
+                .unwrap()
+                .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+                .collect();
+            names.sort();
+            assert_eq!(
+                names,
+                ["metadata", "targets"],
+                "{side} wrote outside its dirs"
+            );
+        }
+    }
+}
+
 // ---------------------------------------------------------------------------------------
 // Keys and signatures
 // ---------------------------------------------------------------------------------------
@@ -1966,6 +2020,31 @@ fn initial_root_not_signed_by_its_own_keys() {
     t.signers("root", &[&stranger]);
     t.publish_as_is("root");
     t.init_with("1.root.json", FAIL);
+}
+
+/// The client's own stored timestamp is damaged: python-tuf ignores what it cannot load and
+/// fetches a new one.
+#[test]
+fn damaged_local_timestamp() {
+    let Some(t) = Tuf::new("local-damage", json!({})) else {
+        return;
+    };
+    t.init();
+    t.refresh(OK).versions(&top(1, 1, 1, 1));
+    for side in [&t.py, &t.mp] {
+        std::fs::write(side.metadata.join("timestamp.json"), b"{ not json").unwrap();
+    }
+    t.update_timestamp();
+    t.refresh(OK).versions(&top(1, 2, 1, 1));
+}
+
+/// Refresh with no trusted root at all (no init).
+#[test]
+fn refresh_without_init() {
+    let Some(t) = Tuf::new("no-init", json!({})) else {
+        return;
+    };
+    t.refresh(FAIL).versions(&[]);
 }
 
 #[test]
