@@ -1861,6 +1861,34 @@ fn mixed_key_types() {
     t.refresh(OK).versions(&top(2, 3, 2, 2));
 }
 
+/// ECDSA signatures with a high S, and with a low S: both are valid ECDSA (and OpenSSL
+/// accepts both); securesystemslib's own signatures are one or the other at random.
+#[test]
+fn ecdsa_signatures_with_high_and_low_s() {
+    let Some(t) = Tuf::new(
+        "kind-ecdsa-s",
+        json!({"keys": {"timestamp": "ecdsa-high-s", "snapshot": "ecdsa-low-s"}}),
+    ) else {
+        return;
+    };
+    t.init();
+    t.refresh(OK).versions(&top(1, 1, 1, 1));
+}
+
+/// RSA-PSS with the longest salt the key allows rather than 32 bytes: the scheme name does
+/// not fix the salt length, and securesystemslib verifies whatever length was used.
+#[test]
+fn rsa_pss_with_the_longest_salt() {
+    let Some(t) = Tuf::new(
+        "kind-rsa-salt",
+        json!({"keys": {"timestamp": "rsa-pss-max-salt"}}),
+    ) else {
+        return;
+    };
+    t.init();
+    t.refresh(OK).versions(&top(1, 1, 1, 1));
+}
+
 /// ECDSA keys written as hex (SEC1 points) under keytype `ecdsa-sha2-nistp256`, as in older
 /// Sigstore roots: securesystemslib only reads PEM, so python-tuf cannot verify them.
 #[test]

@@ -33,7 +33,11 @@ from pathlib import Path
 from typing import Any
 
 from cryptography.hazmat.primitives import hashes, serialization
-from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.hazmat.primitives.asymmetric import ec, padding, rsa
+from cryptography.hazmat.primitives.asymmetric.utils import (
+    decode_dss_signature,
+    encode_dss_signature,
+)
 from securesystemslib.formats import encode_canonical
 from securesystemslib.signer import CryptoSigner, Signature, Signer, SSlibKey
 from tuf.api.metadata import (
@@ -93,6 +97,59 @@ class HexEcdsaSigner(Signer):
         raise NotImplementedError
 
 
+P256_ORDER = 0xFFFFFFFF00000000FFFFFFFFFFFFFFFFBCE6FAADA7179E84F3B9CAC2FC632551
+
+
+class FixedSEcdsaSigner(Signer):
+    """An ordinary ECDSA P-256 key (keytype `ecdsa`, PEM) whose signatures always have a high
+    (or always a low) S. Both (r, s) and (r, n - s) verify; OpenSSL accepts either, and a
+    verifier that demands low S would refuse about half of what securesystemslib signs."""
+
+    def __init__(self, high: bool) -> None:
+        inner = CryptoSigner.generate_ecdsa()
+        self._private = inner._private_key  # noqa: SLF001
+        self._public = inner.public_key
+        self._high = high
+
+    @property
+    def public_key(self) -> SSlibKey:
+        return self._public
+
+    def sign(self, payload: bytes) -> Signature:
+        r, s = decode_dss_signature(self._private.sign(payload, ec.ECDSA(hashes.SHA256())))
+        if (s > P256_ORDER // 2) != self._high:
+            s = P256_ORDER - s
+        return Signature(self._public.keyid, encode_dss_signature(r, s).hex())
+
+    @classmethod
+    def from_priv_key_uri(cls, *args: Any, **kwargs: Any) -> Signer:
+        raise NotImplementedError
+
+
+class MaxSaltRsaSigner(Signer):
+    """An `rsassa-pss-sha256` key whose signatures use the longest salt the key allows
+    instead of securesystemslib's 32 bytes (as some HSMs and Go's default do). The scheme
+    does not fix the salt length; securesystemslib verifies with any."""
+
+    def __init__(self) -> None:
+        self._private = rsa.generate_private_key(public_exponent=65537, key_size=3072)
+        self._public = SSlibKey.from_crypto(
+            self._private.public_key(), scheme="rsassa-pss-sha256"
+        )
+
+    @property
+    def public_key(self) -> SSlibKey:
+        return self._public
+
+    def sign(self, payload: bytes) -> Signature:
+        pss = padding.PSS(mgf=padding.MGF1(hashes.SHA256()), salt_length=padding.PSS.MAX_LENGTH)
+        return Signature(self._public.keyid, self._private.sign(payload, pss, hashes.SHA256()).hex())
+
+    @classmethod
+    def from_priv_key_uri(cls, *args: Any, **kwargs: Any) -> Signer:
+        raise NotImplementedError
+
+
 def _generate(kind: str) -> Signer:
     if kind == "ed25519":
         return CryptoSigner.generate_ed25519()
@@ -110,6 +167,12 @@ def _generate(kind: str) -> Signer:
         return CryptoSigner(signer._private_key, legacy)  # noqa: SLF001
     if kind == "ecdsa-hex":
         return HexEcdsaSigner()
+    if kind == "ecdsa-high-s":
+        return FixedSEcdsaSigner(high=True)
+    if kind == "ecdsa-low-s":
+        return FixedSEcdsaSigner(high=False)
+    if kind == "rsa-pss-max-salt":
+        return MaxSaltRsaSigner()
     if kind == "rsa":
         return CryptoSigner.generate_rsa(scheme="rsassa-pss-sha256", size=3072)
     if kind == "rsa-pkcs1v15":
