@@ -794,6 +794,91 @@ fn hostile_target_names_never_leave_the_target_dir_nor_reach_stderr_raw() {
     }
 }
 
+fn mkfifo(p: &Path) {
+    let st = Command::new("mkfifo").arg(p).status().unwrap();
+    assert!(st.success());
+}
+
+/// A FIFO where the client keeps timestamp.json must not hold the client forever.
+#[test]
+fn a_fifo_in_the_metadata_dir_does_not_hang_the_client() {
+    let repo = Repo::new();
+    let server = served(&repo);
+    let c = started(&repo, &server);
+    let ts = c.md().join("timestamp.json");
+    std::fs::remove_file(&ts).unwrap();
+    mkfifo(&ts);
+    let r = c.refresh();
+    assert_ne!(r.code, -1, "hung on a FIFO: {r:?}");
+}
+
+/// root.json that is a symbolic link is not followed (it could lead anywhere: a FIFO, a
+/// device, another user's file), and init replaces a link rather than writing through it.
+#[test]
+fn symlinks_in_the_metadata_dir_are_not_followed() {
+    let repo = Repo::new();
+    let server = served(&repo);
+    let c = Client::new(&server);
+    let elsewhere = c.dir.path().join("elsewhere.json");
+    std::fs::write(&elsewhere, b"do not touch").unwrap();
+    std::os::unix::fs::symlink(&elsewhere, c.md().join("root.json")).unwrap();
+    ok(c.init(&repo.root_bytes(1)));
+    assert_eq!(std::fs::read(&elsewhere).unwrap(), b"do not touch");
+    assert!(!c.md().join("root.json").is_symlink());
+    // A link to a good root placed later is refused, not read.
+    let good = c.dir.path().join("good_root.json");
+    std::fs::write(&good, repo.root_bytes(1)).unwrap();
+    std::fs::remove_file(c.md().join("root.json")).unwrap();
+    std::os::unix::fs::symlink(&good, c.md().join("root.json")).unwrap();
+    let e = fails(c.refresh());
+    assert!(e.contains("root.json"), "{e}");
+    assert_eq!(server.requests(), 0);
+    // A link to a FIFO: refused at once, no hang.
+    let fifo = c.dir.path().join("fifo");
+    mkfifo(&fifo);
+    std::fs::remove_file(c.md().join("root.json")).unwrap();
+    std::os::unix::fs::symlink(&fifo, c.md().join("root.json")).unwrap();
+    let r = c.refresh();
+    assert_ne!(r.code, -1, "hung: {r:?}");
+    fails(r);
+}
+
+/// In the target directory, a FIFO or a link under a target's name is neither read as a
+/// cached copy nor written through: the verified file replaces it.
+#[test]
+fn fifos_and_links_in_the_target_dir_are_replaced_not_followed() {
+    let mut repo = Repo::new();
+    repo.add_target("targets", "a.txt", b"genuine a");
+    repo.add_target("targets", "b.txt", b"genuine b");
+    repo.update_targets();
+    let server = served(&repo);
+    let c = started(&repo, &server);
+    mkfifo(&c.td().join("a.txt"));
+    let r = c.download("a.txt");
+    assert_ne!(r.code, -1, "hung on a FIFO: {r:?}");
+    ok(r);
+    assert_eq!(std::fs::read(c.td().join("a.txt")).unwrap(), b"genuine a");
+    // A link to a file that has the right bytes is still not a download.
+    let outside = c.dir.path().join("outside");
+    std::fs::write(&outside, b"genuine b").unwrap();
+    std::os::unix::fs::symlink(&outside, c.td().join("b.txt")).unwrap();
+    ok(c.download("b.txt"));
+    assert!(!c.td().join("b.txt").is_symlink());
+    assert_eq!(std::fs::read(&outside).unwrap(), b"genuine b");
+    let h = sha256_hex(b"genuine b");
+    assert_eq!(
+        server.requests_for("GET", &format!("/targets/{h}.b.txt")),
+        1
+    );
+    // The target dir itself may be a link (the user chose it).
+    let real = c.dir.path().join("real-targets");
+    std::fs::create_dir(&real).unwrap();
+    std::fs::remove_dir_all(c.td()).unwrap();
+    std::os::unix::fs::symlink(&real, c.td()).unwrap();
+    ok(c.download("a.txt"));
+    assert_eq!(std::fs::read(real.join("a.txt")).unwrap(), b"genuine a");
+}
+
 // ---------------------------------------------------------------------------------------
 // Key types: an RSA PKCS #1 v1.5 repository, keys and signatures made by OpenSSL.
 
