@@ -17,7 +17,6 @@
 #![forbid(unsafe_code)]
 #![cfg_attr(not(test), deny(clippy::unwrap_used, clippy::expect_used))]
 
-pub mod check;
 pub mod country;
 pub mod envelope;
 pub mod evidence;
@@ -32,7 +31,6 @@ pub mod release;
 pub mod report;
 pub mod root;
 pub mod run;
-pub mod scheme_check;
 pub mod schemes;
 pub mod signed_files;
 pub mod state;

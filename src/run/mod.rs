@@ -21,6 +21,7 @@
 pub mod artifacts;
 pub mod judge;
 pub mod observe;
+mod profile;
 pub mod record;
 
 use std::collections::BTreeMap;
@@ -40,6 +41,7 @@ use crate::time::{self, Timestamp};
 
 pub use judge::{Audit, Judgement, Status};
 pub use observe::{Document, Observation, Order, Proof, Signed};
+pub use profile::{Latest, ProfileCheck, ProfileOutcome, check_profile};
 
 #[derive(Debug, thiserror::Error)]
 pub enum CheckError {
