@@ -17,9 +17,9 @@ use std::io::Write as _;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 
-use crate::check::Evidence;
 use crate::profile::{Mirror, Profile};
 use crate::report::Report;
+use crate::schemes::native::NativeLatest;
 
 #[derive(Debug, thiserror::Error)]
 #[error("cannot write evidence to {path}: {source}")]
@@ -185,7 +185,12 @@ impl EvidenceDir {
 
     /// Completes a native bundle once every queued document is written: the pinned root,
     /// beside each mirror's release the rotated roots this run accepted.
-    pub fn finish_native(&self, report: &Report, evidence: &Evidence) -> Result<(), EvidenceError> {
+    pub fn finish_native(
+        &self,
+        report: &Report,
+        evidence: &NativeLatest,
+        served: &[(Mirror, bool)],
+    ) -> Result<(), EvidenceError> {
         let pinned_name = format!("pinned-root-{}.json", evidence.pinned_version);
         let trust = Trust {
             lines: vec![
@@ -199,7 +204,7 @@ impl EvidenceDir {
                 .map(|(v, env)| (format!("root/{v}.json"), env.to_json_bytes()))
                 .collect(),
         };
-        self.finish(report, &trust, &evidence.served)
+        self.finish(report, &trust, served)
     }
 
     /// Completes a signed-file bundle once every queued document is written: the pinned

@@ -1,6 +1,8 @@
 //! One run of `check`, for every scheme: the pipeline.
 //!
 //! ```text
+//! entry          ProfileCheck::load: the profile's pinned trust read, its scheme picked,
+//!                its state key named (check_profile does it all in one call)
 //! plan + fetch   Scheme::visit, per mirror, all mirrors at once: what to fetch, each body
 //!                judged as it arrives (only judgements are kept, never bodies), each kept
 //!                body written to the evidence bundle as it arrives
@@ -11,16 +13,23 @@
 //! artifacts      artifacts::check, on the mirrors that serve the latest content
 //! report         one MirrorReport per mirror, the scheme's notes (Scheme::describe)
 //! record         record::record, the local state
-//! conclude       Scheme::conclude: what the caller goes on to use (the latest release)
+//! conclude       Scheme::conclude: what the caller goes on to use (the latest release);
+//!                ProfileOutcome::finish_evidence completes the bundle with the trust
 //! ```
 //!
 //! A scheme is added by writing one module behind [`Scheme`]; it never fetches by itself
 //! (a [`Visit`] does, under the fetcher's limits, and keeps evidence), never judges across
-//! mirrors (the judge does), and never builds a report but its own notes.
+//! mirrors (the judge does), and never builds a report but its own notes. It becomes
+//! reachable from profiles with one variant and one match arm in `run/profile.rs`
+//! ([`ProfileCheck`]); the command line never names a scheme. [`check`] runs any scheme
+//! value directly, for callers that build one themselves (tests, benchmarks).
+//!
+//! docs/ARCHITECTURE.md draws the whole picture: stages, folders, seams.
 
 pub mod artifacts;
 pub mod judge;
 pub mod observe;
+mod profile;
 pub mod record;
 
 use std::collections::BTreeMap;
@@ -40,6 +49,7 @@ use crate::time::{self, Timestamp};
 
 pub use judge::{Audit, Judgement, Status};
 pub use observe::{Document, Observation, Order, Proof, Signed};
+pub use profile::{Latest, ProfileCheck, ProfileOutcome, check_profile};
 
 #[derive(Debug, thiserror::Error)]
 pub enum CheckError {

@@ -37,7 +37,27 @@ pub struct Updater<S> {
 
 /// The file a role is kept in below the metadata directory.
 pub fn metadata_file(dir: &Path, role: &str) -> PathBuf {
-    dir.join(format!("{}.json", source::quote(role)))
+    dir.join(metadata_name(role))
+}
+
+/// The name of that file: the role name quoted, so one path segment that is never `.`
+/// or `..` (it ends in `.json`).
+fn metadata_name(role: &str) -> String {
+    format!("{}.json", source::quote(role))
+}
+
+/// Reads a role's stored copy, opened without following a symbolic link and only if it
+/// is a regular file: a link or a FIFO where `timestamp.json` should be must neither
+/// hold the client forever nor make it read some other file as trusted metadata.
+fn read_stored(dir: &Path, role: &str, max: u64) -> Result<Vec<u8>, String> {
+    crate::fsutil::read_below(dir, &metadata_name(role), max).map_err(|e| match e {
+        // (Its own message speaks of local mirrors.)
+        crate::fsutil::BelowError::Refused(_) => {
+            "not a regular file; a symbolic link, FIFO or device is never read as metadata"
+                .to_owned()
+        }
+        crate::fsutil::BelowError::Io(e) => e.to_string(),
+    })
 }
 
 /// Writes the initial trusted root into `dir` (created if needed), after checking it is
@@ -59,8 +79,8 @@ impl<S: Source> Updater<S> {
         config: Config,
         now: Timestamp,
     ) -> Result<Updater<S>, TufError> {
-        let bytes = crate::fsutil::read_limited(&metadata_file(dir, ROOT), config.root_max_bytes)
-            .map_err(|e| TufError::io("trusted root.json", &e))?;
+        let bytes = read_stored(dir, ROOT, config.root_max_bytes)
+            .map_err(|e| TufError::Io(format!("trusted root.json: {e}")))?;
         Updater::start(
             Some(dir.to_path_buf()),
             bytes,
@@ -152,7 +172,7 @@ impl<S: Source> Updater<S> {
 
     fn local(&self, role: &str, max: u64) -> Option<Vec<u8>> {
         let dir = self.dir.as_ref()?;
-        crate::fsutil::read_limited(&metadata_file(dir, role), max).ok()
+        read_stored(dir, role, max).ok()
     }
 
     /// 5.3: root N+1, N+2, ... until the repository says there is none (404 or 403).
@@ -308,7 +328,10 @@ impl<S: Source> Updater<S> {
         target_dir: &Path,
     ) -> Option<PathBuf> {
         let file = target_file(target_dir, path).ok()?;
-        let f = std::fs::File::open(&file).ok()?;
+        // A link or a FIFO under the target's name is not a cached copy (and reading a
+        // FIFO would wait forever): the download replaces it.
+        let name = file.file_name()?.to_str()?;
+        let f = crate::fsutil::open_below(target_dir, name).ok()?;
         let mut hashers = info.hashes.hashers().ok()?;
         let mut reader = f.take(info.length.saturating_add(1));
         let mut buf = vec![0u8; CHUNK];
