@@ -68,7 +68,16 @@ pub(crate) fn run(args: CheckArgs) -> Result<i32, Fail> {
         .transpose()
         .map_err(usage)?
         .map(Arc::new);
-    let (report, unrecorded) = if loaded.signed.is_some() {
+    let (report, unrecorded) = if loaded.tuf.is_some() {
+        let (outcome, unrecorded) = run::tuf(&loaded, &run, mode, evidence.clone())?;
+        if let Some(ev) = &evidence {
+            let trust = mirrorproof::schemes::tuf::scheme::evidence_trust(&loaded, &outcome.report)
+                .map_err(usage)?;
+            ev.finish(&outcome.report, &trust, &outcome.served)
+                .map_err(usage)?;
+        }
+        (outcome.report, unrecorded)
+    } else if loaded.signed.is_some() {
         let (outcome, unrecorded) = run::signed(&loaded, &run, mode, evidence.clone())?;
         if let Some(ev) = &evidence {
             ev.finish_signed(&outcome.report, &loaded, &outcome.served)

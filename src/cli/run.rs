@@ -192,3 +192,32 @@ pub(crate) fn signed(
     let unrecorded = plan.unrecorded(outcome.state_written, outcome.state_error.as_ref());
     Ok((outcome, unrecorded))
 }
+
+/// A check of a `scheme = "tuf"` profile, through the library's one TUF entry point.
+pub(crate) fn tuf(
+    profile: &Profile,
+    run: &RunArgs,
+    mode: ArtifactMode,
+    evidence: Option<Arc<EvidenceDir>>,
+) -> Result<
+    (
+        mirrorproof::run::Outcome<mirrorproof::schemes::tuf::scheme::TufLatest>,
+        Option<NotRecorded>,
+    ),
+    Fail,
+> {
+    use mirrorproof::schemes::tuf::scheme;
+    let (mirrors, fetch) = run.mirrors_and_fetch(profile)?;
+    let channel = run.channel(profile);
+    let plan = run.state_plan(&scheme::state_key(&profile.name), &channel)?;
+    let opts = CheckOptions {
+        channel,
+        artifacts: mode,
+        fetch,
+        state: plan.store().cloned(),
+        now: time::now(),
+    };
+    let outcome = scheme::check(profile, mirrors, opts, evidence).map_err(usage)?;
+    let unrecorded = plan.unrecorded(outcome.state_written, outcome.state_error.as_ref());
+    Ok((outcome, unrecorded))
+}
