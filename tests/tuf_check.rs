@@ -214,9 +214,11 @@ fn honest_mirrors_are_ok_and_the_command_exits_0() {
     assert_eq!(json["schema"], "mirrorproof.report/1");
     assert_eq!(json["mirrors"][0]["documents"]["targets"], 2);
 
-    // The command line: the same verdict, exit 0, and the JSON report.
+    // The command line: the same verdict, exit 0, the JSON report, and the evidence.
+    let ev = s.dir.path().join("cli-evidence");
     let out = Command::new(BIN)
-        .args(["check", "--no-state", "--json"])
+        .args(["check", "--no-state", "--json", "--evidence"])
+        .arg(&ev)
         .arg(s.path())
         .output()
         .unwrap();
@@ -229,6 +231,20 @@ fn honest_mirrors_are_ok_and_the_command_exits_0() {
     let json: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(json["ok"], true);
     assert_eq!(json["scheme"], "tuf");
+    assert_eq!(
+        std::fs::read(ev.join("pinned-root-1.json")).unwrap(),
+        repo.root_bytes(1)
+    );
+    for i in 0..3 {
+        let kept = std::fs::read(ev.join(format!("mirrors/000{i}/timestamp.json"))).unwrap();
+        assert_eq!(
+            kept,
+            std::fs::read(repo.path().join("metadata/timestamp.json")).unwrap()
+        );
+    }
+    let text = std::fs::read_to_string(ev.join("profile.toml")).unwrap();
+    assert!(text.contains("scheme = \"tuf\"") && text.contains("targets = [\"pkg.tar\"]"));
+    assert!(ev.join("report.json").exists());
 }
 
 #[test]
@@ -243,6 +259,11 @@ fn a_mirror_that_missed_the_last_publication_is_stale() {
     r.expect("b", Status::Ok);
     let m = r.expect("behind", Status::Stale);
     assert_eq!(m.version, Some(repo.version("timestamp") - 1));
+    assert!(
+        r.error("behind").starts_with("serves timestamp "),
+        "{}",
+        r.table()
+    );
     assert_eq!(m.documents["snapshot"], repo.version("snapshot") - 1);
     assert!(!r.report.ok);
 }
@@ -411,9 +432,19 @@ fn garbage_and_foreign_signatures_are_invalid() {
     repo.md.get_mut("timestamp").unwrap()["version"] = json!(v);
     let bytes = repo::sign(&repo.md["timestamp"], &[&stranger]);
     std::fs::write(forged.path().join("metadata/timestamp.json"), bytes).unwrap();
-    let s = setup(&repo.root_bytes(1), &[&a, &garbage, &forged], &["pkg.tar"]);
+    let failing = Mirror {
+        name: "failing".into(),
+        server: Server::start(a.path().to_path_buf(), Behavior::Status(503)),
+        dir: tempfile::tempdir().unwrap(),
+    };
+    let s = setup(
+        &repo.root_bytes(1),
+        &[&a, &garbage, &forged, &failing],
+        &["pkg.tar"],
+    );
     let r = s.run();
     r.expect("a", Status::Ok);
+    r.expect("failing", Status::Unreachable);
     r.expect("garbage", Status::Invalid);
     let m = r.expect("forged", Status::Invalid);
     assert!(
@@ -459,7 +490,8 @@ fn a_root_rotation_on_one_mirror_holds_for_all_and_revoked_keys_vouch_for_nothin
         &[&rotated, &behind, &hiding],
         &["pkg.tar"],
     );
-    let r = s.run();
+    let ev = s.dir.path().join("evidence");
+    let r = s.run_at(time::now(), false, Some(&ev));
     let m = r.expect("rotated", Status::Ok);
     assert_eq!(m.documents["root"], 2);
     // Behind: its timestamp verifies only under root 1, and it is older: stale.
@@ -473,6 +505,21 @@ fn a_root_rotation_on_one_mirror_holds_for_all_and_revoked_keys_vouch_for_nothin
         r.report.latest.as_ref().unwrap().version,
         repo.version("timestamp")
     );
+    // Offline, the bundle holds what each mirror served (root 2 only on the mirror that
+    // served it) and reaches the same verdicts through the same rounds.
+    assert!(ev.join("mirrors/0000/2.root.json").exists());
+    assert!(!ev.join("mirrors/0001/2.root.json").exists());
+    let offline = Profile::load(&ev.join("profile.toml")).unwrap();
+    let opts = CheckOptions {
+        channel: offline.channel.clone(),
+        artifacts: ArtifactMode::None,
+        fetch: FetchConfig::default(),
+        state: None,
+        now: time::now(),
+    };
+    let again = scheme::check(&offline, offline.mirrors.clone(), opts, None).unwrap();
+    let statuses: Vec<Status> = again.report.mirrors.iter().map(|m| m.status).collect();
+    assert_eq!(statuses, [Status::Ok, Status::Stale, Status::Invalid]);
 }
 
 #[test]

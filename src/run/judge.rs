@@ -773,6 +773,17 @@ mod tests {
     }
 
     #[test]
+    fn a_rollback_the_scheme_saw_is_final() {
+        let mut obs = [
+            release(5, "a", false),
+            Observation::Rollback("snapshot 3 is older than 4".into()),
+        ];
+        let a = judge(&mut obs, None, now());
+        assert_eq!(statuses(&a), vec![None, Some(Status::Rollback)]);
+        assert_eq!(a.latest.as_ref().unwrap().version, Some(5));
+    }
+
+    #[test]
     fn documents_of_one_kind_and_version_must_agree() {
         let doc = |digest: &str| Document {
             kind: "snapshot".into(),

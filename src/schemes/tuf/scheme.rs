@@ -170,8 +170,8 @@ impl Tuf {
         self.shared.lock().unwrap_or_else(|e| e.into_inner())
     }
 
-    async fn walk(&self, visit: &Visit, root: &[u8], again: bool) -> MirrorView {
-        let Some((base, source)) = VisitSource::new(visit, again) else {
+    async fn walk(&self, visit: &Visit, root: &[u8]) -> MirrorView {
+        let Some((base, source)) = VisitSource::new(visit) else {
             return MirrorView {
                 documents: Vec::new(),
                 targets: Vec::new(),
@@ -462,7 +462,7 @@ impl Scheme for Tuf {
     fn visit<'a>(&'a self, visit: &'a Visit) -> BoxFuture<'a, TufMirror> {
         Box::pin(async move {
             TufMirror {
-                first: self.walk(visit, &self.pinned, false).await,
+                first: self.walk(visit, &self.pinned).await,
                 again: None,
             }
         })
@@ -528,7 +528,7 @@ impl Scheme for Tuf {
         Box::pin(async move {
             let root = self.shared().newest.as_ref().map(|(_, r)| r.clone());
             if let Some(root) = root {
-                mirror.again = Some(self.walk(visit, &root, true).await);
+                mirror.again = Some(self.walk(visit, &root).await);
             }
         })
     }
@@ -567,13 +567,25 @@ impl Scheme for Tuf {
             });
         for (m, d) in report.mirrors.iter_mut().zip(&details) {
             let Some(d) = d else { continue };
-            // The judge says "release N expired"; name the role that did.
-            if m.status == run::Status::Expired
-                && let Some((role, version, expires)) = &d.expired
-            {
-                m.error = Some(format!(
-                    "{role} {version} expired at {expires} (frozen or neglected mirror)"
-                ));
+            // The judge speaks of releases; say which TUF document it means.
+            match m.status {
+                run::Status::Expired => {
+                    if let Some((role, version, expires)) = &d.expired {
+                        m.error = Some(format!(
+                            "{role} {version} expired at {expires} (frozen or neglected mirror)"
+                        ));
+                    }
+                }
+                run::Status::Rollback | run::Status::Stale => {
+                    if let Some(why) = &m.error {
+                        m.error = Some(why.replacen("release ", "timestamp ", 1).replacen(
+                            "serves ",
+                            "serves timestamp ",
+                            1,
+                        ));
+                    }
+                }
+                _ => {}
             }
         }
         let mut unlisted = BTreeSet::new();
@@ -644,13 +656,12 @@ struct VisitSource<'a> {
     visit: &'a Visit,
     /// The metadata URL as the client builds on it (with a trailing slash).
     base: String,
-    again: bool,
 }
 
 impl<'a> VisitSource<'a> {
     /// The source, and the base URL to give the client. A local mirror gets a URL of its
     /// own: only the part after it matters, read below the mirror's directory.
-    fn new(visit: &'a Visit, again: bool) -> Option<(Url, VisitSource<'a>)> {
+    fn new(visit: &'a Visit) -> Option<(Url, VisitSource<'a>)> {
         let base = match &visit.mirror().location {
             Location::Http(u) => super::source::dir_url(u),
             Location::Dir(_) => Url::parse("mirror:///").ok()?,
@@ -658,7 +669,6 @@ impl<'a> VisitSource<'a> {
         let source = VisitSource {
             visit,
             base: base.as_str().to_owned(),
-            again,
         };
         Some((base, source))
     }
@@ -681,12 +691,13 @@ impl Source for VisitSource<'_> {
             .strip_prefix(&self.base)
             .filter(|r| !r.contains('/'))
             .ok_or_else(|| SourceError::Local("a file outside the mirror's metadata URL".into()))?;
-        let keep = if self.again { Keep::Replace } else { Keep::Add };
+        // Replace, not add: the file judged last is the one kept, and a file asked for
+        // twice (a round two, a role two targets need) never fails the bundle.
         let got = match &self.visit.mirror().location {
             Location::Http(_) if !plain(rel) => {
                 self.visit.get_url(url.clone(), max_bytes, Some(rel)).await
             }
-            _ => self.visit.get(rel, keep).await,
+            _ => self.visit.get(rel, Keep::Replace).await,
         };
         match got {
             Ok(body) if body.len() as u64 > max_bytes => Err(SourceError::TooLarge(max_bytes)),
