@@ -692,3 +692,24 @@ fn one_altered_byte_in_sigstores_targets_makes_that_mirror_invalid() {
     r.expect("gcs", Status::Invalid);
     assert!(r.error("gcs").contains("targets"), "{}", r.table());
 }
+
+#[test]
+fn one_signed_timestamp_in_two_encodings_is_the_same_content() {
+    let repo = repo_with_target();
+    let (a, b) = (mirror("a", &repo), mirror("b", &repo));
+    // Mirror b re-encodes the file (compact JSON): other bytes, the same signed content.
+    let path = b.path().join("metadata/timestamp.json");
+    let value: serde_json::Value = serde_json::from_slice(&std::fs::read(&path).unwrap()).unwrap();
+    let compact = serde_json::to_vec(&value).unwrap();
+    assert_ne!(
+        compact,
+        std::fs::read(a.path().join("metadata/timestamp.json")).unwrap()
+    );
+    std::fs::write(&path, compact).unwrap();
+    let s = setup(&repo.root_bytes(1), &[&a, &b], &["pkg.tar"]);
+    let r = s.run();
+    r.expect("a", Status::Ok);
+    r.expect("b", Status::Ok);
+    assert!(r.report.equivocations.is_empty(), "{}", r.table());
+    assert_eq!(r.mirror("a").payload_sha256, r.mirror("b").payload_sha256);
+}
