@@ -410,8 +410,11 @@ impl<S: Source> Updater<S> {
             f.sync_all()?;
             drop(f);
             std::fs::rename(&from, &to)?;
-            // The rename itself made durable.
-            std::fs::File::open(&dir)?.sync_all()
+            // The rename itself made durable (as `fsutil::atomic_write` does it).
+            match std::fs::File::open(&dir) {
+                Ok(d) => d.sync_all(),
+                Err(_) => Ok(()),
+            }
         })
         .await
         .map_err(|e| TufError::Io(format!("storing target {path}: {e}")))?
