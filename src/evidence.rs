@@ -394,13 +394,19 @@ impl Bundle {
     fn remove(&self, rel: &str) -> Result<(), EvidenceError> {
         let full = self.path.join(rel);
         let (dirs, name) = split(rel).ok_or_else(|| self.error(&full, bad_name()))?;
+        // A directory not there yet holds nothing to remove (a first fetch kept by
+        // replacing, as TUF walks keep every file).
         #[cfg(unix)]
-        let r = self.open_dirs(&dirs, false).and_then(|d| {
-            match rustix::fs::unlinkat(&d, name, rustix::fs::AtFlags::empty()) {
+        let r = match self.open_dirs(&dirs, false) {
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(()),
+            other => other,
+        }
+        .and_then(
+            |d| match rustix::fs::unlinkat(&d, name, rustix::fs::AtFlags::empty()) {
                 Ok(()) | Err(rustix::io::Errno::NOENT) => Ok(()),
                 Err(e) => Err(e.into()),
-            }
-        });
+            },
+        );
         #[cfg(not(unix))]
         let r = {
             let _ = (dirs, name);

@@ -43,6 +43,12 @@ pub enum VerifyError {
     /// disagreeing on the signature of the newest version).
     #[error("no signed content can be taken from the mirrors: {summary} ({notices})")]
     NoSignedContent { summary: String, notices: String },
+    /// A scheme whose runs keep no file list to match local files against (TUF: the
+    /// client downloads and verifies targets itself).
+    #[error(
+        "verify PROFILE FILE does not take {scheme} profiles; `mirrorproof tuf-client ... download` fetches and verifies TUF targets"
+    )]
+    Unsupported { scheme: &'static str },
 }
 
 impl VerifyError {
@@ -99,6 +105,7 @@ pub fn reference(outcome: &ProfileOutcome) -> Result<Reference<'_>, VerifyError>
                     summary: r.summary(),
                 })
         }
+        Latest::Tuf(_) => Err(VerifyError::Unsupported { scheme: "tuf" }),
         Latest::Files { pinned, latest } => {
             if split {
                 return Err(VerifyError::Equivocation { what: "versions" });

@@ -122,6 +122,11 @@ pub trait Scheme: Send + Sync + 'static {
     fn observe(&self, mirror: Self::Mirror) -> Observation<Self::Detail>;
     /// How many keys may sign the content, for the report.
     fn key_count(&self) -> usize;
+    /// Where the artifacts of `mirror` are fetched from, when not below the mirror's own
+    /// URL (a TUF repository's targets URL). Artifact paths are relative to it.
+    fn artifacts_from(&self, _mirror: &Mirror) -> Option<Mirror> {
+        None
+    }
     /// The scheme's part of the report: its name, its root, what it cannot judge.
     fn describe(
         &self,
@@ -170,6 +175,9 @@ impl Visit {
         match (keep, &got, &self.evidence) {
             (Keep::Add, Ok(bytes), _) => self.keep(path, bytes).await,
             (Keep::Replace, got, Some(ev)) => {
+                if got.is_ok() {
+                    self.served.store(true, Ordering::Relaxed);
+                }
                 let at = format!("{}/{path}", mirror_dir(self.index));
                 ev.replace(&at, got.as_ref().ok().map(|b| &b[..])).await
             }
@@ -186,6 +194,28 @@ impl Visit {
             ev.keep(&format!("{}/{path}", mirror_dir(self.index)), bytes)
                 .await;
         }
+    }
+
+    /// A file at a URL the scheme built whole, at most `limit` (and the fetcher's metadata
+    /// limit) bytes: for names that are not plain path segments below the mirror (TUF
+    /// quotes role names). Kept as `keep_as` below the mirror's directory, replacing what
+    /// an earlier round kept there.
+    pub async fn get_url(
+        &self,
+        url: url::Url,
+        limit: u64,
+        keep_as: Option<&str>,
+    ) -> Result<Body, FetchError> {
+        let limit = limit.min(self.fetcher.config().max_metadata_bytes);
+        let got = self.fetcher.get_url(url, limit).await;
+        if let (Some(path), Ok(bytes)) = (keep_as, &got) {
+            self.served.store(true, Ordering::Relaxed);
+            if let Some(ev) = &self.evidence {
+                let at = format!("{}/{path}", mirror_dir(self.index));
+                ev.replace(&at, Some(&bytes[..])).await;
+            }
+        }
+        got
     }
 
     /// A large file streamed through `prehash`, at most `cap` bytes; never kept.
@@ -232,6 +262,16 @@ pub fn check<S: Scheme>(
     // A read stuck in the kernel (a hung network filesystem, a FIFO) must not keep the
     // process alive after its deadline passed: do not wait for blocking threads.
     rt.shutdown_background();
+    out
+}
+
+/// The newest version of each kind of signed document behind a mirror's content.
+fn documents<D>(s: &Signed<D>) -> BTreeMap<String, u64> {
+    let mut out = BTreeMap::new();
+    for d in &s.documents {
+        let v = out.entry(d.kind.clone()).or_insert(d.version);
+        *v = (*v).max(d.version);
+    }
     out
 }
 
@@ -324,7 +364,11 @@ async fn pipeline<S: Scheme>(
             (!s.artifacts.is_empty()).then(|| (i, s.artifacts.clone()))
         })
         .collect();
-    let mut checked = artifacts::check(&fetcher, &mirrors, jobs, opts.artifacts).await;
+    let artifact_mirrors: Vec<Arc<Mirror>> = mirrors
+        .iter()
+        .map(|m| scheme.artifacts_from(m).map_or_else(|| m.clone(), Arc::new))
+        .collect();
+    let mut checked = artifacts::check(&fetcher, &artifact_mirrors, jobs, opts.artifacts).await;
 
     let mut reports = Vec::with_capacity(mirrors.len());
     for (i, m) in mirrors.iter().enumerate() {
@@ -355,6 +399,7 @@ async fn pipeline<S: Scheme>(
             payload_sha256: signed.map(|s| s.content.clone()),
             signers: signed.map(|s| s.signers.clone()).unwrap_or_default(),
             published: signed.and_then(|s| s.published.as_ref().map(time::format)),
+            documents: signed.map(documents).unwrap_or_default(),
             artifacts: arts,
             elapsed_ms: elapsed[i] + extra_ms,
             error,

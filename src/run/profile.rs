@@ -15,6 +15,7 @@ use crate::run::{self, CheckError, CheckOptions, Scheme};
 use crate::schemes::files::{self, Files, LatestSigned};
 use crate::schemes::native::{self, Native, NativeLatest};
 use crate::schemes::pinned::Pinned;
+use crate::schemes::tuf::scheme::{self as tuf, Tuf, TufLatest};
 use crate::state::{StateError, StateStore};
 
 /// A profile's scheme, its pinned trust read and checked, ready to run.
@@ -29,7 +30,7 @@ enum Loaded {
     Native(Native),
     /// The pinned key is kept beside the scheme: `verify` checks local files under it.
     Files(Box<Files>, Box<Pinned>),
-    // scheme = "tuf": `Tuf(Tuf)`, loaded from the profile's pinned root.
+    Tuf(Box<Tuf>),
 }
 
 /// What a run of a profile produced, whatever its scheme.
@@ -56,6 +57,7 @@ pub enum Latest {
         pinned: Box<Pinned>,
         latest: Option<Box<LatestSigned>>,
     },
+    Tuf(TufLatest),
 }
 
 impl ProfileCheck {
@@ -75,7 +77,7 @@ impl ProfileCheck {
                     native::load_pinned_root(&profile.root, opts.fetch.max_metadata_bytes)?;
                 Loaded::Native(Native::new(pinned, &opts))
             }
-            // ("tuf", None) => Loaded::Tuf(...),
+            ("tuf", None) => Loaded::Tuf(Box::new(Tuf::new(profile, &opts)?)),
             (other, None) => return Err(CheckError::Scheme(other.to_owned())),
         };
         Ok(ProfileCheck {
@@ -90,6 +92,7 @@ impl ProfileCheck {
         match &self.scheme {
             Loaded::Native(s) => s.state_key(),
             Loaded::Files(s, _) => s.state_key(),
+            Loaded::Tuf(s) => s.state_key(),
         }
     }
 
@@ -118,6 +121,11 @@ impl ProfileCheck {
                     pinned,
                     latest: latest.map(Box::new),
                 }))
+            }
+            Loaded::Tuf(mut s) => {
+                s.use_state(opts.state.clone())?;
+                let out = run::check(*s, name, mirrors, opts, evidence)?;
+                Ok(ProfileOutcome::from(out, Latest::Tuf))
             }
         }
     }
@@ -155,6 +163,10 @@ impl ProfileOutcome {
         match &self.latest {
             Latest::Native(l) => dir.finish_native(&self.report, l, &self.served),
             Latest::Files { .. } => dir.finish_signed(&self.report, profile, &self.served),
+            Latest::Tuf(l) => {
+                let trust = tuf::evidence_trust(profile, &self.report, l);
+                dir.finish(&self.report, &trust, &self.served)
+            }
         }
     }
 }

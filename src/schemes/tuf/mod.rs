@@ -5,7 +5,8 @@
 //!   protection across runs), which `mirrorproof tuf-client` drives with the command line
 //!   of the TUF conformance suite.
 //! - [`audit::observe_mirror`]: the same chain walked in memory from a pinned root, keeping
-//!   every verified document, for `check` to compare mirrors.
+//!   every verified document, for `check` to compare mirrors ([`scheme::Tuf`], the
+//!   scheme behind `scheme = "tuf"` profiles).
 //!
 //! Layers, each usable alone: [`canonical`] (the signed bytes), [`metadata`] (envelopes,
 //! thresholds, typed roles, delegation matching), [`trusted`] (the rules for replacing
@@ -34,6 +35,7 @@
 pub mod audit;
 pub mod canonical;
 pub mod metadata;
+pub mod scheme;
 pub mod source;
 pub mod trusted;
 pub mod updater;
