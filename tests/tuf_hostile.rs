@@ -7,6 +7,8 @@
 //! Most mirrors are [`Scripted`] servers: a closure decides each answer from the path and
 //! how often it was asked before, so a mirror can change its story between requests.
 
+#![allow(dead_code)] // helpers for the scenarios below
+
 #[path = "common/tuf.rs"]
 mod repo;
 
@@ -429,102 +431,78 @@ fn sweep(profile: &Path, extra: &[&str]) -> (serde_json::Value, u64) {
     (report, peak)
 }
 
-/// Fills `role`'s signed part with `entry(i)` under `field` until its signed file is just
-/// under `limit` bytes.
-fn fill(
-    repo: &mut Repo,
-    role: &str,
-    field: &str,
-    limit: usize,
-    entry: impl Fn(usize) -> (String, serde_json::Value),
-) {
-    let mut n = 1000;
-    for _ in 0..4 {
-        let mut map = serde_json::Map::new();
-        for i in 0..n {
-            let (k, v) = entry(i);
-            map.insert(k, v);
-        }
-        repo.md.get_mut(role).unwrap()[field] = serde_json::Value::Object(map);
-        let len = repo.write(role).len();
-        n = (n as f64 * (limit as f64 * 0.97) / len as f64) as usize;
-    }
-    let len = repo.write(role).len();
-    assert!(len <= limit && len > limit * 9 / 10, "{role}: {len} bytes");
+/// Pads `role`'s signed part with an unrecognised field (TUF keeps such fields under the
+/// signature) until its signed file is just under `limit` bytes: the largest document a
+/// mirror may send, cheap to verify even in a debug build.
+fn pad(repo: &mut Repo, role: &str, limit: usize) -> Vec<u8> {
+    repo.md.get_mut(role).unwrap()["x-padding"] = json!("");
+    let bare = repo.write(role).len();
+    repo.md.get_mut(role).unwrap()["x-padding"] = json!("p".repeat(limit - bare - 64));
+    let bytes = repo.write(role);
+    assert!(
+        bytes.len() <= limit && bytes.len() > limit - 128,
+        "{role}: {}",
+        bytes.len()
+    );
+    bytes
 }
 
-/// Every mirror serves a validly signed snapshot of 2 MB and targets of 5 MB (TUF's
-/// limits), and a timestamp of almost 16 KiB: 300 mirrors hold 2 GB of verified
-/// documents. A run must hold what the mirrors in flight need, not all of it until the end.
+/// 300 mirrors serve metadata at TUF's size limits: a timestamp of almost 16 KiB on each;
+/// on one in five, a validly signed snapshot of 2 MB and targets of 5 MB; on the others,
+/// 2 MB of junk where the snapshot should be. The verified documents alone come to 420 MB
+/// and the bytes served to 1 GB: a run must hold what the mirrors in flight need, not every
+/// mirror's documents until the end. (Native sweeps of 600 mirrors serving 1 MiB of junk
+/// stay under 150 MiB: tests/scale.rs.) One in five only, as verifying 7 MB takes a
+/// debug build half a second a mirror.
 #[test]
 fn three_hundred_mirrors_at_the_size_limits_cost_memory_by_concurrency_not_by_mirrors() {
     let mut repo = Repo::new();
-    fill(&mut repo, "targets", "targets", 5_000_000, |i| {
-        (
-            format!("pkgs/package-{i:07}.tar.gz"),
-            json!({"length": i, "hashes": {"sha256": format!("{i:064x}")}}),
-        )
-    });
     repo.publish("targets");
-    let keep = repo.md["snapshot"]["meta"]["targets.json"].clone();
-    fill(&mut repo, "snapshot", "meta", 2_000_000, |i| {
-        if i == 0 {
-            ("targets.json".into(), keep.clone())
-        } else {
-            (format!("role-{i:07}.json"), json!({"version": i}))
-        }
-    });
+    pad(&mut repo, "targets", 5_000_000);
     repo.publish("snapshot");
-    let pad = "p".repeat(15_000);
-    repo.md.get_mut("timestamp").unwrap()["x-padding"] = json!(pad);
-    let ts = repo.publish("timestamp");
-    assert!(ts.len() > 15_000 && ts.len() <= 16_384, "{}", ts.len());
+    pad(&mut repo, "snapshot", 2_000_000);
+    repo.publish("timestamp");
+    pad(&mut repo, "timestamp", 16_384);
     let files = Arc::new(snapshot_of(repo.path()));
-    // Ten hosts, thirty entries each: `/mNN/metadata/...`.
+    let junk = Arc::new(vec![b'j'; 2_000_000]);
+    // Ten hosts, thirty entries each: `/vNNN/metadata/...` valid, `/jNNN/...` junk.
     let hosts: Vec<Scripted> = (0..10)
         .map(|_| {
-            let files = files.clone();
+            let (files, junk) = (files.clone(), junk.clone());
             Scripted::start(move |path, _| {
-                let rest = path.trim_start_matches('/').split_once('/').map(|x| x.1);
-                match rest.and_then(|r| files.get(&format!("/{r}"))) {
+                let Some((entry, rest)) = path.trim_start_matches('/').split_once('/') else {
+                    return Reply::Status(404);
+                };
+                if entry.starts_with('j') && rest.ends_with(".snapshot.json") {
+                    return Reply::Ok(junk.clone());
+                }
+                match files.get(&format!("/{rest}")) {
                     Some(b) => Reply::Ok(b.clone()),
                     None => Reply::Status(404),
                 }
             })
         })
         .collect();
-    let write = |count: usize| {
-        let names: Vec<(String, String)> = (0..count)
-            .map(|i| {
-                let h = &hosts[i % hosts.len()];
-                (format!("m{i:03}"), format!("{}m{i:03}/", h.url()))
-            })
-            .collect();
-        let refs: Vec<(&str, String)> =
-            names.iter().map(|(n, u)| (n.as_str(), u.clone())).collect();
-        setup(&repo.root_bytes(1), &refs, &[])
-    };
-    let few = write(20);
-    let many = write(300);
-    let limit = ["--max-metadata-bytes", "5000000"];
-    let (report, peak_few) = sweep(&few.path(), &limit);
-    assert_eq!(report["mirrors"].as_array().unwrap().len(), 20);
-    let (report, peak_many) = sweep(&many.path(), &limit);
+    let names: Vec<(String, String)> = (0..300)
+        .map(|i| {
+            let h = &hosts[i % hosts.len()];
+            let name = format!("{}{i:03}", if i % 5 == 0 { 'v' } else { 'j' });
+            let url = format!("{}{name}/", h.url());
+            (name, url)
+        })
+        .collect();
+    let refs: Vec<(&str, String)> = names.iter().map(|(n, u)| (n.as_str(), u.clone())).collect();
+    let s = setup(&repo.root_bytes(1), &refs, &[]);
+    let (report, peak) = sweep(&s.path(), &["--max-metadata-bytes", "5000000"]);
     let mirrors = report["mirrors"].as_array().unwrap();
     assert_eq!(mirrors.len(), 300);
     for m in mirrors {
-        assert_eq!(m["status"], "ok", "{m}");
-        assert_eq!(m["documents"]["targets"], repo.version("targets"));
+        if m["name"].as_str().unwrap().starts_with('v') {
+            assert_eq!(m["status"], "ok", "{m}");
+            assert_eq!(m["documents"]["targets"], repo.version("targets"));
+        } else {
+            assert_eq!(m["status"], "invalid", "{m}");
+        }
     }
-    // 15 times the mirrors, not 15 times the memory: well under what 300 mirrors'
-    // documents take (2 GB), and close to what 20 take.
-    assert!(
-        peak_many < 600 * 1024,
-        "300 mirrors: peak RSS {peak_many} KiB (20 mirrors: {peak_few} KiB)"
-    );
-    assert!(
-        peak_many < 2 * peak_few + 100 * 1024,
-        "300 mirrors: peak RSS {peak_many} KiB, 20 mirrors: {peak_few} KiB"
-    );
-    let _ = MIB;
+    assert!(peak < 256 * 1024, "peak RSS {peak} KiB");
 }

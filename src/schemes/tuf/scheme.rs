@@ -77,6 +77,25 @@ pub struct Tuf {
     store: Option<StateStore>,
     snapshot_floor: Option<ChannelState>,
     shared: Mutex<Shared>,
+    /// Walks past their timestamp at once, at most (see [`walk_slots`]).
+    walks: tokio::sync::Semaphore,
+}
+
+/// Bytes of snapshot and targets documents that walks in flight may hold at once, as
+/// fetched (parsing and verifying takes a few times more, for as long as a walk lasts).
+const WALK_BUDGET: u64 = 48 * 1024 * 1024;
+
+/// How many walks may go past their timestamp at once: as many as `--concurrency` allows
+/// and [`WALK_BUDGET`] holds at the largest snapshot and targets a mirror may send. A walk
+/// holds every document it verified until it ends, so without this bound a sweep held
+/// the documents of every mirror at once; roots and timestamps (what a dead or silent
+/// mirror is found out by) are fetched before a slot is taken, so mirrors that never
+/// answer do not hold slots for their timeouts.
+fn walk_slots(config: &Config, fetch: &crate::fetch::FetchConfig) -> usize {
+    let most = fetch.max_metadata_bytes.max(1);
+    let per_walk = config.snapshot_max_bytes.min(most) + config.targets_max_bytes.min(most);
+    let fit = usize::try_from(WALK_BUDGET / per_walk.max(1)).unwrap_or(usize::MAX);
+    fit.clamp(1, fetch.concurrency.max(1))
 }
 
 /// What the rounds learn across mirrors.
@@ -85,6 +104,9 @@ struct Shared {
     rounds: u32,
     /// The newest root proven on some mirror, when mirrors were walked again from it.
     newest: Option<(u64, Arc<Vec<u8>>)>,
+    /// The bytes of the newest root a round-one walk reached (the first one seen of that
+    /// version): round two starts from it. One root, not one per mirror.
+    candidate: Option<(u64, [u8; 32], Arc<Vec<u8>>)>,
     /// The newest timestamp version verified under `newest`.
     newest_timestamp: u64,
 }
@@ -150,6 +172,7 @@ impl Tuf {
             .ok_or_else(|| CheckError::Scheme(profile.scheme.clone()))?;
         let config = Config::default();
         let (pinned, pinned_version) = load_pinned(&profile.root, &config)?;
+        let walks = tokio::sync::Semaphore::new(walk_slots(&config, &opts.fetch));
         let mut tuf = Tuf {
             pinned: Arc::new(pinned),
             pinned_version,
@@ -161,6 +184,7 @@ impl Tuf {
             store: None,
             snapshot_floor: None,
             shared: Mutex::new(Shared::default()),
+            walks,
         };
         tuf.use_state(opts.state.clone())?;
         Ok(tuf)
@@ -184,15 +208,10 @@ impl Tuf {
     }
 
     async fn walk(&self, visit: &Visit, root: &[u8]) -> MirrorView {
-        let Some((base, source)) = VisitSource::new(visit) else {
-            return MirrorView {
-                documents: Vec::new(),
-                targets: Vec::new(),
-                consistent_snapshot: false,
-                outcome: Outcome::Invalid("no metadata URL for this mirror".into()),
-            };
+        let Some((base, source)) = VisitSource::new(visit, &self.walks) else {
+            return MirrorView::empty(Outcome::Invalid("no metadata URL for this mirror".into()));
         };
-        audit::observe_mirror_with(
+        let mut view = audit::observe_mirror_with(
             root,
             &source,
             &base,
@@ -202,7 +221,19 @@ impl Tuf {
             &self.config,
             self.now,
         )
-        .await
+        .await;
+        // Offered while the walk is fresh, then dropped: views outlive the rounds.
+        if let (Some(bytes), Some(d)) = (view.root.take(), view.latest(ROOT)) {
+            let mut shared = self.shared();
+            if shared
+                .candidate
+                .as_ref()
+                .is_none_or(|(v, _, _)| d.version > *v)
+            {
+                shared.candidate = Some((d.version, d.signed_sha256, Arc::new(bytes)));
+            }
+        }
+        view
     }
 
     /// The view the mirror is judged by, and the root it was judged under if not its own.
@@ -256,14 +287,7 @@ impl Tuf {
                 floor.version, ts.version
             ));
         }
-        let judge_root = match judged_under {
-            Some(_) => self.shared().newest.as_ref().map(|(_, r)| r.clone()),
-            None => None,
-        };
-        let signers = timestamp_signers(
-            judge_root.as_deref().map_or(&root.bytes[..], |r| &r[..]),
-            &ts.bytes,
-        );
+        let signers = view.timestamp_signers.clone();
         let expired = audit::first_expired(&view.documents, self.now)
             .map(|d| (d.role.clone(), d.version, d.expires.clone()));
         // Every document counts; the content expires with the first of them to expire.
@@ -271,7 +295,7 @@ impl Tuf {
             .documents
             .iter()
             .filter(|d| d.role != ROOT || d.version == root.version)
-            .filter_map(|d| expires_at(&d.bytes))
+            .map(|d| d.expires_at)
             .min();
         let mut artifacts = Vec::new();
         let mut unlisted = Vec::new();
@@ -381,25 +405,6 @@ impl Tuf {
     }
 }
 
-/// The timestamp keys of `root` that signed `timestamp`, by the first 16 digits of their
-/// keyids (each checked alone; the walk checked the threshold).
-fn timestamp_signers(root: &[u8], timestamp: &[u8]) -> Vec<String> {
-    let Ok(root) = Unverified::parse(ROOT, root).and_then(|u| u.typed::<metadata::Root>()) else {
-        return Vec::new();
-    };
-    let (Some(role), Ok(ts)) = (
-        root.role(TIMESTAMP),
-        Unverified::parse(TIMESTAMP, timestamp),
-    ) else {
-        return Vec::new();
-    };
-    role.keyids
-        .iter()
-        .filter(|id| ts.verify(&root.keys, std::slice::from_ref(*id), 1).is_ok())
-        .map(|id| id.chars().take(16).collect())
-        .collect()
-}
-
 /// Whether the walk verified a timestamp and everything after it that it tried.
 fn verified_timestamp(v: &MirrorView) -> bool {
     matches!(v.outcome, Outcome::Ok | Outcome::Expired { .. }) && v.latest(TIMESTAMP).is_some()
@@ -411,16 +416,6 @@ fn outcome_text(o: &Outcome) -> String {
         Outcome::Unreachable(w) | Outcome::Invalid(w) | Outcome::Rollback(w) => w.clone(),
         Outcome::Expired { role, expires } => format!("{role} expired at {expires}"),
     }
-}
-
-fn expires_at(bytes: &[u8]) -> Option<Timestamp> {
-    #[derive(serde::Deserialize)]
-    struct Env {
-        signed: metadata::Common,
-    }
-    serde_json::from_slice::<Env>(bytes)
-        .ok()
-        .map(|e| e.signed.expires_at())
 }
 
 /// A named target as an artifact of the pipeline: its path below the targets URL
@@ -501,23 +496,27 @@ impl Scheme for Tuf {
             return Ok(Vec::new());
         }
         // The newest root any mirror proved, if only one document of that version exists.
-        let mut newest: Option<(u64, [u8; 32], Arc<Vec<u8>>)> = None;
+        let mut newest: Option<(u64, [u8; 32])> = None;
         let mut split = false;
         for m in mirrors.iter().flatten() {
             let Some(r) = m.first.latest(ROOT) else {
                 continue;
             };
             match &newest {
-                Some((v, d, _)) if r.version == *v => split |= *d != r.signed_sha256,
-                Some((v, _, _)) if r.version < *v => {}
+                Some((v, d)) if r.version == *v => split |= *d != r.signed_sha256,
+                Some((v, _)) if r.version < *v => {}
                 _ => {
                     split = false;
-                    newest = Some((r.version, r.signed_sha256, Arc::new(r.bytes.clone())));
+                    newest = Some((r.version, r.signed_sha256));
                 }
             }
         }
-        let Some((version, _, bytes)) = newest.filter(|_| !split) else {
+        let Some((version, digest)) = newest.filter(|_| !split) else {
             return Ok(Vec::new());
+        };
+        let bytes = match &shared.candidate {
+            Some((v, d, bytes)) if *v == version && *d == digest => bytes.clone(),
+            _ => return Ok(Vec::new()),
         };
         let behind: Vec<usize> = mirrors
             .iter()
@@ -671,12 +670,15 @@ struct VisitSource<'a> {
     visit: &'a Visit,
     /// The metadata URL as the client builds on it (with a trailing slash).
     base: String,
+    walks: &'a tokio::sync::Semaphore,
+    /// This walk's slot among the walks past their timestamp, once it asked for more.
+    slot: tokio::sync::Mutex<Option<tokio::sync::SemaphorePermit<'a>>>,
 }
 
 impl<'a> VisitSource<'a> {
     /// The source, and the base URL to give the client. A local mirror gets a URL of its
     /// own: only the part after it matters, read below the mirror's directory.
-    fn new(visit: &'a Visit) -> Option<(Url, VisitSource<'a>)> {
+    fn new(visit: &'a Visit, walks: &'a tokio::sync::Semaphore) -> Option<(Url, VisitSource<'a>)> {
         let base = match &visit.mirror().location {
             Location::Http(u) => super::source::dir_url(u),
             Location::Dir(_) => Url::parse("mirror:///").ok()?,
@@ -684,6 +686,8 @@ impl<'a> VisitSource<'a> {
         let source = VisitSource {
             visit,
             base: base.as_str().to_owned(),
+            walks,
+            slot: tokio::sync::Mutex::new(None),
         };
         Some((base, source))
     }
@@ -706,6 +710,20 @@ impl Source for VisitSource<'_> {
             .strip_prefix(&self.base)
             .filter(|r| !r.contains('/'))
             .ok_or_else(|| SourceError::Local("a file outside the mirror's metadata URL".into()))?;
+        // Snapshot and targets roles may be megabytes, held until the walk ends: the walk
+        // takes its slot before the first of them (see `walk_slots`).
+        let small = rel == "timestamp.json" || rel.ends_with(".root.json");
+        if !small {
+            let mut slot = self.slot.lock().await;
+            if slot.is_none() {
+                *slot = Some(
+                    self.walks
+                        .acquire()
+                        .await
+                        .map_err(|_| SourceError::Local("the run is over".into()))?,
+                );
+            }
+        }
         // Replace, not add: the file judged last is the one kept, and a file asked for
         // twice (a round two, a role two targets need) never fails the bundle.
         let got = match &self.visit.mirror().location {
