@@ -88,8 +88,14 @@ impl Scripted {
         self.asked.lock().unwrap().get(path).copied().unwrap_or(0)
     }
 
-    fn total(&self) -> usize {
-        self.asked.lock().unwrap().values().sum()
+    /// How many requests asked for a path ending with `suffix`.
+    fn asked_ending(&self, suffix: &str) -> usize {
+        let asked = self.asked.lock().unwrap();
+        asked
+            .iter()
+            .filter(|(p, _)| p.ends_with(suffix))
+            .map(|(_, n)| n)
+            .sum()
     }
 }
 
@@ -505,4 +511,407 @@ fn three_hundred_mirrors_at_the_size_limits_cost_memory_by_concurrency_not_by_mi
         }
     }
     assert!(peak < 256 * 1024, "peak RSS {peak} KiB");
+}
+
+// ---------------------------------------------------------------------------------------
+// Hiding.
+
+/// Publishes root 2, rotating the root keys only (signed by the old and the new key), so
+/// that a mirror serving root 1 only still serves a timestamp root 2's keys vouch for.
+fn rotate_root_keys(repo: &mut Repo) {
+    repo.rotate_keys("root", 1);
+    repo.signers.get_mut("root").unwrap().push(repo::key(1));
+    repo.publish("root");
+}
+
+#[test]
+fn a_newer_timestamp_over_a_snapshot_the_mirror_then_404s_is_invalid() {
+    let repo = repo_with_target();
+    let (a, b) = (honest(&repo), honest(&repo));
+    // The timestamp key signs timestamp v+1 naming snapshot v+1, which the mirror never
+    // serves: clients that trust it are stuck.
+    let (tv, sv) = (repo.version("timestamp") + 1, repo.version("snapshot") + 1);
+    let ts = Arc::new(timestamp_with(&repo, |t| {
+        t["version"] = json!(tv);
+        t["meta"]["snapshot.json"] = json!({"version": sv});
+    }));
+    let hiding = mirror_with(snapshot_of(repo.path()), move |p, _| {
+        (p == "/metadata/timestamp.json").then(|| Reply::Ok(ts.clone()))
+    });
+    let s = setup(
+        &repo.root_bytes(1),
+        &[("a", a.url()), ("b", b.url()), ("hiding", hiding.url())],
+        &["pkg.tar"],
+    );
+    let r = s.run();
+    r.expect("a", Status::Ok);
+    r.expect("b", Status::Ok);
+    r.expect("hiding", Status::Invalid);
+    assert!(
+        r.error("hiding").contains(&format!("{sv}.snapshot.json")),
+        "{}",
+        r.table()
+    );
+    assert_eq!(hiding.asked(&format!("/metadata/{sv}.snapshot.json")), 1);
+}
+
+#[test]
+fn a_mirror_that_serves_another_snapshot_to_the_second_round_is_equivocating() {
+    let mut repo = repo_with_target();
+    let behind_files = snapshot_of(repo.path());
+    let sv = repo.version("snapshot");
+    // The snapshot key signs another snapshot under the same version.
+    let mut other = repo.md["snapshot"].clone();
+    other["meta"]["extra.json"] = json!({"version": 1});
+    let other = Arc::new(repo::sign(&other, &[&repo.signers["snapshot"][0]]));
+    rotate_root_keys(&mut repo);
+    // The other mirror is past that snapshot: only this mirror ever serves version sv.
+    repo.update_snapshot();
+    let rotated = honest(&repo);
+    // Behind root 2, so walked twice: the first snapshot to round one, the other after.
+    let name = format!("/metadata/{sv}.snapshot.json");
+    let (n2, other2) = (name.clone(), other.clone());
+    let behind = mirror_with(behind_files, move |p, n| {
+        (p == n2 && n >= 1).then(|| Reply::Ok(other2.clone()))
+    });
+    let s = setup(
+        &repo.root_bytes(1),
+        &[("rotated", rotated.url()), ("behind", behind.url())],
+        &["pkg.tar"],
+    );
+    let ev = s.dir.path().join("evidence");
+    let r = s.run_with(Duration::from_secs(10), false, Some(&ev));
+    assert_eq!(behind.asked(&name), 2, "{}", r.table());
+    r.expect("behind", Status::Equivocating);
+    assert!(
+        r.error("behind").contains(&format!("snapshot {sv}")),
+        "{}",
+        r.table()
+    );
+    let e = &r.report.equivocations[0];
+    assert_eq!((e.kind.as_deref(), e.version), (Some("snapshot"), sv));
+    // Both of what it served are in the bundle.
+    let first = std::fs::read(ev.join(format!("mirrors/0001/{sv}.snapshot.json"))).unwrap();
+    let again = std::fs::read(ev.join(format!("mirrors/0001/again/{sv}.snapshot.json"))).unwrap();
+    assert_ne!(first, again);
+    assert_eq!(again, *other);
+}
+
+#[test]
+fn a_mirror_serving_only_the_old_root_chain_is_stale_never_ok() {
+    let mut repo = repo_with_target();
+    let behind = honest(&repo);
+    rotate_root_keys(&mut repo);
+    let rotated = honest(&repo);
+    let s = setup(
+        &repo.root_bytes(1),
+        &[("rotated", rotated.url()), ("behind", behind.url())],
+        &["pkg.tar"],
+    );
+    let r = s.run();
+    r.expect("rotated", Status::Ok);
+    // The same timestamp, which root 2's keys vouch for; but a client of this mirror never
+    // learns root 2, which revoked a root key.
+    r.expect("behind", Status::Stale);
+    assert!(r.error("behind").contains("root 2"), "{}", r.table());
+    assert!(!r.report.ok);
+}
+
+#[test]
+fn a_newer_timestamp_signed_by_a_revoked_key_is_invalid_even_beside_the_new_root() {
+    let mut repo = repo_with_target();
+    let old_key = repo::key(2);
+    assert_eq!(
+        repo::keyid(&old_key),
+        repo::keyid(&repo.signers["timestamp"][0])
+    );
+    repo.rotate_keys("timestamp", 1);
+    repo.publish("root");
+    repo.update_snapshot();
+    let rotated = honest(&repo);
+    let mut ts = repo.md["timestamp"].clone();
+    ts["version"] = json!(repo.version("timestamp") + 5);
+    let forged = Arc::new(repo::sign(&ts, &[&old_key]));
+    let revoked = mirror_with(snapshot_of(repo.path()), move |p, _| {
+        (p == "/metadata/timestamp.json").then(|| Reply::Ok(forged.clone()))
+    });
+    let s = setup(
+        &repo.root_bytes(1),
+        &[("rotated", rotated.url()), ("revoked", revoked.url())],
+        &["pkg.tar"],
+    );
+    let r = s.run();
+    r.expect("rotated", Status::Ok);
+    r.expect("revoked", Status::Invalid);
+    assert!(r.error("revoked").contains("threshold"), "{}", r.table());
+    assert_eq!(
+        r.report.latest.as_ref().unwrap().version,
+        repo.version("timestamp")
+    );
+}
+
+/// A repository delegating `pkgs/*` from targets to `role`, which lists `pkgs/a.tar`.
+fn repo_with_delegation(role: &str) -> Repo {
+    let mut repo = Repo::new();
+    repo.delegate("targets", role, &["pkgs/*"], false);
+    repo.add_target(role, "pkgs/a.tar", b"delegated bytes");
+    repo.publish(role);
+    repo.update_targets();
+    repo
+}
+
+/// The delegated role re-signed under the same version with one more target.
+fn split_delegation(repo: &mut Repo, role: &str) {
+    repo.md.get_mut(role).unwrap()["targets"]["pkgs/evil.tar"] =
+        json!({"length": 4, "hashes": {"sha256": "00".repeat(32)}});
+    repo.write(role);
+}
+
+#[test]
+fn mirrors_that_equivocate_on_a_delegated_role_are_equivocating() {
+    let mut repo = repo_with_delegation("pkgs");
+    let (a, b) = (honest(&repo), honest(&repo));
+    split_delegation(&mut repo, "pkgs");
+    let split = honest(&repo);
+    let s = setup(
+        &repo.root_bytes(1),
+        &[("a", a.url()), ("b", b.url()), ("split", split.url())],
+        &["pkgs/a.tar"],
+    );
+    let r = s.run();
+    for m in ["a", "b", "split"] {
+        r.expect(m, Status::Equivocating);
+    }
+    let e = &r.report.equivocations[0];
+    assert_eq!(e.kind.as_deref(), Some("pkgs"));
+    assert_eq!(e.payload_sha256.len(), 2);
+    assert!(r.report.latest.is_some() && !r.state_written);
+}
+
+#[test]
+fn a_fork_of_one_timestamp_version_makes_both_halves_equivocating_with_both_kept() {
+    let repo = repo_with_target();
+    let tv = repo.version("timestamp");
+    let other = Arc::new(timestamp_with(&repo, |t| {
+        t["expires"] = json!(repo::expiry(
+            chrono::Utc::now() + chrono::TimeDelta::days(9)
+        ));
+    }));
+    let mut mirrors = Vec::new();
+    for i in 0..6 {
+        let other = other.clone();
+        mirrors.push(mirror_with(snapshot_of(repo.path()), move |p, _| {
+            (i >= 3 && p == "/metadata/timestamp.json").then(|| Reply::Ok(other.clone()))
+        }));
+    }
+    let names: Vec<String> = (0..6).map(|i| format!("m{i}")).collect();
+    let list: Vec<(&str, String)> = names
+        .iter()
+        .zip(&mirrors)
+        .map(|(n, m)| (n.as_str(), m.url()))
+        .collect();
+    let s = setup(&repo.root_bytes(1), &list, &["pkg.tar"]);
+    let ev = s.dir.path().join("evidence");
+    let r = s.run_with(Duration::from_secs(10), true, Some(&ev));
+    for n in &names {
+        r.expect(n, Status::Equivocating);
+    }
+    let e = &r.report.equivocations[0];
+    assert_eq!((e.kind.as_deref(), e.version), (None, tv));
+    assert_eq!(e.payload_sha256.len(), 2);
+    assert_eq!(e.mirrors.len(), 6);
+    assert!(!r.state_written);
+    assert_eq!(state_version(&s, "default"), None);
+    let kept = |i: usize| std::fs::read(ev.join(format!("mirrors/{i:04}/timestamp.json"))).unwrap();
+    let honest_ts = std::fs::read(repo.path().join("metadata/timestamp.json")).unwrap();
+    for i in 0..3 {
+        assert_eq!(kept(i), honest_ts);
+    }
+    for i in 3..6 {
+        assert_eq!(kept(i), *other);
+    }
+}
+
+// ---------------------------------------------------------------------------------------
+// Slowness.
+
+#[test]
+fn a_mirror_dripping_a_delegated_role_costs_one_timeout_not_one_per_round() {
+    let mut repo = repo_with_delegation("team a");
+    let behind_files = snapshot_of(repo.path());
+    rotate_root_keys(&mut repo);
+    let rotated = honest(&repo);
+    // Behind root 2 (so visited twice), fast for everything but the delegated role, whose
+    // quoted name is not a plain path segment.
+    let drip = mirror_with(behind_files, |p, _| {
+        p.ends_with(".team a.json")
+            .then(|| Reply::Drip(Arc::new(vec![b'{'; 4096]), Duration::from_secs(1)))
+    });
+    let s = setup(
+        &repo.root_bytes(1),
+        &[("rotated", rotated.url()), ("drip", drip.url())],
+        &["pkgs/a.tar"],
+    );
+    let timeout = Duration::from_secs(3);
+    let r = s.run_with(timeout, false, None);
+    r.expect("rotated", Status::Ok);
+    let m = r.mirror("drip");
+    assert_ne!(m.status, Status::Ok, "{}", r.table());
+    assert_eq!(drip.asked_ending(".team a.json"), 1, "{}", r.table());
+    assert!(
+        r.took < timeout * 3 / 2 + Duration::from_secs(2),
+        "took {:?}",
+        r.took
+    );
+}
+
+#[test]
+fn a_mirror_that_404s_everything_quickly_is_not_ok() {
+    let repo = repo_with_target();
+    let a = honest(&repo);
+    let gone = Scripted::start(|_, _| Reply::Status(404));
+    let s = setup(
+        &repo.root_bytes(1),
+        &[("a", a.url()), ("gone", gone.url())],
+        &["pkg.tar"],
+    );
+    let r = s.run();
+    r.expect("a", Status::Ok);
+    r.expect("gone", Status::Unreachable);
+    assert!(r.error("gone").contains("404"), "{}", r.table());
+    assert!(!r.report.ok);
+}
+
+// ---------------------------------------------------------------------------------------
+// Names.
+
+#[test]
+fn control_and_bidi_characters_in_signed_role_names_never_reach_the_terminal_raw() {
+    let role = "evil\u{1b}]0;pwned\u{7}\u{1b}[2J\u{202e}cod.exe";
+    let mut repo = repo_with_delegation(role);
+    let a = honest(&repo);
+    split_delegation(&mut repo, role);
+    let split = honest(&repo);
+    let s = setup(
+        &repo.root_bytes(1),
+        &[("a", a.url()), ("split", split.url())],
+        &["pkgs/a.tar"],
+    );
+    let out = Command::new(BIN)
+        .args(["check", "--no-state", "--timeout", "10"])
+        .arg(s.path())
+        .output()
+        .unwrap();
+    let (stdout, stderr) = (
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr),
+    );
+    assert_eq!(out.status.code(), Some(1), "{stdout}{stderr}");
+    // The equivocation on the role is reported, by its escaped name.
+    assert!(stdout.contains("EQUIVOCATION"), "{stdout}");
+    assert!(stdout.contains("evil\\u{1b}]0;pwned"), "{stdout}");
+    for c in ['\u{1b}', '\u{7}', '\u{202e}'] {
+        assert!(!stdout.contains(c), "raw {c:?} on stdout: {stdout:?}");
+        assert!(!stderr.contains(c), "raw {c:?} on stderr: {stderr:?}");
+    }
+}
+
+// ---------------------------------------------------------------------------------------
+// State.
+
+#[test]
+fn a_higher_timestamp_over_garbage_never_moves_the_state() {
+    let mut repo = repo_with_target();
+    repo.update_snapshot();
+    let a = honest(&repo);
+    let s = setup(&repo.root_bytes(1), &[("a", a.url())], &["pkg.tar"]);
+    assert!(
+        s.run_with(Duration::from_secs(10), true, None)
+            .state_written
+    );
+    let (tv, sv) = (repo.version("timestamp"), repo.version("snapshot"));
+    assert_eq!(state_version(&s, "default"), Some(tv));
+    assert_eq!(state_version(&s, "default.snapshot"), Some(sv));
+    // A timestamp the key signed, naming a snapshot that is garbage; and a timestamp that
+    // claims version 999 under no signature at all.
+    let ts = Arc::new(timestamp_with(&repo, |t| {
+        t["version"] = json!(tv + 1);
+        t["meta"]["snapshot.json"] = json!({"version": sv + 1});
+    }));
+    let garbage_snapshot = mirror_with(snapshot_of(repo.path()), move |p, _| {
+        if p == "/metadata/timestamp.json" {
+            Some(Reply::Ok(ts.clone()))
+        } else {
+            p.ends_with(".snapshot.json")
+                .then(|| Reply::Ok(Arc::new(b"{\"signed\": {\"version\": 999}}".to_vec())))
+        }
+    });
+    let mut unsigned = repo.md["timestamp"].clone();
+    unsigned["version"] = json!(999);
+    let unsigned =
+        Arc::new(serde_json::to_vec(&json!({"signed": unsigned, "signatures": []})).unwrap());
+    let claims = mirror_with(snapshot_of(repo.path()), move |p, _| {
+        (p == "/metadata/timestamp.json").then(|| Reply::Ok(unsigned.clone()))
+    });
+    let s2 = setup(
+        &repo.root_bytes(1),
+        &[
+            ("garbage", garbage_snapshot.url()),
+            ("claims", claims.url()),
+        ],
+        &["pkg.tar"],
+    );
+    copy_state(&s, &s2);
+    let r = s2.run_with(Duration::from_secs(10), true, None);
+    r.expect("garbage", Status::Invalid);
+    r.expect("claims", Status::Invalid);
+    assert!(!r.state_written);
+    assert_eq!(state_version(&s2, "default"), Some(tv));
+    assert_eq!(state_version(&s2, "default.snapshot"), Some(sv));
+}
+
+fn copy_state(from: &Setup, to: &Setup) {
+    let (src, dst) = (from.state(), to.state());
+    fn copy(src: &Path, dst: &Path) {
+        std::fs::create_dir_all(dst).unwrap();
+        for e in std::fs::read_dir(src).unwrap() {
+            let e = e.unwrap();
+            if e.file_type().unwrap().is_dir() {
+                copy(&e.path(), &dst.join(e.file_name()));
+            } else {
+                std::fs::copy(e.path(), dst.join(e.file_name())).unwrap();
+            }
+        }
+    }
+    copy(&src, &dst);
+}
+
+#[test]
+fn another_snapshot_under_the_recorded_version_is_equivocating_across_runs() {
+    let mut repo = repo_with_target();
+    let a = honest(&repo);
+    let s = setup(&repo.root_bytes(1), &[("a", a.url())], &["pkg.tar"]);
+    assert!(
+        s.run_with(Duration::from_secs(10), true, None)
+            .state_written
+    );
+    let (tv, sv) = (repo.version("timestamp"), repo.version("snapshot"));
+    // Later, the snapshot key signs another snapshot under the recorded version, and the
+    // timestamp key a newer timestamp naming it: every version moves forward or stays, so
+    // only the recorded digest tells.
+    repo.md.get_mut("snapshot").unwrap()["meta"]["extra.json"] = json!({"version": 1});
+    repo.write("snapshot");
+    repo.publish("timestamp");
+    let b = honest(&repo);
+    let s2 = setup(&repo.root_bytes(1), &[("b", b.url())], &["pkg.tar"]);
+    copy_state(&s, &s2);
+    let r = s2.run_with(Duration::from_secs(10), true, None);
+    r.expect("b", Status::Equivocating);
+    assert!(
+        r.error("b").contains(&format!("snapshot {sv}")),
+        "{}",
+        r.table()
+    );
+    assert!(!r.state_written);
+    assert_eq!(state_version(&s2, "default"), Some(tv));
 }
