@@ -221,6 +221,18 @@ fn outcome(docs: &[Document], failure: Option<TufError>, now: Timestamp) -> Outc
             what,
             error: SourceError::TooLarge(n),
         }) => Outcome::Invalid(format!("{what}: served more than the {n}-byte limit")),
+        // The mirror answered, and what it signed names a file it says does not exist: a
+        // newer timestamp over a snapshot it hides freezes its clients as surely as a
+        // forged one, so it is not a mirror that merely could not be reached.
+        Some(TufError::Fetch {
+            what,
+            error: SourceError::Missing(code),
+        }) if docs.iter().any(|d| d.role == super::metadata::TIMESTAMP) => {
+            Outcome::Invalid(format!(
+                "{what} is named by the signed metadata this mirror serves, but the mirror does not serve it ({})",
+                SourceError::Missing(code)
+            ))
+        }
         Some(e @ TufError::Fetch { .. }) => Outcome::Unreachable(e.to_string()),
         Some(e @ (TufError::Rollback { .. } | TufError::Removed { .. })) => {
             Outcome::Rollback(e.to_string())
