@@ -3,7 +3,7 @@
 //! **Round one.** Every mirror's chain is walked in memory from the pinned root
 //! ([`audit::observe_mirror_with`]): roots, timestamp, snapshot, top-level targets, and the
 //! delegations each named target needs. Every file a mirror serves goes to the evidence
-//! bundle as it arrives, under the name it was asked for.
+//! bundle as it arrives, under the name it was asked for (round two's under `again/`).
 //!
 //! **Round two.** A root rotation proven on one mirror (each new root signed by a
 //! threshold of the old root's keys and of its own) holds for all: a mirror that does not
@@ -14,6 +14,8 @@
 //! its own older root is kept as it was (so it is `stale`) when its timestamp is not newer
 //! than what the newest root's keys signed; a newer one is `invalid`: only keys the
 //! rotation revoked vouch for it.
+//! A mirror asked twice must answer alike: a document of one role and version that it
+//! served otherwise to each round goes to the judge twice, which makes it `equivocating`.
 //!
 //! **Observation.** The content mirrors are compared by is the timestamp: SHA-256 of the
 //! canonical bytes of its `signed` part (never of the file: ECDSA signatures are
@@ -207,8 +209,10 @@ impl Tuf {
         self.shared.lock().unwrap_or_else(|e| e.into_inner())
     }
 
-    async fn walk(&self, visit: &Visit, root: &[u8]) -> MirrorView {
-        let Some((base, source)) = VisitSource::new(visit, &self.walks) else {
+    /// Walks one mirror from `root`; `again`: round two, whose files are kept under
+    /// `again/` in the mirror's evidence, beside (never over) what round one kept.
+    async fn walk(&self, visit: &Visit, root: &[u8], again: bool) -> MirrorView {
+        let Some((base, source)) = VisitSource::new(visit, &self.walks, again) else {
             return MirrorView::empty(Outcome::Invalid("no metadata URL for this mirror".into()));
         };
         let mut view = audit::observe_mirror_with(
@@ -241,6 +245,10 @@ impl Tuf {
         let Some(again) = m.again else {
             return Ok((m.first, None));
         };
+        // One mirror asked twice for one role and version must answer alike: what it
+        // served to one round and not to the other goes to the judge too, which sees two
+        // signed documents under one name (equivocation) whichever view is judged.
+        let (first_only, again_only) = (conflicts(&m.first, &again), conflicts(&again, &m.first));
         let (newest, newest_ts) = {
             let s = self.shared();
             (s.newest.as_ref().map_or(0, |(v, _)| *v), s.newest_timestamp)
@@ -251,9 +259,12 @@ impl Tuf {
             let mut view = again;
             let own_roots = m.first.documents.iter().filter(|d| d.role == ROOT).cloned();
             let rest: Vec<_> = view.documents.drain(..).skip(1).collect();
-            view.documents = own_roots.chain(rest).collect();
+            view.documents = own_roots.chain(first_only).chain(rest).collect();
             return Ok((view, Some(newest)));
         }
+        let mut first = m.first;
+        first.documents.splice(0..0, again_only);
+        let m = TufMirror { first, again: None };
         let own_ts = m.first.latest(TIMESTAMP).map(|d| d.version);
         match own_ts {
             Some(v) if verified_timestamp(&m.first) && v <= newest_ts => Ok((m.first, None)),
@@ -314,10 +325,17 @@ impl Tuf {
                 None => unchecked.push(t.name.clone()),
             }
         }
+        // The timestamp is the content; it is a document too only when this mirror served
+        // two of one version (to two rounds).
+        let split_timestamp = |d: &audit::Document| {
+            view.documents.iter().any(|o| {
+                o.role == TIMESTAMP && o.version == d.version && o.signed_sha256 != d.signed_sha256
+            })
+        };
         let documents = view
             .documents
             .iter()
-            .filter(|d| d.role != TIMESTAMP)
+            .filter(|d| d.role != TIMESTAMP || split_timestamp(d))
             .map(|d| Document {
                 kind: d.role.clone(),
                 version: d.version,
@@ -470,7 +488,7 @@ impl Scheme for Tuf {
     fn visit<'a>(&'a self, visit: &'a Visit) -> BoxFuture<'a, TufMirror> {
         Box::pin(async move {
             TufMirror {
-                first: self.walk(visit, &self.pinned).await,
+                first: self.walk(visit, &self.pinned, false).await,
                 again: None,
             }
         })
@@ -540,7 +558,7 @@ impl Scheme for Tuf {
         Box::pin(async move {
             let root = self.shared().newest.as_ref().map(|(_, r)| r.clone());
             if let Some(root) = root {
-                mirror.again = Some(self.walk(visit, &root).await);
+                mirror.again = Some(self.walk(visit, &root, true).await);
             }
         })
     }
@@ -658,6 +676,22 @@ impl Scheme for Tuf {
     }
 }
 
+/// The documents of `a` (roots aside) that `b` holds under the same role and version
+/// with other signed contents. Placed before `b`'s own in a view, so that
+/// [`MirrorView::latest`] still finds `b`'s.
+fn conflicts(a: &MirrorView, b: &MirrorView) -> Vec<audit::Document> {
+    a.documents
+        .iter()
+        .filter(|d| d.role != ROOT)
+        .filter(|d| {
+            b.documents.iter().any(|o| {
+                o.role == d.role && o.version == d.version && o.signed_sha256 != d.signed_sha256
+            })
+        })
+        .cloned()
+        .collect()
+}
+
 /// The version of the newest root a walk reached.
 fn m_root(v: &MirrorView) -> u64 {
     v.latest(ROOT).map_or(0, |d| d.version)
@@ -671,6 +705,8 @@ struct VisitSource<'a> {
     /// The metadata URL as the client builds on it (with a trailing slash).
     base: String,
     walks: &'a tokio::sync::Semaphore,
+    /// Where below the mirror's evidence directory files are kept: `""` or `"again/"`.
+    keep_under: &'static str,
     /// This walk's slot among the walks past their timestamp, once it asked for more.
     slot: tokio::sync::Mutex<Option<tokio::sync::SemaphorePermit<'a>>>,
 }
@@ -678,7 +714,11 @@ struct VisitSource<'a> {
 impl<'a> VisitSource<'a> {
     /// The source, and the base URL to give the client. A local mirror gets a URL of its
     /// own: only the part after it matters, read below the mirror's directory.
-    fn new(visit: &'a Visit, walks: &'a tokio::sync::Semaphore) -> Option<(Url, VisitSource<'a>)> {
+    fn new(
+        visit: &'a Visit,
+        walks: &'a tokio::sync::Semaphore,
+        again: bool,
+    ) -> Option<(Url, VisitSource<'a>)> {
         let base = match &visit.mirror().location {
             Location::Http(u) => super::source::dir_url(u),
             Location::Dir(_) => Url::parse("mirror:///").ok()?,
@@ -687,6 +727,7 @@ impl<'a> VisitSource<'a> {
             visit,
             base: base.as_str().to_owned(),
             walks,
+            keep_under: if again { "again/" } else { "" },
             slot: tokio::sync::Mutex::new(None),
         };
         Some((base, source))
@@ -724,13 +765,26 @@ impl Source for VisitSource<'_> {
                 );
             }
         }
-        // Replace, not add: the file judged last is the one kept, and a file asked for
-        // twice (a round two, a role two targets need) never fails the bundle.
+        // Replace, not add: a file asked for twice in one round never fails the bundle.
+        // Round two keeps its files under `again/`: a mirror may answer the second time
+        // otherwise than the first, and both answers are evidence.
         let got = match &self.visit.mirror().location {
             Location::Http(_) if !plain(rel) => {
-                self.visit.get_url(url.clone(), max_bytes, Some(rel)).await
+                let keep_as = format!("{}{rel}", self.keep_under);
+                self.visit
+                    .get_url(url.clone(), max_bytes, Some(&keep_as))
+                    .await
             }
-            _ => self.visit.get(rel, Keep::Replace).await,
+            _ if self.keep_under.is_empty() => self.visit.get(rel, Keep::Replace).await,
+            _ => {
+                let got = self.visit.get(rel, Keep::No).await;
+                if let Ok(body) = &got {
+                    self.visit
+                        .keep(&format!("{}{rel}", self.keep_under), body)
+                        .await;
+                }
+                got
+            }
         };
         match got {
             Ok(body) if body.len() as u64 > max_bytes => Err(SourceError::TooLarge(max_bytes)),
