@@ -13,7 +13,9 @@
 //! mirror behind it is walked again from it. A mirror whose metadata verifies only under
 //! its own older root is kept as it was (so it is `stale`) when its timestamp is not newer
 //! than what the newest root's keys signed; a newer one is `invalid`: only keys the
-//! rotation revoked vouch for it.
+//! rotation revoked vouch for it. One that serves the same timestamp as the others but not
+//! the newest root is `stale` (the judge: a document behind the same content), as its
+//! clients never learn the rotation.
 //! A mirror asked twice must answer alike: a document of one role and version that it
 //! served otherwise to each round goes to the judge twice, which makes it `equivocating`.
 //!
