@@ -136,6 +136,9 @@ pub struct TufDetail {
     pub unchecked: Vec<String>,
     /// The root this mirror was judged under, when it was not its own (round two).
     pub judged_under: Option<u64>,
+    /// The version of its snapshot, when the local state recorded another snapshot under
+    /// that version.
+    pub snapshot_against_state: Option<u64>,
 }
 
 /// What a TUF run hands back besides the report.
@@ -334,7 +337,7 @@ impl Tuf {
                 o.role == TIMESTAMP && o.version == d.version && o.signed_sha256 != d.signed_sha256
             })
         };
-        let documents = view
+        let mut documents: Vec<Document> = view
             .documents
             .iter()
             .filter(|d| d.role != TIMESTAMP || split_timestamp(d))
@@ -345,6 +348,22 @@ impl Tuf {
                 evidence: None,
             })
             .collect();
+        // The snapshot recorded here under this version, when it was another: the judge
+        // sees two signed snapshots of one version, as when two mirrors disagree (the
+        // timestamp alone moved forward, so the state of the timestamp cannot tell).
+        let mut snapshot_against_state = None;
+        if let (Some(floor), Some((v, digest))) = (&self.snapshot_floor, &snapshot)
+            && *v == floor.version
+            && *digest != floor.payload_sha256
+        {
+            snapshot_against_state = Some(*v);
+            documents.push(Document {
+                kind: SNAPSHOT.into(),
+                version: *v,
+                digest: floor.payload_sha256.clone(),
+                evidence: None,
+            });
+        }
         Observation::Signed(Box::new(Signed {
             content: hex::encode(ts.signed_sha256),
             order: Order::Version(ts.version),
@@ -366,6 +385,7 @@ impl Tuf {
                 unlisted,
                 unchecked,
                 judged_under,
+                snapshot_against_state,
             },
         }))
     }
@@ -619,6 +639,16 @@ impl Scheme for Tuf {
                 }
                 _ => {}
             }
+        }
+        let against: BTreeSet<u64> = details
+            .iter()
+            .flatten()
+            .filter_map(|d| d.snapshot_against_state)
+            .collect();
+        for v in against {
+            report.notices.push(format!(
+                "snapshot {v} was recorded here earlier with other signed contents: its keys signed two snapshots of one version"
+            ));
         }
         let mut unlisted = BTreeSet::new();
         let mut unchecked = BTreeSet::new();
