@@ -814,6 +814,19 @@ fn control_and_bidi_characters_in_signed_role_names_never_reach_the_terminal_raw
         assert!(!stdout.contains(c), "raw {c:?} on stdout: {stdout:?}");
         assert!(!stderr.contains(c), "raw {c:?} on stderr: {stderr:?}");
     }
+    // The JSON report escapes them too, and still names the role exactly.
+    let out = Command::new(BIN)
+        .args(["check", "--no-state", "--json", "--timeout", "10"])
+        .arg(s.path())
+        .output()
+        .unwrap();
+    let text = String::from_utf8(out.stdout).unwrap();
+    for c in ['\u{1b}', '\u{7}', '\u{202e}'] {
+        assert!(!text.contains(c), "raw {c:?} in the JSON report: {text:?}");
+    }
+    let json: serde_json::Value = serde_json::from_str(&text).unwrap();
+    assert_eq!(json["equivocations"][0]["kind"], role);
+    assert_eq!(json["mirrors"][0]["documents"][role], 2);
 }
 
 // ---------------------------------------------------------------------------------------
