@@ -7,8 +7,6 @@
 //! Most mirrors are [`Scripted`] servers: a closure decides each answer from the path and
 //! how often it was asked before, so a mirror can change its story between requests.
 
-#![allow(dead_code)] // helpers for the scenarios below
-
 #[path = "common/tuf.rs"]
 mod repo;
 
@@ -368,7 +366,6 @@ fn state_version(s: &Setup, channel: &str) -> Option<u64> {
 // ---------------------------------------------------------------------------------------
 // Memory.
 
-const MIB: usize = 1024 * 1024;
 /// "Does not hang", and the point at which a run is killed for memory.
 const WATCHDOG: Duration = Duration::from_secs(300);
 const KILL_AT_KIB: u64 = 2 * 1024 * 1024;
