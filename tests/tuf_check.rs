@@ -536,8 +536,10 @@ fn a_mirror_behind_a_rotation_of_root_keys_only_is_judged_under_the_new_root() {
     let s = setup(&repo.root_bytes(1), &[&rotated, &behind], &["pkg.tar"]);
     let r = s.run();
     r.expect("rotated", Status::Ok);
-    // Same timestamp, still signed by a key root 2 keeps: as good as the other.
-    r.expect("behind", Status::Ok);
+    // Same timestamp, still signed by a key root 2 keeps; but its clients never learn
+    // root 2, which revoked a root key: behind.
+    r.expect("behind", Status::Stale);
+    assert!(r.error("behind").contains("root 2"), "{}", r.table());
     assert!(
         r.report.notices.iter().any(|n| n.contains("root 2")),
         "{}",

@@ -959,7 +959,6 @@ mod audit {
         );
         let ts = v.latest("timestamp").unwrap();
         let served = std::fs::read(repo.path().join("metadata/timestamp.json")).unwrap();
-        assert_eq!(ts.bytes, served);
         assert_eq!(ts.sha256, <[u8; 32]>::from(Sha256::digest(&served)));
         assert_eq!(v.targets[0].info.as_ref().unwrap().length, 13);
         assert_eq!(v.targets[0].artifact, ArtifactOutcome::Ok);

@@ -96,10 +96,11 @@ fn human(report: &Report, columns: usize) -> String {
         let _ = writeln!(
             out,
             "EQUIVOCATION: {} {} was signed with {} different contents{} (mirrors: {})",
+            // A kind can be a role name a repository signed: text from outside.
             match (&e.kind, report.scheme) {
-                (Some(kind), _) => kind.as_str(),
-                (None, Some(_)) => "version",
-                (None, None) => "release",
+                (Some(kind), _) => shown(kind),
+                (None, Some(_)) => "version".into(),
+                (None, None) => "release".into(),
             },
             e.version,
             e.payload_sha256.len(),

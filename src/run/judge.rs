@@ -203,6 +203,7 @@ pub fn judge<D>(
     let (latest, judgements) = match mode {
         Mode::Majority => by_majority(observations),
         _ => {
+            let newest_documents = newest_documents(observations, latest.as_ref());
             let judgements = observations
                 .iter()
                 .enumerate()
@@ -212,6 +213,7 @@ pub fn judge<D>(
                         o,
                         &equivocations,
                         latest.as_ref(),
+                        &newest_documents,
                         floor,
                         now,
                         mode,
@@ -390,6 +392,47 @@ fn latest_claimed<D>(observations: &[Observation<D>], floor: u64) -> Option<Late
     })
 }
 
+/// The newest version of each kind of document among the mirrors that serve the latest
+/// content.
+fn newest_documents<D>(
+    observations: &[Observation<D>],
+    latest: Option<&Latest>,
+) -> BTreeMap<String, u64> {
+    let mut out = BTreeMap::new();
+    let Some(v) = latest.and_then(|l| l.version) else {
+        return out;
+    };
+    for s in observations.iter().filter_map(verified) {
+        if s.order.number() != Some(v) {
+            continue;
+        }
+        for d in &s.documents {
+            let n = out.entry(d.kind.clone()).or_insert(d.version);
+            *n = (*n).max(d.version);
+        }
+    }
+    out
+}
+
+/// A kind of document of which this mirror's newest is older than what other mirrors
+/// serving the same content hold: (kind, its version, theirs). A TUF mirror that serves
+/// the latest timestamp but not the root rotated after it keeps its clients on keys the
+/// rotation revoked.
+fn behind_in_documents<D>(
+    s: &Signed<D>,
+    newest: &BTreeMap<String, u64>,
+) -> Option<(String, u64, u64)> {
+    let mut mine: BTreeMap<&str, u64> = BTreeMap::new();
+    for d in &s.documents {
+        let n = mine.entry(d.kind.as_str()).or_insert(d.version);
+        *n = (*n).max(d.version);
+    }
+    mine.into_iter().find_map(|(kind, v)| {
+        let theirs = newest.get(kind).copied().unwrap_or(v);
+        (v < theirs).then(|| (kind.to_owned(), v, theirs))
+    })
+}
+
 fn not_signed<D>(o: &Observation<D>) -> Option<Judgement> {
     match o {
         Observation::Unreachable(w) => Some(Judgement::Final(Status::Unreachable, w.clone())),
@@ -405,6 +448,7 @@ fn ordered_status<D>(
     o: &Observation<D>,
     equivocations: &[Equivocation],
     latest: Option<&Latest>,
+    newest_documents: &BTreeMap<String, u64>,
     floor: u64,
     now: Timestamp,
     mode: Mode,
@@ -496,6 +540,14 @@ fn ordered_status<D>(
                 Words::Release => format!("serves {v}; latest is {newest}"),
                 Words::Version => format!("version {v}, behind {newest}"),
             },
+        );
+    }
+    if let Some((kind, mine, theirs)) = behind_in_documents(s, newest_documents) {
+        return Judgement::Final(
+            Status::Stale,
+            format!(
+                "holds {kind} {mine} where mirrors with the same content hold {kind} {theirs}: its clients never see {kind} {theirs}"
+            ),
         );
     }
     Judgement::Latest
@@ -809,5 +861,28 @@ mod tests {
         // the state does not move to it.
         assert!(!a.latest_is_equivocated());
         assert_eq!(a.hold, Some(Hold::Silent));
+    }
+
+    #[test]
+    fn a_mirror_missing_a_newer_document_behind_the_same_content_is_stale() {
+        let root = |version: u64| Document {
+            kind: "root".into(),
+            version,
+            digest: format!("r{version}"),
+            evidence: None,
+        };
+        let mut seen = [release(5, "a", false), release(5, "a", false)];
+        for (o, roots) in seen.iter_mut().zip([&[1, 2][..], &[1][..]]) {
+            if let Observation::Signed(s) = o {
+                s.documents.extend(roots.iter().map(|v| root(*v)));
+            }
+        }
+        let a = judge(&mut seen, None, now());
+        assert_eq!(a.judgements[0], Judgement::Latest);
+        assert!(matches!(
+            &a.judgements[1],
+            Judgement::Final(Status::Stale, why) if why.starts_with("holds root 1 where") && why.contains("root 2")
+        ));
+        assert!(a.equivocations.is_empty());
     }
 }

@@ -162,6 +162,12 @@ pub struct Visit {
     index: usize,
     evidence: Option<Arc<EvidenceDir>>,
     served: AtomicBool,
+    /// Set once a request of this visit got no answer within the timeout: the mirror is
+    /// not asked again in this run, in this round or a later one. The fetcher remembers
+    /// silent hosts for the requests it takes turns on; URLs a scheme builds whole
+    /// ([`Visit::get_url`]) name no host it knows, and a mirror dripping only those would
+    /// otherwise cost a timeout per round.
+    silent: AtomicBool,
 }
 
 impl Visit {
@@ -169,9 +175,29 @@ impl Visit {
         &self.mirror
     }
 
+    /// Why this mirror is not asked again, if it timed out earlier in this run.
+    fn not_asked(&self) -> Option<FetchError> {
+        self.silent
+            .load(Ordering::Acquire)
+            .then(|| FetchError::NotAsked {
+                host: self.mirror.url.clone(),
+                why: format!("did not answer within {:?}", self.fetcher.config().timeout),
+            })
+    }
+
+    fn note(&self, got: &Result<Body, FetchError>) {
+        if matches!(got, Err(FetchError::Timeout(_))) {
+            self.silent.store(true, Ordering::Release);
+        }
+    }
+
     /// A metadata file, at most the fetcher's metadata limit.
     pub async fn get(&self, path: &str, keep: Keep) -> Result<Body, FetchError> {
+        if let Some(e) = self.not_asked() {
+            return Err(e);
+        }
         let got = self.fetcher.get_metadata(&self.mirror, path).await;
+        self.note(&got);
         match (keep, &got, &self.evidence) {
             (Keep::Add, Ok(bytes), _) => self.keep(path, bytes).await,
             (Keep::Replace, got, Some(ev)) => {
@@ -206,8 +232,12 @@ impl Visit {
         limit: u64,
         keep_as: Option<&str>,
     ) -> Result<Body, FetchError> {
+        if let Some(e) = self.not_asked() {
+            return Err(e);
+        }
         let limit = limit.min(self.fetcher.config().max_metadata_bytes);
         let got = self.fetcher.get_url(url, limit).await;
+        self.note(&got);
         if let (Some(path), Ok(bytes)) = (keep_as, &got) {
             self.served.store(true, Ordering::Relaxed);
             if let Some(ev) = &self.evidence {
@@ -301,6 +331,7 @@ async fn pipeline<S: Scheme>(
                 index,
                 evidence: evidence.clone(),
                 served: AtomicBool::new(false),
+                silent: AtomicBool::new(false),
             })
         })
         .collect();

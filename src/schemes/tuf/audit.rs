@@ -1,7 +1,12 @@
 //! What one mirror of a TUF repository serves, walked from a pinned root in memory, for
-//! `check` to compare mirrors: every document the mirror served that verified (with its
-//! bytes, so two mirrors' documents of one role and version can be compared and kept as
-//! evidence), the signed facts of each named target, and one outcome.
+//! `check` to compare mirrors: every document the mirror served that verified (by its
+//! digests, so two mirrors' documents of one role and version can be compared), the
+//! signed facts of each named target, and one outcome.
+//!
+//! A view keeps digests, never a document's bytes: a run holds one view per mirror until
+//! every mirror is judged, and documents of megabytes on hundreds of mirrors would make
+//! memory follow the number of mirrors. The bytes go to the evidence bundle as they
+//! arrive (the source's business), and live only as long as the walk.
 //!
 //! Expiry does not stop the walk here, unlike in a client: a mirror frozen in the past
 //! still served genuine documents, and which ones they are is what tells a stale mirror
@@ -25,12 +30,12 @@ pub struct Document {
     pub version: u64,
     /// As written in the document (`YYYY-MM-DDTHH:MM:SSZ`).
     pub expires: String,
+    pub expires_at: Timestamp,
     pub sha256: [u8; 32],
     /// SHA-256 of the canonical bytes of `signed`, what the keys signed: two mirrors
     /// serving one signed document with other signature encodings (ECDSA signatures are
     /// malleable, and high S is accepted) or other whitespace hold the same document.
     pub signed_sha256: [u8; 32],
-    pub bytes: Vec<u8>,
 }
 
 /// One named target on this mirror.
@@ -69,9 +74,28 @@ pub struct MirrorView {
     pub targets: Vec<TargetView>,
     pub consistent_snapshot: bool,
     pub outcome: Outcome,
+    /// The keys of the newest trusted root that signed the newest verified timestamp, by
+    /// the first 16 digits of their keyids (each checked alone; the walk checked the
+    /// threshold).
+    pub timestamp_signers: Vec<String>,
+    /// The bytes of the newest root the walk trusted, for a caller that walks other
+    /// mirrors from it (the only document a view keeps whole; take it once read).
+    pub root: Option<Vec<u8>>,
 }
 
 impl MirrorView {
+    /// A view of nothing verified, ending with `outcome`.
+    pub fn empty(outcome: Outcome) -> MirrorView {
+        MirrorView {
+            documents: Vec::new(),
+            targets: Vec::new(),
+            consistent_snapshot: false,
+            outcome,
+            timestamp_signers: Vec::new(),
+            root: None,
+        }
+    }
+
     /// The newest verified document of `role`.
     pub fn latest(&self, role: &str) -> Option<&Document> {
         self.documents
@@ -117,12 +141,7 @@ pub async fn observe_mirror_with<S: Source>(
     config: &Config,
     now: Timestamp,
 ) -> MirrorView {
-    let mut view = MirrorView {
-        documents: Vec::new(),
-        targets: Vec::new(),
-        consistent_snapshot: false,
-        outcome: Outcome::Ok,
-    };
+    let mut view = MirrorView::empty(Outcome::Ok);
     // Expiry is judged afterwards; no document expires at the dawn of time.
     let mut up = match Updater::in_memory(
         pinned_root.to_vec(),
@@ -159,6 +178,13 @@ pub async fn observe_mirror_with<S: Source>(
         .iter()
         .filter_map(|(role, bytes)| document(role, bytes))
         .collect();
+    let root = up.trusted().root();
+    if let Some(ts) = up.trusted().timestamp() {
+        view.timestamp_signers = timestamp_signers(&root.signed, &ts.bytes);
+    }
+    view.root = Some(root.bytes.clone());
+    // The walk's documents (megabytes, perhaps) go now, before the targets are fetched.
+    drop(up);
     let hash_prefix = view.consistent_snapshot && config.prefix_targets_with_hash;
     for (name, info) in infos {
         let artifact = match &info {
@@ -195,6 +221,18 @@ fn outcome(docs: &[Document], failure: Option<TufError>, now: Timestamp) -> Outc
             what,
             error: SourceError::TooLarge(n),
         }) => Outcome::Invalid(format!("{what}: served more than the {n}-byte limit")),
+        // The mirror answered, and what it signed names a file it says does not exist: a
+        // newer timestamp over a snapshot it hides freezes its clients as surely as a
+        // forged one, so it is not a mirror that merely could not be reached.
+        Some(TufError::Fetch {
+            what,
+            error: SourceError::Missing(code),
+        }) if docs.iter().any(|d| d.role == super::metadata::TIMESTAMP) => {
+            Outcome::Invalid(format!(
+                "{what} is named by the signed metadata this mirror serves, but the mirror does not serve it ({})",
+                SourceError::Missing(code)
+            ))
+        }
         Some(e @ TufError::Fetch { .. }) => Outcome::Unreachable(e.to_string()),
         Some(e @ (TufError::Rollback { .. } | TufError::Removed { .. })) => {
             Outcome::Rollback(e.to_string())
@@ -209,9 +247,27 @@ fn outcome(docs: &[Document], failure: Option<TufError>, now: Timestamp) -> Outc
 pub fn first_expired(docs: &[Document], now: Timestamp) -> Option<&Document> {
     let final_root = docs.iter().rfind(|d| d.role == ROOT);
     let rest = docs.iter().filter(|d| d.role != ROOT);
-    final_root.into_iter().chain(rest).find(|d| {
-        serde_json::from_slice::<Signed>(&d.bytes).is_ok_and(|c| c.signed.is_expired(now))
-    })
+    final_root
+        .into_iter()
+        .chain(rest)
+        .find(|d| now >= d.expires_at)
+}
+
+/// The timestamp keys of `root` that signed `timestamp`, by the first 16 digits of their
+/// keyids (each checked alone).
+fn timestamp_signers(root: &metadata::Root, timestamp: &[u8]) -> Vec<String> {
+    use super::metadata::{TIMESTAMP, Unverified};
+    let (Some(role), Ok(ts)) = (
+        root.role(TIMESTAMP),
+        Unverified::parse(TIMESTAMP, timestamp),
+    ) else {
+        return Vec::new();
+    };
+    role.keyids
+        .iter()
+        .filter(|id| ts.verify(&root.keys, std::slice::from_ref(*id), 1).is_ok())
+        .map(|id| id.chars().take(16).collect())
+        .collect()
 }
 
 #[derive(serde::Deserialize)]
@@ -224,10 +280,10 @@ fn document(role: &str, bytes: &[u8]) -> Option<Document> {
     Some(Document {
         role: role.to_owned(),
         version: c.signed.version,
+        expires_at: c.signed.expires_at(),
         expires: c.signed.expires,
         sha256: Sha256::digest(bytes).into(),
         signed_sha256: signed_digest(bytes)?,
-        bytes: bytes.to_vec(),
     })
 }
 

@@ -3,7 +3,7 @@
 //! **Round one.** Every mirror's chain is walked in memory from the pinned root
 //! ([`audit::observe_mirror_with`]): roots, timestamp, snapshot, top-level targets, and the
 //! delegations each named target needs. Every file a mirror serves goes to the evidence
-//! bundle as it arrives, under the name it was asked for.
+//! bundle as it arrives, under the name it was asked for (round two's under `again/`).
 //!
 //! **Round two.** A root rotation proven on one mirror (each new root signed by a
 //! threshold of the old root's keys and of its own) holds for all: a mirror that does not
@@ -13,7 +13,11 @@
 //! mirror behind it is walked again from it. A mirror whose metadata verifies only under
 //! its own older root is kept as it was (so it is `stale`) when its timestamp is not newer
 //! than what the newest root's keys signed; a newer one is `invalid`: only keys the
-//! rotation revoked vouch for it.
+//! rotation revoked vouch for it. One that serves the same timestamp as the others but not
+//! the newest root is `stale` (the judge: a document behind the same content), as its
+//! clients never learn the rotation.
+//! A mirror asked twice must answer alike: a document of one role and version that it
+//! served otherwise to each round goes to the judge twice, which makes it `equivocating`.
 //!
 //! **Observation.** The content mirrors are compared by is the timestamp: SHA-256 of the
 //! canonical bytes of its `signed` part (never of the file: ECDSA signatures are
@@ -77,6 +81,25 @@ pub struct Tuf {
     store: Option<StateStore>,
     snapshot_floor: Option<ChannelState>,
     shared: Mutex<Shared>,
+    /// Walks past their timestamp at once, at most (see [`walk_slots`]).
+    walks: tokio::sync::Semaphore,
+}
+
+/// Bytes of snapshot and targets documents that walks in flight may hold at once, as
+/// fetched (parsing and verifying takes a few times more, for as long as a walk lasts).
+const WALK_BUDGET: u64 = 48 * 1024 * 1024;
+
+/// How many walks may go past their timestamp at once: as many as `--concurrency` allows
+/// and [`WALK_BUDGET`] holds at the largest snapshot and targets a mirror may send. A walk
+/// holds every document it verified until it ends, so without this bound a sweep held
+/// the documents of every mirror at once; roots and timestamps (what a dead or silent
+/// mirror is found out by) are fetched before a slot is taken, so mirrors that never
+/// answer do not hold slots for their timeouts.
+fn walk_slots(config: &Config, fetch: &crate::fetch::FetchConfig) -> usize {
+    let most = fetch.max_metadata_bytes.max(1);
+    let per_walk = config.snapshot_max_bytes.min(most) + config.targets_max_bytes.min(most);
+    let fit = usize::try_from(WALK_BUDGET / per_walk.max(1)).unwrap_or(usize::MAX);
+    fit.clamp(1, fetch.concurrency.max(1))
 }
 
 /// What the rounds learn across mirrors.
@@ -85,6 +108,9 @@ struct Shared {
     rounds: u32,
     /// The newest root proven on some mirror, when mirrors were walked again from it.
     newest: Option<(u64, Arc<Vec<u8>>)>,
+    /// The bytes of the newest root a round-one walk reached (the first one seen of that
+    /// version): round two starts from it. One root, not one per mirror.
+    candidate: Option<(u64, [u8; 32], Arc<Vec<u8>>)>,
     /// The newest timestamp version verified under `newest`.
     newest_timestamp: u64,
 }
@@ -110,6 +136,9 @@ pub struct TufDetail {
     pub unchecked: Vec<String>,
     /// The root this mirror was judged under, when it was not its own (round two).
     pub judged_under: Option<u64>,
+    /// The version of its snapshot, when the local state recorded another snapshot under
+    /// that version.
+    pub snapshot_against_state: Option<u64>,
 }
 
 /// What a TUF run hands back besides the report.
@@ -150,6 +179,7 @@ impl Tuf {
             .ok_or_else(|| CheckError::Scheme(profile.scheme.clone()))?;
         let config = Config::default();
         let (pinned, pinned_version) = load_pinned(&profile.root, &config)?;
+        let walks = tokio::sync::Semaphore::new(walk_slots(&config, &opts.fetch));
         let mut tuf = Tuf {
             pinned: Arc::new(pinned),
             pinned_version,
@@ -161,6 +191,7 @@ impl Tuf {
             store: None,
             snapshot_floor: None,
             shared: Mutex::new(Shared::default()),
+            walks,
         };
         tuf.use_state(opts.state.clone())?;
         Ok(tuf)
@@ -183,16 +214,13 @@ impl Tuf {
         self.shared.lock().unwrap_or_else(|e| e.into_inner())
     }
 
-    async fn walk(&self, visit: &Visit, root: &[u8]) -> MirrorView {
-        let Some((base, source)) = VisitSource::new(visit) else {
-            return MirrorView {
-                documents: Vec::new(),
-                targets: Vec::new(),
-                consistent_snapshot: false,
-                outcome: Outcome::Invalid("no metadata URL for this mirror".into()),
-            };
+    /// Walks one mirror from `root`; `again`: round two, whose files are kept under
+    /// `again/` in the mirror's evidence, beside (never over) what round one kept.
+    async fn walk(&self, visit: &Visit, root: &[u8], again: bool) -> MirrorView {
+        let Some((base, source)) = VisitSource::new(visit, &self.walks, again) else {
+            return MirrorView::empty(Outcome::Invalid("no metadata URL for this mirror".into()));
         };
-        audit::observe_mirror_with(
+        let mut view = audit::observe_mirror_with(
             root,
             &source,
             &base,
@@ -202,7 +230,19 @@ impl Tuf {
             &self.config,
             self.now,
         )
-        .await
+        .await;
+        // Offered while the walk is fresh, then dropped: views outlive the rounds.
+        if let (Some(bytes), Some(d)) = (view.root.take(), view.latest(ROOT)) {
+            let mut shared = self.shared();
+            if shared
+                .candidate
+                .as_ref()
+                .is_none_or(|(v, _, _)| d.version > *v)
+            {
+                shared.candidate = Some((d.version, d.signed_sha256, Arc::new(bytes)));
+            }
+        }
+        view
     }
 
     /// The view the mirror is judged by, and the root it was judged under if not its own.
@@ -210,6 +250,10 @@ impl Tuf {
         let Some(again) = m.again else {
             return Ok((m.first, None));
         };
+        // One mirror asked twice for one role and version must answer alike: what it
+        // served to one round and not to the other goes to the judge too, which sees two
+        // signed documents under one name (equivocation) whichever view is judged.
+        let (first_only, again_only) = (conflicts(&m.first, &again), conflicts(&again, &m.first));
         let (newest, newest_ts) = {
             let s = self.shared();
             (s.newest.as_ref().map_or(0, |(v, _)| *v), s.newest_timestamp)
@@ -220,9 +264,12 @@ impl Tuf {
             let mut view = again;
             let own_roots = m.first.documents.iter().filter(|d| d.role == ROOT).cloned();
             let rest: Vec<_> = view.documents.drain(..).skip(1).collect();
-            view.documents = own_roots.chain(rest).collect();
+            view.documents = own_roots.chain(first_only).chain(rest).collect();
             return Ok((view, Some(newest)));
         }
+        let mut first = m.first;
+        first.documents.splice(0..0, again_only);
+        let m = TufMirror { first, again: None };
         let own_ts = m.first.latest(TIMESTAMP).map(|d| d.version);
         match own_ts {
             Some(v) if verified_timestamp(&m.first) && v <= newest_ts => Ok((m.first, None)),
@@ -256,14 +303,7 @@ impl Tuf {
                 floor.version, ts.version
             ));
         }
-        let judge_root = match judged_under {
-            Some(_) => self.shared().newest.as_ref().map(|(_, r)| r.clone()),
-            None => None,
-        };
-        let signers = timestamp_signers(
-            judge_root.as_deref().map_or(&root.bytes[..], |r| &r[..]),
-            &ts.bytes,
-        );
+        let signers = view.timestamp_signers.clone();
         let expired = audit::first_expired(&view.documents, self.now)
             .map(|d| (d.role.clone(), d.version, d.expires.clone()));
         // Every document counts; the content expires with the first of them to expire.
@@ -271,7 +311,7 @@ impl Tuf {
             .documents
             .iter()
             .filter(|d| d.role != ROOT || d.version == root.version)
-            .filter_map(|d| expires_at(&d.bytes))
+            .map(|d| d.expires_at)
             .min();
         let mut artifacts = Vec::new();
         let mut unlisted = Vec::new();
@@ -290,10 +330,17 @@ impl Tuf {
                 None => unchecked.push(t.name.clone()),
             }
         }
-        let documents = view
+        // The timestamp is the content; it is a document too only when this mirror served
+        // two of one version (to two rounds).
+        let split_timestamp = |d: &audit::Document| {
+            view.documents.iter().any(|o| {
+                o.role == TIMESTAMP && o.version == d.version && o.signed_sha256 != d.signed_sha256
+            })
+        };
+        let mut documents: Vec<Document> = view
             .documents
             .iter()
-            .filter(|d| d.role != TIMESTAMP)
+            .filter(|d| d.role != TIMESTAMP || split_timestamp(d))
             .map(|d| Document {
                 kind: d.role.clone(),
                 version: d.version,
@@ -301,6 +348,22 @@ impl Tuf {
                 evidence: None,
             })
             .collect();
+        // The snapshot recorded here under this version, when it was another: the judge
+        // sees two signed snapshots of one version, as when two mirrors disagree (the
+        // timestamp alone moved forward, so the state of the timestamp cannot tell).
+        let mut snapshot_against_state = None;
+        if let (Some(floor), Some((v, digest))) = (&self.snapshot_floor, &snapshot)
+            && *v == floor.version
+            && *digest != floor.payload_sha256
+        {
+            snapshot_against_state = Some(*v);
+            documents.push(Document {
+                kind: SNAPSHOT.into(),
+                version: *v,
+                digest: floor.payload_sha256.clone(),
+                evidence: None,
+            });
+        }
         Observation::Signed(Box::new(Signed {
             content: hex::encode(ts.signed_sha256),
             order: Order::Version(ts.version),
@@ -322,6 +385,7 @@ impl Tuf {
                 unlisted,
                 unchecked,
                 judged_under,
+                snapshot_against_state,
             },
         }))
     }
@@ -381,25 +445,6 @@ impl Tuf {
     }
 }
 
-/// The timestamp keys of `root` that signed `timestamp`, by the first 16 digits of their
-/// keyids (each checked alone; the walk checked the threshold).
-fn timestamp_signers(root: &[u8], timestamp: &[u8]) -> Vec<String> {
-    let Ok(root) = Unverified::parse(ROOT, root).and_then(|u| u.typed::<metadata::Root>()) else {
-        return Vec::new();
-    };
-    let (Some(role), Ok(ts)) = (
-        root.role(TIMESTAMP),
-        Unverified::parse(TIMESTAMP, timestamp),
-    ) else {
-        return Vec::new();
-    };
-    role.keyids
-        .iter()
-        .filter(|id| ts.verify(&root.keys, std::slice::from_ref(*id), 1).is_ok())
-        .map(|id| id.chars().take(16).collect())
-        .collect()
-}
-
 /// Whether the walk verified a timestamp and everything after it that it tried.
 fn verified_timestamp(v: &MirrorView) -> bool {
     matches!(v.outcome, Outcome::Ok | Outcome::Expired { .. }) && v.latest(TIMESTAMP).is_some()
@@ -411,16 +456,6 @@ fn outcome_text(o: &Outcome) -> String {
         Outcome::Unreachable(w) | Outcome::Invalid(w) | Outcome::Rollback(w) => w.clone(),
         Outcome::Expired { role, expires } => format!("{role} expired at {expires}"),
     }
-}
-
-fn expires_at(bytes: &[u8]) -> Option<Timestamp> {
-    #[derive(serde::Deserialize)]
-    struct Env {
-        signed: metadata::Common,
-    }
-    serde_json::from_slice::<Env>(bytes)
-        .ok()
-        .map(|e| e.signed.expires_at())
 }
 
 /// A named target as an artifact of the pipeline: its path below the targets URL
@@ -475,7 +510,7 @@ impl Scheme for Tuf {
     fn visit<'a>(&'a self, visit: &'a Visit) -> BoxFuture<'a, TufMirror> {
         Box::pin(async move {
             TufMirror {
-                first: self.walk(visit, &self.pinned).await,
+                first: self.walk(visit, &self.pinned, false).await,
                 again: None,
             }
         })
@@ -501,23 +536,27 @@ impl Scheme for Tuf {
             return Ok(Vec::new());
         }
         // The newest root any mirror proved, if only one document of that version exists.
-        let mut newest: Option<(u64, [u8; 32], Arc<Vec<u8>>)> = None;
+        let mut newest: Option<(u64, [u8; 32])> = None;
         let mut split = false;
         for m in mirrors.iter().flatten() {
             let Some(r) = m.first.latest(ROOT) else {
                 continue;
             };
             match &newest {
-                Some((v, d, _)) if r.version == *v => split |= *d != r.signed_sha256,
-                Some((v, _, _)) if r.version < *v => {}
+                Some((v, d)) if r.version == *v => split |= *d != r.signed_sha256,
+                Some((v, _)) if r.version < *v => {}
                 _ => {
                     split = false;
-                    newest = Some((r.version, r.signed_sha256, Arc::new(r.bytes.clone())));
+                    newest = Some((r.version, r.signed_sha256));
                 }
             }
         }
-        let Some((version, _, bytes)) = newest.filter(|_| !split) else {
+        let Some((version, digest)) = newest.filter(|_| !split) else {
             return Ok(Vec::new());
+        };
+        let bytes = match &shared.candidate {
+            Some((v, d, bytes)) if *v == version && *d == digest => bytes.clone(),
+            _ => return Ok(Vec::new()),
         };
         let behind: Vec<usize> = mirrors
             .iter()
@@ -541,7 +580,7 @@ impl Scheme for Tuf {
         Box::pin(async move {
             let root = self.shared().newest.as_ref().map(|(_, r)| r.clone());
             if let Some(root) = root {
-                mirror.again = Some(self.walk(visit, &root).await);
+                mirror.again = Some(self.walk(visit, &root, true).await);
             }
         })
     }
@@ -601,6 +640,16 @@ impl Scheme for Tuf {
                 _ => {}
             }
         }
+        let against: BTreeSet<u64> = details
+            .iter()
+            .flatten()
+            .filter_map(|d| d.snapshot_against_state)
+            .collect();
+        for v in against {
+            report.notices.push(format!(
+                "snapshot {v} was recorded here earlier with other signed contents: its keys signed two snapshots of one version"
+            ));
+        }
         let mut unlisted = BTreeSet::new();
         let mut unchecked = BTreeSet::new();
         for d in details.iter().flatten() {
@@ -659,6 +708,22 @@ impl Scheme for Tuf {
     }
 }
 
+/// The documents of `a` (roots aside) that `b` holds under the same role and version
+/// with other signed contents. Placed before `b`'s own in a view, so that
+/// [`MirrorView::latest`] still finds `b`'s.
+fn conflicts(a: &MirrorView, b: &MirrorView) -> Vec<audit::Document> {
+    a.documents
+        .iter()
+        .filter(|d| d.role != ROOT)
+        .filter(|d| {
+            b.documents.iter().any(|o| {
+                o.role == d.role && o.version == d.version && o.signed_sha256 != d.signed_sha256
+            })
+        })
+        .cloned()
+        .collect()
+}
+
 /// The version of the newest root a walk reached.
 fn m_root(v: &MirrorView) -> u64 {
     v.latest(ROOT).map_or(0, |d| d.version)
@@ -671,12 +736,21 @@ struct VisitSource<'a> {
     visit: &'a Visit,
     /// The metadata URL as the client builds on it (with a trailing slash).
     base: String,
+    walks: &'a tokio::sync::Semaphore,
+    /// Where below the mirror's evidence directory files are kept: `""` or `"again/"`.
+    keep_under: &'static str,
+    /// This walk's slot among the walks past their timestamp, once it asked for more.
+    slot: tokio::sync::Mutex<Option<tokio::sync::SemaphorePermit<'a>>>,
 }
 
 impl<'a> VisitSource<'a> {
     /// The source, and the base URL to give the client. A local mirror gets a URL of its
     /// own: only the part after it matters, read below the mirror's directory.
-    fn new(visit: &'a Visit) -> Option<(Url, VisitSource<'a>)> {
+    fn new(
+        visit: &'a Visit,
+        walks: &'a tokio::sync::Semaphore,
+        again: bool,
+    ) -> Option<(Url, VisitSource<'a>)> {
         let base = match &visit.mirror().location {
             Location::Http(u) => super::source::dir_url(u),
             Location::Dir(_) => Url::parse("mirror:///").ok()?,
@@ -684,6 +758,9 @@ impl<'a> VisitSource<'a> {
         let source = VisitSource {
             visit,
             base: base.as_str().to_owned(),
+            walks,
+            keep_under: if again { "again/" } else { "" },
+            slot: tokio::sync::Mutex::new(None),
         };
         Some((base, source))
     }
@@ -706,13 +783,40 @@ impl Source for VisitSource<'_> {
             .strip_prefix(&self.base)
             .filter(|r| !r.contains('/'))
             .ok_or_else(|| SourceError::Local("a file outside the mirror's metadata URL".into()))?;
-        // Replace, not add: the file judged last is the one kept, and a file asked for
-        // twice (a round two, a role two targets need) never fails the bundle.
+        // Snapshot and targets roles may be megabytes, held until the walk ends: the walk
+        // takes its slot before the first of them (see `walk_slots`).
+        let small = rel == "timestamp.json" || rel.ends_with(".root.json");
+        if !small {
+            let mut slot = self.slot.lock().await;
+            if slot.is_none() {
+                *slot = Some(
+                    self.walks
+                        .acquire()
+                        .await
+                        .map_err(|_| SourceError::Local("the run is over".into()))?,
+                );
+            }
+        }
+        // Replace, not add: a file asked for twice in one round never fails the bundle.
+        // Round two keeps its files under `again/`: a mirror may answer the second time
+        // otherwise than the first, and both answers are evidence.
         let got = match &self.visit.mirror().location {
             Location::Http(_) if !plain(rel) => {
-                self.visit.get_url(url.clone(), max_bytes, Some(rel)).await
+                let keep_as = format!("{}{rel}", self.keep_under);
+                self.visit
+                    .get_url(url.clone(), max_bytes, Some(&keep_as))
+                    .await
             }
-            _ => self.visit.get(rel, Keep::Replace).await,
+            _ if self.keep_under.is_empty() => self.visit.get(rel, Keep::Replace).await,
+            _ => {
+                let got = self.visit.get(rel, Keep::No).await;
+                if let Ok(body) = &got {
+                    self.visit
+                        .keep(&format!("{}{rel}", self.keep_under), body)
+                        .await;
+                }
+                got
+            }
         };
         match got {
             Ok(body) if body.len() as u64 > max_bytes => Err(SourceError::TooLarge(max_bytes)),
