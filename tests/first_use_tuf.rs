@@ -806,7 +806,6 @@ fn mirror_and_profile_labels_with_escapes_are_shown_escaped() {
 }
 
 #[test]
-#[ignore = "finding 1"]
 fn verify_refuses_a_tuf_profile_with_exit_2_before_asking_any_mirror() {
     let repo = repository();
     let server = Server::serve_dir(repo.path());
@@ -840,7 +839,6 @@ fn verify_refuses_a_tuf_profile_with_exit_2_before_asking_any_mirror() {
 }
 
 #[test]
-#[ignore = "finding 2"]
 fn verify_release_with_a_tuf_profile_says_tuf_not_dsse() {
     let repo = repository();
     let d = workdir(&repo);
