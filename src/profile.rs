@@ -253,6 +253,9 @@ impl Profile {
         if doc.name.is_empty() {
             return Err(bad("name is empty".into()));
         }
+        // The scheme decides which fields are required, so a typo in it must be named
+        // before any complaint about a field that only the misspelt scheme would need.
+        check_scheme(&doc.scheme).map_err(bad)?;
         let is_tuf = doc.scheme == "tuf";
         let channel = match (&doc.channel, is_tuf) {
             (Some(c), _) => c.clone(),
@@ -382,6 +385,28 @@ pub fn check_target_path(path: &str) -> Result<(), &'static str> {
     Ok(())
 }
 
+/// Every value `scheme` may take.
+const KNOWN_SCHEMES: &str = "native, signify, minisign, sshsig, note, tuf";
+
+fn check_scheme(scheme: &str) -> Result<(), String> {
+    if scheme == "native" || scheme == "tuf" || Format::from_scheme(scheme).is_some() {
+        return Ok(());
+    }
+    Err(unknown_scheme(scheme))
+}
+
+/// Names are matched exactly (a profile is a contract, and `TUF` is not a spelling any
+/// other tool would accept either), so a known name in other case gets a pointer to it.
+fn unknown_scheme(scheme: &str) -> String {
+    let lower = scheme.to_ascii_lowercase();
+    let hint = if lower != scheme && check_scheme(&lower).is_ok() {
+        format!("; scheme names are lowercase: {lower:?}")
+    } else {
+        String::new()
+    };
+    format!("unknown scheme {scheme:?} (known: {KNOWN_SCHEMES}){hint}")
+}
+
 /// Which fields a scheme needs: `root` for native, `key` and `file` for the others, and
 /// for OpenSSH signatures the identity and namespace the signature must be bound to.
 fn signed_source(doc: &ProfileDoc) -> Result<(String, Option<SignedSource>), String> {
@@ -406,12 +431,7 @@ fn signed_source(doc: &ProfileDoc) -> Result<(String, Option<SignedSource>), Str
         let root = doc.root.clone().ok_or("scheme \"native\" needs root")?;
         return Ok((root, None));
     }
-    let format = Format::from_scheme(&doc.scheme).ok_or_else(|| {
-        format!(
-            "unknown scheme {:?} (known: native, signify, minisign, sshsig, note, tuf)",
-            doc.scheme
-        )
-    })?;
+    let format = Format::from_scheme(&doc.scheme).ok_or_else(|| unknown_scheme(&doc.scheme))?;
     let scheme = format.as_str();
     if doc.root.is_some() {
         return Err(format!("scheme {scheme:?} takes key, not root"));
@@ -741,6 +761,31 @@ name = "local"
         // An existing directory with a dot in its name is still a local mirror.
         std::fs::create_dir(dir.path().join("mirror.local")).unwrap();
         assert!(load("url = \"mirror.local/\"").is_ok());
+    }
+
+    #[test]
+    fn an_unknown_scheme_is_named_before_the_fields_it_would_need() {
+        let parse = |scheme: &str| {
+            Profile::parse(
+                &format!("name = \"x\"\nscheme = \"{scheme}\"\nroot = \"r.json\"\n"),
+                Path::new("."),
+            )
+            .unwrap_err()
+            .to_string()
+        };
+        // No channel, as in a TUF profile: the typo is the news, not the missing channel.
+        let e = parse("tuff");
+        assert!(e.contains("unknown scheme \"tuff\""), "{e}");
+        assert!(
+            e.contains("native, signify, minisign, sshsig, note, tuf"),
+            "{e}"
+        );
+        let e = parse("TUF");
+        assert!(
+            e.contains("unknown scheme \"TUF\"") && e.contains("lowercase: \"tuf\""),
+            "{e}"
+        );
+        assert!(!parse("Tufx").contains("lowercase"));
     }
 
     #[test]

@@ -870,7 +870,6 @@ fn verify_release_with_a_tuf_profile_says_tuf_not_dsse() {
 }
 
 #[test]
-#[ignore = "finding 3"]
 fn a_scheme_typo_in_a_tuf_profile_without_channel_names_the_scheme() {
     let repo = repository();
     let d = workdir(&repo);
