@@ -884,7 +884,6 @@ fn a_scheme_typo_in_a_tuf_profile_without_channel_names_the_scheme() {
 }
 
 #[test]
-#[ignore = "finding 4"]
 fn a_targets_url_left_out_for_a_metadata_dir_layout_says_where_it_looked() {
     // The layout python-tuf writes and docs/ECOSYSTEMS.md's rehearsal serves: metadata/ and
     // targets/ side by side. Without targets_url, check looks in metadata/targets/.

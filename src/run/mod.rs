@@ -385,7 +385,7 @@ async fn pipeline<S: Scheme>(
                 }
                 let arts = results
                     .into_iter()
-                    .map(|(name, o)| artifacts::report(name, o))
+                    .map(|c| artifacts::report(c.name, c.outcome))
                     .collect();
                 (st, why, arts, ms)
             }
