@@ -622,8 +622,21 @@ fn looks_like_country(s: &str) -> bool {
 /// A string with no scheme that names no existing path but starts with something like a
 /// host (`mirror.example.nl/...`, `localhost:8080/...`) is a URL missing its scheme.
 fn refuse_bare_host(url: &str, base: &Path) -> Result<(), ProfileError> {
+    match bare_host_hint(url, base) {
+        None => Ok(()),
+        Some(reason) => Err(ProfileError::Mirror {
+            url: url.to_owned(),
+            reason,
+        }),
+    }
+}
+
+/// What [`refuse_bare_host`] says of `url`: `None` when it is not a host name missing its
+/// scheme, else the reason with the `https://` URL it probably means. Every place that
+/// takes a URL from a user words this mistake the same way.
+pub fn bare_host_hint(url: &str, base: &Path) -> Option<String> {
     if url.contains("://") || base.join(url).exists() {
-        return Ok(());
+        return None;
     }
     let first = url.split('/').next().unwrap_or("");
     let (host, port) = match first.rsplit_once(':') {
@@ -638,20 +651,17 @@ fn refuse_bare_host(url: &str, base: &Path) -> Result<(), ProfileError> {
             .all(|c| c.is_alphanumeric() || c == '.' || c == '-')
         && (port || host.contains('.'));
     if !hostlike {
-        return Ok(());
+        return None;
     }
     let suggestion = if url.ends_with('/') {
         format!("https://{url}")
     } else {
         format!("https://{url}/")
     };
-    Err(ProfileError::Mirror {
-        url: url.to_owned(),
-        reason: format!(
-            "not an existing directory, and it looks like a host name: did you mean {}?",
-            crate::text::shown(&suggestion)
-        ),
-    })
+    Some(format!(
+        "not an existing directory, and it looks like a host name: did you mean {}?",
+        crate::text::shown(&suggestion)
+    ))
 }
 
 /// `line:column` (both from 1) of a byte offset in `text`.

@@ -154,6 +154,14 @@ fn tuf_client_help_exits_0_and_names_the_three_commands() {
     ] {
         assert!(out.stdout.contains(word), "{word}\n{}", out.describe());
     }
+    // finding 7: where options go, and which each command needs.
+    for words in [
+        "Options come before the command",
+        "download needs those and --target-name",
+        "Exit codes: 0 success; 1 any failure",
+    ] {
+        assert!(out.stdout.contains(words), "{words}\n{}", out.describe());
+    }
 }
 
 #[test]
@@ -434,7 +442,6 @@ fn names_a_user_types_or_a_repository_serves_never_reach_the_terminal_raw() {
 }
 
 #[test]
-#[ignore = "finding 6"]
 fn refresh_before_init_says_to_run_init() {
     let d = tempfile::tempdir().unwrap();
     let line = client_fails(&run_in(
@@ -452,7 +459,6 @@ fn refresh_before_init_says_to_run_init() {
 }
 
 #[test]
-#[ignore = "finding 7"]
 fn an_option_after_the_command_is_explained_not_turned_into_a_misleading_tip() {
     let d = tempfile::tempdir().unwrap();
     let out = run_in(
@@ -470,10 +476,10 @@ fn an_option_after_the_command_is_explained_not_turned_into_a_misleading_tip() {
         "say that options come before the command\n{}",
         out.describe()
     );
+    assert_eq!(out.stderr.lines().count(), 1, "{}", out.describe());
 }
 
 #[test]
-#[ignore = "finding 8"]
 fn a_path_given_as_metadata_url_is_answered_with_a_file_url_hint() {
     let repo = repository();
     let d = workdir(&repo);
@@ -505,7 +511,6 @@ fn a_path_given_as_metadata_url_is_answered_with_a_file_url_hint() {
 }
 
 #[test]
-#[ignore = "finding 9"]
 fn a_target_that_answers_404_names_the_url_that_was_asked() {
     let repo = repository();
     let server = Server::serve_dir(repo.path());
@@ -542,6 +547,94 @@ fn a_target_that_answers_404_names_the_url_that_was_asked() {
         line.contains(&server.url()),
         "which URL answered 404? {line}"
     );
+}
+
+#[test]
+fn init_over_a_directory_that_trusts_a_newer_root_refuses_to_roll_back() {
+    // finding 12
+    let mut repo = repository();
+    repo.publish("root");
+    let server = Server::serve_dir(repo.path());
+    let d = workdir(&repo);
+    std::fs::write(d.path().join("root2.json"), repo.root_bytes(2)).unwrap();
+    let init = |root: &str| {
+        run_in(
+            d.path(),
+            &["tuf-client", "--metadata-dir", "md", "init", root],
+        )
+    };
+    assert_eq!(init("root.json").code, Some(0));
+    let out = run_in(
+        d.path(),
+        &[
+            "tuf-client",
+            "--metadata-dir",
+            "md",
+            "--metadata-url",
+            &format!("{}metadata/", server.url()),
+            "refresh",
+        ],
+    );
+    assert_eq!(out.code, Some(0), "{}", out.describe());
+    let trusted = std::fs::read(d.path().join("md/root.json")).unwrap();
+    assert_eq!(trusted, repo.root_bytes(2), "refresh rotated to root 2");
+    // Root 1 over a directory that trusts root 2: refused, nothing written.
+    let line = client_fails(&init("root.json"));
+    assert!(line.contains("roll back") && line.contains('2'), "{line}");
+    assert!(line.contains("root.json"), "{line}");
+    assert_eq!(
+        std::fs::read(d.path().join("md/root.json")).unwrap(),
+        trusted
+    );
+    // The same version is taken as today.
+    assert_eq!(init("root2.json").code, Some(0));
+}
+
+#[test]
+fn io_and_connection_failures_name_the_path_and_one_cause() {
+    // finding 14
+    let repo = repository();
+    let d = workdir(&repo);
+    std::fs::write(d.path().join("a-plain-file"), b"").unwrap();
+    let line = client_fails(&run_in(
+        d.path(),
+        &[
+            "tuf-client",
+            "--metadata-dir",
+            "a-plain-file",
+            "init",
+            "root.json",
+        ],
+    ));
+    assert!(line.contains("a-plain-file"), "which path? {line}");
+    // A port nobody listens on (bound, then closed).
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    assert_eq!(
+        run_in(
+            d.path(),
+            &["tuf-client", "--metadata-dir", "md", "init", "root.json"]
+        )
+        .code,
+        Some(0)
+    );
+    let url = format!("http://127.0.0.1:{port}/metadata/");
+    let line = client_fails(&run_in(
+        d.path(),
+        &[
+            "tuf-client",
+            "--metadata-dir",
+            "md",
+            "--metadata-url",
+            &url,
+            "refresh",
+        ],
+    ));
+    assert!(line.contains(&url), "which URL? {line}");
+    assert!(line.ends_with(": connection refused"), "{line}");
 }
 
 // ---------------------------------------------------------------------------------------------
