@@ -883,6 +883,76 @@ fn evidence_of_a_tuf_run_rechecks_offline_to_the_same_metadata_verdicts() {
 }
 
 #[test]
+fn an_equivocation_says_which_mirror_served_which_copy() {
+    // finding 10
+    let mut repo = repository();
+    let honest = tempfile::tempdir().unwrap();
+    copy_dir(repo.path(), honest.path());
+    // The snapshot key signs another snapshot under the same version.
+    repo.add_target("targets", "evil.txt", b"evil");
+    repo.publish("targets");
+    repo.write("snapshot");
+    let (a, split) = (
+        Server::serve_dir(honest.path()),
+        Server::serve_dir(repo.path()),
+    );
+    let d = workdir(&repo);
+    let p = tuf_profile(
+        d.path(),
+        &[
+            (&format!("{}metadata/", a.url()), None, "FR", "fr"),
+            (&format!("{}metadata/", split.url()), None, "JP", "jp"),
+        ],
+    );
+    let args = [
+        "check",
+        p.to_str().unwrap(),
+        "--no-state",
+        "--artifacts",
+        "none",
+    ];
+    let out = run_in(d.path(), &[&args[..], &["--json"]].concat());
+    assert_eq!(out.code, Some(1), "{}", out.describe());
+    let r = json(&out);
+    let e = &r["equivocations"][0];
+    assert_eq!(e["kind"], "snapshot");
+    let copies = e["copies"].as_array().unwrap();
+    assert_eq!(copies.len(), 2, "{e}");
+    let by_mirror = |url: String| {
+        copies
+            .iter()
+            .find(|c| c["mirrors"] == serde_json::json!([url]))
+            .unwrap_or_else(|| panic!("no copy served by {url} alone: {e}"))["digest"]
+            .as_str()
+            .unwrap()
+            .to_owned()
+    };
+    let (da, ds) = (
+        by_mirror(format!("{}metadata/", a.url())),
+        by_mirror(format!("{}metadata/", split.url())),
+    );
+    assert_ne!(da, ds);
+    let listed: Vec<&str> = e["payload_sha256"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|d| d.as_str().unwrap())
+        .collect();
+    assert!(listed.contains(&da.as_str()) && listed.contains(&ds.as_str()));
+    // Human: one line per copy, naming its digest and its mirror.
+    let out = run_in(d.path(), &args);
+    assert_no_panic(&out);
+    for (digest, server) in [(&da, &a), (&ds, &split)] {
+        let line = out
+            .stdout
+            .lines()
+            .find(|l| l.contains(&format!("copy sha256 {}", &digest[..16])))
+            .unwrap_or_else(|| panic!("no line for copy {digest}\n{}", out.describe()));
+        assert!(line.contains(&server.url()), "{line}");
+    }
+}
+
+#[test]
 fn mirror_and_profile_labels_with_escapes_are_shown_escaped() {
     let repo = repository();
     let server = Server::serve_dir(repo.path());

@@ -113,6 +113,25 @@ pub struct EquivocationReport {
     /// can check the proof offline.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub evidence: Vec<String>,
+    /// Extension: which mirrors serve which of the conflicting copies, one entry per
+    /// digest in `payload_sha256` (absent where that is not known).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub copies: Vec<EquivocationCopy>,
+}
+
+/// One of the conflicting copies of an equivocation, and who holds it.
+#[derive(Debug, Clone, Serialize)]
+pub struct EquivocationCopy {
+    pub digest: String,
+    /// The mirrors serving it (empty when only the local state holds it).
+    pub mirrors: Vec<String>,
+    /// True when the local state holds it.
+    #[serde(skip_serializing_if = "is_false")]
+    pub state: bool,
+}
+
+fn is_false(b: &bool) -> bool {
+    !*b
 }
 
 #[derive(Debug, Clone, Serialize)]
