@@ -253,6 +253,9 @@ impl Profile {
         if doc.name.is_empty() {
             return Err(bad("name is empty".into()));
         }
+        // The scheme decides which fields are required, so a typo in it must be named
+        // before any complaint about a field that only the misspelt scheme would need.
+        check_scheme(&doc.scheme).map_err(bad)?;
         let is_tuf = doc.scheme == "tuf";
         let channel = match (&doc.channel, is_tuf) {
             (Some(c), _) => c.clone(),
@@ -382,6 +385,28 @@ pub fn check_target_path(path: &str) -> Result<(), &'static str> {
     Ok(())
 }
 
+/// Every value `scheme` may take.
+const KNOWN_SCHEMES: &str = "native, signify, minisign, sshsig, note, tuf";
+
+fn check_scheme(scheme: &str) -> Result<(), String> {
+    if scheme == "native" || scheme == "tuf" || Format::from_scheme(scheme).is_some() {
+        return Ok(());
+    }
+    Err(unknown_scheme(scheme))
+}
+
+/// Names are matched exactly (a profile is a contract, and `TUF` is not a spelling any
+/// other tool would accept either), so a known name in other case gets a pointer to it.
+fn unknown_scheme(scheme: &str) -> String {
+    let lower = scheme.to_ascii_lowercase();
+    let hint = if lower != scheme && check_scheme(&lower).is_ok() {
+        format!("; scheme names are lowercase: {lower:?}")
+    } else {
+        String::new()
+    };
+    format!("unknown scheme {scheme:?} (known: {KNOWN_SCHEMES}){hint}")
+}
+
 /// Which fields a scheme needs: `root` for native, `key` and `file` for the others, and
 /// for OpenSSH signatures the identity and namespace the signature must be bound to.
 fn signed_source(doc: &ProfileDoc) -> Result<(String, Option<SignedSource>), String> {
@@ -406,12 +431,7 @@ fn signed_source(doc: &ProfileDoc) -> Result<(String, Option<SignedSource>), Str
         let root = doc.root.clone().ok_or("scheme \"native\" needs root")?;
         return Ok((root, None));
     }
-    let format = Format::from_scheme(&doc.scheme).ok_or_else(|| {
-        format!(
-            "unknown scheme {:?} (known: native, signify, minisign, sshsig, note, tuf)",
-            doc.scheme
-        )
-    })?;
+    let format = Format::from_scheme(&doc.scheme).ok_or_else(|| unknown_scheme(&doc.scheme))?;
     let scheme = format.as_str();
     if doc.root.is_some() {
         return Err(format!("scheme {scheme:?} takes key, not root"));
@@ -602,8 +622,21 @@ fn looks_like_country(s: &str) -> bool {
 /// A string with no scheme that names no existing path but starts with something like a
 /// host (`mirror.example.nl/...`, `localhost:8080/...`) is a URL missing its scheme.
 fn refuse_bare_host(url: &str, base: &Path) -> Result<(), ProfileError> {
+    match bare_host_hint(url, base) {
+        None => Ok(()),
+        Some(reason) => Err(ProfileError::Mirror {
+            url: url.to_owned(),
+            reason,
+        }),
+    }
+}
+
+/// What [`refuse_bare_host`] says of `url`: `None` when it is not a host name missing its
+/// scheme, else the reason with the `https://` URL it probably means. Every place that
+/// takes a URL from a user words this mistake the same way.
+pub fn bare_host_hint(url: &str, base: &Path) -> Option<String> {
     if url.contains("://") || base.join(url).exists() {
-        return Ok(());
+        return None;
     }
     let first = url.split('/').next().unwrap_or("");
     let (host, port) = match first.rsplit_once(':') {
@@ -618,20 +651,17 @@ fn refuse_bare_host(url: &str, base: &Path) -> Result<(), ProfileError> {
             .all(|c| c.is_alphanumeric() || c == '.' || c == '-')
         && (port || host.contains('.'));
     if !hostlike {
-        return Ok(());
+        return None;
     }
     let suggestion = if url.ends_with('/') {
         format!("https://{url}")
     } else {
         format!("https://{url}/")
     };
-    Err(ProfileError::Mirror {
-        url: url.to_owned(),
-        reason: format!(
-            "not an existing directory, and it looks like a host name: did you mean {}?",
-            crate::text::shown(&suggestion)
-        ),
-    })
+    Some(format!(
+        "not an existing directory, and it looks like a host name: did you mean {}?",
+        crate::text::shown(&suggestion)
+    ))
 }
 
 /// `line:column` (both from 1) of a byte offset in `text`.
@@ -741,6 +771,31 @@ name = "local"
         // An existing directory with a dot in its name is still a local mirror.
         std::fs::create_dir(dir.path().join("mirror.local")).unwrap();
         assert!(load("url = \"mirror.local/\"").is_ok());
+    }
+
+    #[test]
+    fn an_unknown_scheme_is_named_before_the_fields_it_would_need() {
+        let parse = |scheme: &str| {
+            Profile::parse(
+                &format!("name = \"x\"\nscheme = \"{scheme}\"\nroot = \"r.json\"\n"),
+                Path::new("."),
+            )
+            .unwrap_err()
+            .to_string()
+        };
+        // No channel, as in a TUF profile: the typo is the news, not the missing channel.
+        let e = parse("tuff");
+        assert!(e.contains("unknown scheme \"tuff\""), "{e}");
+        assert!(
+            e.contains("native, signify, minisign, sshsig, note, tuf"),
+            "{e}"
+        );
+        let e = parse("TUF");
+        assert!(
+            e.contains("unknown scheme \"TUF\"") && e.contains("lowercase: \"tuf\""),
+            "{e}"
+        );
+        assert!(!parse("Tufx").contains("lowercase"));
     }
 
     #[test]

@@ -446,6 +446,7 @@ mod tests {
             mirrors: vec!["m".into()],
             with_state: false,
             evidence: Vec::new(),
+            copies: Vec::new(),
         });
         let e = reference(&out).unwrap_err();
         assert!(matches!(e, VerifyError::Equivocation { what: "versions" }));

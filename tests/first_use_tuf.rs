@@ -154,6 +154,14 @@ fn tuf_client_help_exits_0_and_names_the_three_commands() {
     ] {
         assert!(out.stdout.contains(word), "{word}\n{}", out.describe());
     }
+    // finding 7: where options go, and which each command needs.
+    for words in [
+        "Options come before the command",
+        "download needs those and --target-name",
+        "Exit codes: 0 success; 1 any failure",
+    ] {
+        assert!(out.stdout.contains(words), "{words}\n{}", out.describe());
+    }
 }
 
 #[test]
@@ -434,7 +442,6 @@ fn names_a_user_types_or_a_repository_serves_never_reach_the_terminal_raw() {
 }
 
 #[test]
-#[ignore = "finding 6"]
 fn refresh_before_init_says_to_run_init() {
     let d = tempfile::tempdir().unwrap();
     let line = client_fails(&run_in(
@@ -452,7 +459,6 @@ fn refresh_before_init_says_to_run_init() {
 }
 
 #[test]
-#[ignore = "finding 7"]
 fn an_option_after_the_command_is_explained_not_turned_into_a_misleading_tip() {
     let d = tempfile::tempdir().unwrap();
     let out = run_in(
@@ -470,10 +476,10 @@ fn an_option_after_the_command_is_explained_not_turned_into_a_misleading_tip() {
         "say that options come before the command\n{}",
         out.describe()
     );
+    assert_eq!(out.stderr.lines().count(), 1, "{}", out.describe());
 }
 
 #[test]
-#[ignore = "finding 8"]
 fn a_path_given_as_metadata_url_is_answered_with_a_file_url_hint() {
     let repo = repository();
     let d = workdir(&repo);
@@ -505,7 +511,6 @@ fn a_path_given_as_metadata_url_is_answered_with_a_file_url_hint() {
 }
 
 #[test]
-#[ignore = "finding 9"]
 fn a_target_that_answers_404_names_the_url_that_was_asked() {
     let repo = repository();
     let server = Server::serve_dir(repo.path());
@@ -542,6 +547,94 @@ fn a_target_that_answers_404_names_the_url_that_was_asked() {
         line.contains(&server.url()),
         "which URL answered 404? {line}"
     );
+}
+
+#[test]
+fn init_over_a_directory_that_trusts_a_newer_root_refuses_to_roll_back() {
+    // finding 12
+    let mut repo = repository();
+    repo.publish("root");
+    let server = Server::serve_dir(repo.path());
+    let d = workdir(&repo);
+    std::fs::write(d.path().join("root2.json"), repo.root_bytes(2)).unwrap();
+    let init = |root: &str| {
+        run_in(
+            d.path(),
+            &["tuf-client", "--metadata-dir", "md", "init", root],
+        )
+    };
+    assert_eq!(init("root.json").code, Some(0));
+    let out = run_in(
+        d.path(),
+        &[
+            "tuf-client",
+            "--metadata-dir",
+            "md",
+            "--metadata-url",
+            &format!("{}metadata/", server.url()),
+            "refresh",
+        ],
+    );
+    assert_eq!(out.code, Some(0), "{}", out.describe());
+    let trusted = std::fs::read(d.path().join("md/root.json")).unwrap();
+    assert_eq!(trusted, repo.root_bytes(2), "refresh rotated to root 2");
+    // Root 1 over a directory that trusts root 2: refused, nothing written.
+    let line = client_fails(&init("root.json"));
+    assert!(line.contains("roll back") && line.contains('2'), "{line}");
+    assert!(line.contains("root.json"), "{line}");
+    assert_eq!(
+        std::fs::read(d.path().join("md/root.json")).unwrap(),
+        trusted
+    );
+    // The same version is taken as today.
+    assert_eq!(init("root2.json").code, Some(0));
+}
+
+#[test]
+fn io_and_connection_failures_name_the_path_and_one_cause() {
+    // finding 14
+    let repo = repository();
+    let d = workdir(&repo);
+    std::fs::write(d.path().join("a-plain-file"), b"").unwrap();
+    let line = client_fails(&run_in(
+        d.path(),
+        &[
+            "tuf-client",
+            "--metadata-dir",
+            "a-plain-file",
+            "init",
+            "root.json",
+        ],
+    ));
+    assert!(line.contains("a-plain-file"), "which path? {line}");
+    // A port nobody listens on (bound, then closed).
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    assert_eq!(
+        run_in(
+            d.path(),
+            &["tuf-client", "--metadata-dir", "md", "init", "root.json"]
+        )
+        .code,
+        Some(0)
+    );
+    let url = format!("http://127.0.0.1:{port}/metadata/");
+    let line = client_fails(&run_in(
+        d.path(),
+        &[
+            "tuf-client",
+            "--metadata-dir",
+            "md",
+            "--metadata-url",
+            &url,
+            "refresh",
+        ],
+    ));
+    assert!(line.contains(&url), "which URL? {line}");
+    assert!(line.ends_with(": connection refused"), "{line}");
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -790,6 +883,76 @@ fn evidence_of_a_tuf_run_rechecks_offline_to_the_same_metadata_verdicts() {
 }
 
 #[test]
+fn an_equivocation_says_which_mirror_served_which_copy() {
+    // finding 10
+    let mut repo = repository();
+    let honest = tempfile::tempdir().unwrap();
+    copy_dir(repo.path(), honest.path());
+    // The snapshot key signs another snapshot under the same version.
+    repo.add_target("targets", "evil.txt", b"evil");
+    repo.publish("targets");
+    repo.write("snapshot");
+    let (a, split) = (
+        Server::serve_dir(honest.path()),
+        Server::serve_dir(repo.path()),
+    );
+    let d = workdir(&repo);
+    let p = tuf_profile(
+        d.path(),
+        &[
+            (&format!("{}metadata/", a.url()), None, "FR", "fr"),
+            (&format!("{}metadata/", split.url()), None, "JP", "jp"),
+        ],
+    );
+    let args = [
+        "check",
+        p.to_str().unwrap(),
+        "--no-state",
+        "--artifacts",
+        "none",
+    ];
+    let out = run_in(d.path(), &[&args[..], &["--json"]].concat());
+    assert_eq!(out.code, Some(1), "{}", out.describe());
+    let r = json(&out);
+    let e = &r["equivocations"][0];
+    assert_eq!(e["kind"], "snapshot");
+    let copies = e["copies"].as_array().unwrap();
+    assert_eq!(copies.len(), 2, "{e}");
+    let by_mirror = |url: String| {
+        copies
+            .iter()
+            .find(|c| c["mirrors"] == serde_json::json!([url]))
+            .unwrap_or_else(|| panic!("no copy served by {url} alone: {e}"))["digest"]
+            .as_str()
+            .unwrap()
+            .to_owned()
+    };
+    let (da, ds) = (
+        by_mirror(format!("{}metadata/", a.url())),
+        by_mirror(format!("{}metadata/", split.url())),
+    );
+    assert_ne!(da, ds);
+    let listed: Vec<&str> = e["payload_sha256"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|d| d.as_str().unwrap())
+        .collect();
+    assert!(listed.contains(&da.as_str()) && listed.contains(&ds.as_str()));
+    // Human: one line per copy, naming its digest and its mirror.
+    let out = run_in(d.path(), &args);
+    assert_no_panic(&out);
+    for (digest, server) in [(&da, &a), (&ds, &split)] {
+        let line = out
+            .stdout
+            .lines()
+            .find(|l| l.contains(&format!("copy sha256 {}", &digest[..16])))
+            .unwrap_or_else(|| panic!("no line for copy {digest}\n{}", out.describe()));
+        assert!(line.contains(&server.url()), "{line}");
+    }
+}
+
+#[test]
 fn mirror_and_profile_labels_with_escapes_are_shown_escaped() {
     let repo = repository();
     let server = Server::serve_dir(repo.path());
@@ -806,7 +969,6 @@ fn mirror_and_profile_labels_with_escapes_are_shown_escaped() {
 }
 
 #[test]
-#[ignore = "finding 1"]
 fn verify_refuses_a_tuf_profile_with_exit_2_before_asking_any_mirror() {
     let repo = repository();
     let server = Server::serve_dir(repo.path());
@@ -840,7 +1002,6 @@ fn verify_refuses_a_tuf_profile_with_exit_2_before_asking_any_mirror() {
 }
 
 #[test]
-#[ignore = "finding 2"]
 fn verify_release_with_a_tuf_profile_says_tuf_not_dsse() {
     let repo = repository();
     let d = workdir(&repo);
@@ -872,7 +1033,6 @@ fn verify_release_with_a_tuf_profile_says_tuf_not_dsse() {
 }
 
 #[test]
-#[ignore = "finding 3"]
 fn a_scheme_typo_in_a_tuf_profile_without_channel_names_the_scheme() {
     let repo = repository();
     let d = workdir(&repo);
@@ -887,7 +1047,6 @@ fn a_scheme_typo_in_a_tuf_profile_without_channel_names_the_scheme() {
 }
 
 #[test]
-#[ignore = "finding 4"]
 fn a_targets_url_left_out_for_a_metadata_dir_layout_says_where_it_looked() {
     // The layout python-tuf writes and docs/ECOSYSTEMS.md's rehearsal serves: metadata/ and
     // targets/ side by side. Without targets_url, check looks in metadata/targets/.

@@ -198,6 +198,15 @@ fn two_different_valid_roots_of_one_version_are_root_equivocation() {
     let mut want = vec![w.url_of("a"), w.url_of("b")];
     want.sort();
     assert_eq!(mirrors, want);
+    // Which mirror served which root.
+    let served: Vec<(String, Vec<String>)> = e
+        .copies
+        .iter()
+        .map(|c| (c.digest.clone(), c.mirrors.clone()))
+        .collect();
+    assert_eq!(served.len(), 2);
+    assert!(served.contains(&(v2a.payload_sha256(), vec![w.url_of("a")])));
+    assert!(served.contains(&(v2b.payload_sha256(), vec![w.url_of("b")])));
     // Neither is trusted; the run fails even though every release verified under v1.
     assert_eq!(run.root.as_ref().unwrap().version, 1);
     assert!(!run.ok);

@@ -69,6 +69,10 @@ enum Command {
     /// Print the manual page (roff), e.g. `mirrorproof man | man -l -`.
     Man,
     /// A TUF client with the command line of the TUF conformance suite.
+    #[command(
+        override_usage = tuf_client::USAGE,
+        after_help = tuf_client::AFTER_HELP
+    )]
     TufClient(tuf_client::TufClientArgs),
 }
 
@@ -113,6 +117,10 @@ pub fn main() -> i32 {
             return EXIT_OK;
         }
         Err(e) => {
+            if let Some(msg) = tuf_client::parse_error(&e) {
+                eprintln!("mirrorproof tuf-client: {}", line(&msg));
+                return tuf_client::EXIT_FAILURE;
+            }
             // clap quotes the offending argument raw (`unexpected argument '...'`), and
             // arguments come from file names too (`verify p.toml *` in a download
             // directory): plain text, each line through `shown`, as every other message.
@@ -120,7 +128,7 @@ pub fn main() -> i32 {
             for l in rendered.trim_end().lines() {
                 eprintln!("{}", shown(l));
             }
-            return tuf_client::usage_exit_code().unwrap_or(EXIT_USAGE);
+            return EXIT_USAGE;
         }
     };
     match dispatch(cli.command) {

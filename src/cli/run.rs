@@ -23,7 +23,8 @@ const MAX_CONCURRENCY: usize = 4096;
 #[derive(Args)]
 pub(crate) struct RunArgs {
     /// Add a mirror: an http(s) URL or an existing directory, optionally with its ISO
-    /// country code: URL=CC (repeatable).
+    /// country code: URL=CC (repeatable). For a tuf profile URL is the metadata URL, and
+    /// targets are looked for in URL/targets/ (a profile's targets_url says otherwise).
     #[arg(long = "mirror", value_name = "URL[=CC]")]
     mirrors: Vec<String>,
     /// Check only the --mirror mirrors, not the profile's.

@@ -180,6 +180,12 @@ fn against_profile(
     run: &RunArgs,
 ) -> Result<i32, Fail> {
     let profile = Profile::load(profile_path).map_err(usage)?;
+    // Refused before any request and before the state is opened: a TUF run hands back no
+    // file list to match local files against, so asking the mirrors (or reading the TUF
+    // root as a native one for --release) could only end in a misleading failure.
+    if profile.tuf.is_some() {
+        return Err(usage(VerifyError::Unsupported { scheme: "tuf" }));
+    }
     if let Some(release_path) = release {
         let release = release_from_disk(&profile, release_path, roots, run)?;
         let all_ok = against_release(&release, files);

@@ -4,7 +4,7 @@
 
 use std::fmt::Write as _;
 
-use super::{MirrorReport, Render, Report, Status};
+use super::{EquivocationCopy, MirrorReport, Render, Report, Status};
 use crate::text::shown;
 
 /// The table at a terminal's width.
@@ -82,6 +82,7 @@ fn human(report: &Report, columns: usize) -> String {
             e.payload_sha256.len(),
             shown(&e.mirrors.join(", "))
         );
+        write_copies(&mut out, &e.copies, columns);
     }
     for r in &report.root_rejected {
         let _ = writeln!(
@@ -115,6 +116,7 @@ fn human(report: &Report, columns: usize) -> String {
                 shown(&e.mirrors.join(", ")).into_owned()
             }
         );
+        write_copies(&mut out, &e.copies, columns);
         for (i, doc) in e.evidence.iter().enumerate() {
             let _ = writeln!(out, "  signed evidence {}:", i + 1);
             for line in doc.lines().take(40) {
@@ -126,6 +128,29 @@ fn human(report: &Report, columns: usize) -> String {
     let _ = writeln!(out, "{}", shown(&report.summary()));
     out
 }
+
+/// One line per conflicting copy of an equivocation: its digest (enough of it to tell
+/// the copies apart) and who serves it, so a reader knows which operators to ask.
+fn write_copies(out: &mut String, copies: &[EquivocationCopy], columns: usize) {
+    for c in copies {
+        let digest: String = c.digest.chars().take(COPY_DIGEST_CHARS).collect();
+        let mut holders = Vec::new();
+        if !c.mirrors.is_empty() {
+            holders.push(format!("served by {}", c.mirrors.join(", ")));
+        }
+        if c.state {
+            holders.push("recorded in local state".to_owned());
+        }
+        if holders.is_empty() {
+            holders.push("served by no mirror".to_owned());
+        }
+        let head = format!("  copy sha256 {}… ", shown(&digest));
+        write_wrapped(out, &head, &shown(&holders.join("; ")), columns);
+    }
+}
+
+/// Hex digits of a copy's digest shown: 64 bits, plenty to tell two copies apart.
+const COPY_DIGEST_CHARS: usize = 16;
 
 /// Width of the human report when the terminal's is unknown.
 pub const DEFAULT_COLUMNS: usize = 100;

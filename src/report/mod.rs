@@ -113,6 +113,25 @@ pub struct EquivocationReport {
     /// can check the proof offline.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub evidence: Vec<String>,
+    /// Extension: which mirrors serve which of the conflicting copies, one entry per
+    /// digest in `payload_sha256` (absent where that is not known).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub copies: Vec<EquivocationCopy>,
+}
+
+/// One of the conflicting copies of an equivocation, and who holds it.
+#[derive(Debug, Clone, Serialize)]
+pub struct EquivocationCopy {
+    pub digest: String,
+    /// The mirrors serving it (empty when only the local state holds it).
+    pub mirrors: Vec<String>,
+    /// True when the local state holds it.
+    #[serde(skip_serializing_if = "is_false")]
+    pub state: bool,
+}
+
+fn is_false(b: &bool) -> bool {
+    !*b
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -315,6 +334,40 @@ impl Report {
     }
 }
 
+/// The one readable cause in a network error's chain (`error sending request: client
+/// error (Connect): tcp connect error: Connection refused (os error 111)` is "connection
+/// refused"), for messages that have one line to say it in. Classified by the same words
+/// as the report's offline note; a reason it does not know (a TLS failure, say) keeps its
+/// own words, less the wrappers that say nothing.
+pub fn network_cause(reason: &str) -> String {
+    let lower = reason.to_ascii_lowercase();
+    if DNS_FAILURES.iter().any(|w| lower.contains(w)) {
+        return "the host name could not be resolved".into();
+    }
+    for plain in [
+        "connection refused",
+        "network is unreachable",
+        "no route to host",
+    ] {
+        if lower.contains(plain) {
+            return plain.into();
+        }
+    }
+    let mut rest = reason;
+    for wrapper in [
+        "error sending request: ",
+        "client error (Connect): ",
+        "tcp connect error: ",
+    ] {
+        rest = rest.strip_prefix(wrapper).unwrap_or(rest);
+    }
+    if rest.trim().is_empty() {
+        reason.to_owned()
+    } else {
+        rest.to_owned()
+    }
+}
+
 /// Reasons (as reqwest and the OS word them) that mean a name did not resolve.
 const DNS_FAILURES: &[&str] = &[
     "dns error",
@@ -350,5 +403,38 @@ pub trait Render {
         // Writing into a Vec cannot fail.
         let _ = self.render(report, &mut out);
         String::from_utf8_lossy(&out).into_owned()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::network_cause;
+
+    #[test]
+    fn network_causes_are_one_readable_phrase() {
+        assert_eq!(
+            network_cause(
+                "error sending request: client error (Connect): tcp connect error: Connection refused (os error 111)"
+            ),
+            "connection refused"
+        );
+        assert_eq!(
+            network_cause(
+                "error sending request: client error (Connect): dns error: error resolving DNS: failed to lookup address information: Name or service not known"
+            ),
+            "the host name could not be resolved"
+        );
+        // Unknown causes keep their words, without the wrappers.
+        assert_eq!(
+            network_cause(
+                "error sending request: client error (Connect): invalid peer certificate: UnknownIssuer"
+            ),
+            "invalid peer certificate: UnknownIssuer"
+        );
+        assert_eq!(network_cause("proxy x: bad"), "proxy x: bad");
+        assert_eq!(
+            network_cause("error sending request: "),
+            "error sending request: "
+        );
     }
 }

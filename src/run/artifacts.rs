@@ -9,8 +9,8 @@ use std::time::Instant;
 
 use tokio::sync::Semaphore;
 
-use crate::fetch::{ArtifactMode, ArtifactOutcome, Fetcher};
-use crate::profile::Mirror;
+use crate::fetch::{ArtifactMode, ArtifactOutcome, Fetcher, join_url};
+use crate::profile::{Location, Mirror};
 use crate::release::Artifact;
 use crate::report::ArtifactReport;
 use crate::run::judge::Status;
@@ -20,7 +20,24 @@ use crate::run::observe::Proof;
 const PER_MIRROR_ARTIFACTS: usize = 4;
 
 /// Per mirror: each artifact's outcome, and the longest time one took.
-pub(crate) type ArtifactResults = BTreeMap<usize, (Vec<(String, ArtifactOutcome)>, u64)>;
+pub(crate) type ArtifactResults = BTreeMap<usize, (Vec<Checked>, u64)>;
+
+/// One artifact on one mirror.
+pub(crate) struct Checked {
+    pub name: String,
+    pub outcome: ArtifactOutcome,
+    /// The URL (or local path) asked: a file missing because it was looked for in the
+    /// wrong place (a TUF mirror's targets beside, not below, its metadata) says where.
+    pub asked: String,
+}
+
+/// Where `rel` is asked for on `mirror`, as [`Fetcher::check_artifact`] builds it.
+fn asked(mirror: &Mirror, rel: &str) -> String {
+    match &mirror.location {
+        Location::Http(base) => join_url(base, rel).to_string(),
+        Location::Dir(dir) => dir.join(rel).display().to_string(),
+    }
+}
 
 /// Checks artifacts for the mirrors that serve the latest content: one task per artifact
 /// per mirror, so hashing spreads over all cores while the fetcher's semaphore bounds the
@@ -43,6 +60,7 @@ pub(crate) async fn check(
             handles.push((
                 i,
                 a.name.clone(),
+                asked(&m, &rel),
                 tokio::spawn(async move {
                     let _slot = own.acquire().await;
                     if stalled.load(Ordering::Relaxed) {
@@ -64,12 +82,16 @@ pub(crate) async fn check(
         }
     }
     let mut results = ArtifactResults::new();
-    for (i, name, h) in handles {
+    for (i, name, asked, h) in handles {
         let (outcome, ms) = h
             .await
             .unwrap_or_else(|e| (ArtifactOutcome::Error(format!("task failed: {e}")), 0));
         let entry = results.entry(i).or_default();
-        entry.0.push((name, outcome));
+        entry.0.push(Checked {
+            name,
+            outcome,
+            asked,
+        });
         entry.1 = entry.1.max(ms);
     }
     results
@@ -77,13 +99,18 @@ pub(crate) async fn check(
 
 /// A latest mirror's status from its artifacts: any corrupt one makes it corrupt, any
 /// missing or unfetched one incomplete.
-pub(crate) fn status(results: &[(String, ArtifactOutcome)]) -> (Status, Option<String>) {
+pub(crate) fn status(results: &[Checked]) -> (Status, Option<String>) {
     let mut corrupt = Vec::new();
     let mut missing = Vec::new();
-    for (name, o) in results {
-        match o {
+    for Checked {
+        name,
+        outcome,
+        asked,
+    } in results
+    {
+        match outcome {
             ArtifactOutcome::Corrupt(why) => corrupt.push(format!("{name}: {why}")),
-            ArtifactOutcome::Missing => missing.push(format!("{name}: missing")),
+            ArtifactOutcome::Missing => missing.push(format!("{name}: missing at {asked}")),
             ArtifactOutcome::Error(why) | ArtifactOutcome::TimedOut(why) => {
                 missing.push(format!("{name}: not fetched ({why})"))
             }

@@ -97,6 +97,19 @@ pub struct Equivocation {
     pub with_state: bool,
     /// The signed bytes behind each digest, where they are text worth keeping as proof.
     pub evidence: Vec<String>,
+    /// Which mirrors serve which copy, by digest (sorted): "two contents" says little to
+    /// someone who has to go and ask the mirrors' operators.
+    pub copies: Vec<Served>,
+}
+
+/// One of the conflicting copies in an [`Equivocation`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Served {
+    pub digest: String,
+    /// Indexes of the mirrors that serve it (none when only the state holds it).
+    pub mirrors: Vec<usize>,
+    /// True when the local state holds it.
+    pub state: bool,
 }
 
 #[derive(Debug, Clone)]
@@ -321,25 +334,38 @@ fn equivocations<D>(
         if state_conflict && let Some(st) = state {
             all.insert(st.payload_sha256.clone());
         }
-        let mirrors = observations
+        let mut served: BTreeMap<String, Vec<usize>> = BTreeMap::new();
+        for (i, o) in observations.iter().enumerate() {
+            let Some(s) = verified(o) else { continue };
+            for (k, digest, _) in keys_of(s) {
+                if k.0 == *kind && k.1 == *version {
+                    let by = served.entry(digest).or_default();
+                    if by.last() != Some(&i) {
+                        by.push(i);
+                    }
+                }
+            }
+        }
+        let mirrors: BTreeSet<usize> = served.values().flatten().copied().collect();
+        let in_state = state
+            .filter(|_| state_conflict)
+            .map(|st| st.payload_sha256.as_str());
+        let copies = all
             .iter()
-            .enumerate()
-            .filter(|(_, o)| {
-                verified(o).is_some_and(|s| {
-                    keys_of(s)
-                        .iter()
-                        .any(|(k, _, _)| k.0 == *kind && k.1 == *version)
-                })
+            .map(|d| Served {
+                digest: d.clone(),
+                mirrors: served.get(d).cloned().unwrap_or_default(),
+                state: in_state == Some(d.as_str()),
             })
-            .map(|(i, _)| i)
             .collect();
         out.push(Equivocation {
             kind: kind.clone(),
             version: *version,
             payload_sha256: all.into_iter().collect(),
-            mirrors,
+            mirrors: mirrors.into_iter().collect(),
             with_state: state_conflict,
             evidence: digests.values().flatten().cloned().collect(),
+            copies,
         });
     }
     out
@@ -739,6 +765,45 @@ mod tests {
         assert_eq!(a.equivocations[0].mirrors, vec![0, 1]);
         assert!(a.latest_is_equivocated());
         assert_eq!(a.hold, Some(Hold::Silent));
+    }
+
+    #[test]
+    fn an_equivocation_says_which_mirror_serves_which_copy() {
+        let (a, b) = ("a".repeat(64), "b".repeat(64));
+        let mut obs = vec![
+            release(5, "a", false),
+            release(5, "b", false),
+            release(4, "c", false),
+            release(5, "a", false),
+        ];
+        let audit = judge(&mut obs, None, now());
+        let copies = &audit.equivocations[0].copies;
+        assert_eq!(
+            copies,
+            &vec![
+                Served {
+                    digest: a.clone(),
+                    mirrors: vec![0, 3],
+                    state: false
+                },
+                Served {
+                    digest: b.clone(),
+                    mirrors: vec![1],
+                    state: false
+                },
+            ]
+        );
+        // A copy only the state holds is a copy too, served by no mirror.
+        let st = state(5, &"d".repeat(64));
+        let audit = judge(&mut [release(5, "b", false)], Some(&st), now());
+        let copies = &audit.equivocations[0].copies;
+        assert_eq!(copies.len(), 2);
+        assert_eq!(
+            (copies[0].digest.as_str(), copies[0].state),
+            (b.as_str(), false)
+        );
+        assert_eq!(copies[0].mirrors, vec![0]);
+        assert!(copies[1].state && copies[1].mirrors.is_empty());
     }
 
     #[test]

@@ -42,7 +42,9 @@ use futures_util::future::BoxFuture;
 use crate::evidence::{EvidenceDir, mirror_dir};
 use crate::fetch::{ArtifactMode, Body, FetchConfig, FetchError, Fetcher};
 use crate::profile::Mirror;
-use crate::report::{EquivocationReport, LatestReport, MirrorReport, Report, SCHEMA};
+use crate::report::{
+    EquivocationCopy, EquivocationReport, LatestReport, MirrorReport, Report, SCHEMA,
+};
 use crate::schemes::Prehash;
 use crate::state::{StateError, StateStore};
 use crate::time::{self, Timestamp};
@@ -416,7 +418,7 @@ async fn pipeline<S: Scheme>(
                 }
                 let arts = results
                     .into_iter()
-                    .map(|(name, o)| artifacts::report(name, o))
+                    .map(|c| artifacts::report(c.name, c.outcome))
                     .collect();
                 (st, why, arts, ms)
             }
@@ -469,6 +471,15 @@ async fn pipeline<S: Scheme>(
                 mirrors: e.mirrors.iter().map(url_of).collect(),
                 with_state: e.with_state,
                 evidence: e.evidence.clone(),
+                copies: e
+                    .copies
+                    .iter()
+                    .map(|c| EquivocationCopy {
+                        digest: c.digest.clone(),
+                        mirrors: c.mirrors.iter().map(url_of).collect(),
+                        state: c.state,
+                    })
+                    .collect(),
             })
             .collect(),
         scheme: None,

@@ -81,6 +81,7 @@ fn record_latest(
                 mirrors: Vec::new(),
                 with_state: true,
                 evidence: Vec::new(),
+                copies: Vec::new(),
             });
             if let Some(l) = report.latest.as_mut() {
                 l.equivocated = true;

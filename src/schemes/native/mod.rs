@@ -20,7 +20,7 @@ use crate::envelope::{Envelope, RELEASE_TYPE};
 use crate::fetch::FetchError;
 use crate::keys::{KeyId, PublicKey};
 use crate::release::Release;
-use crate::report::{EquivocationReport, RejectedRoot, Report, RootReport};
+use crate::report::{EquivocationCopy, EquivocationReport, RejectedRoot, Report, RootReport};
 use crate::root::{RootError, TrustedRoot};
 use crate::run::{
     Audit, CheckError, CheckOptions, Keep, Observation, Order, Proof, Scheme, Signed, Visit,
@@ -255,6 +255,14 @@ impl Native {
                     .collect(),
                 with_state: false,
                 evidence: Vec::new(),
+                copies: valid
+                    .iter()
+                    .map(|(digest, (_, ms))| EquivocationCopy {
+                        digest: digest.clone(),
+                        mirrors: ms.iter().map(|i| mirrors_url(mirrors, *i)).collect(),
+                        state: false,
+                    })
+                    .collect(),
             });
             return None;
         }

@@ -63,11 +63,47 @@ fn read_stored(dir: &Path, role: &str, max: u64) -> Result<Vec<u8>, String> {
 /// Writes the initial trusted root into `dir` (created if needed), after checking it is
 /// a root signed by a threshold of its own keys: a client never starts from a file that
 /// could not verify anything.
+///
+/// A directory that already trusts a newer root is left alone: writing an older one over
+/// it would undo every rotation the client has verified since (a key the repository
+/// retired, perhaps because it leaked, would be trusted again). The same version, or an
+/// older or unreadable stored root, is replaced as asked.
 pub fn init(dir: &Path, root: &[u8], now: Timestamp) -> Result<(), TufError> {
-    TrustedSet::new(root.to_vec(), now)?;
-    std::fs::create_dir_all(dir).map_err(|e| TufError::io("metadata directory", &e))?;
-    crate::fsutil::atomic_write(&metadata_file(dir, ROOT), root, FILE_MODE)
-        .map_err(|e| TufError::io("writing root.json", &e))
+    let new = TrustedSet::new(root.to_vec(), now)?
+        .root()
+        .signed
+        .common
+        .version;
+    let file = metadata_file(dir, ROOT);
+    if let Some(stored) = stored_root_version(dir)
+        && stored > new
+    {
+        return Err(TufError::Io(format!(
+            "{} already trusts root version {stored}, newer than this root's version {new}: init would roll back trust (to start over, remove the directory first)",
+            file.display()
+        )));
+    }
+    std::fs::create_dir_all(dir)
+        .map_err(|e| TufError::io(&format!("metadata directory {}", dir.display()), &e))?;
+    crate::fsutil::atomic_write(&file, root, FILE_MODE)
+        .map_err(|e| TufError::io(&format!("writing {}", file.display()), &e))
+}
+
+/// The version of the root kept in `dir`, if there is one that reads as metadata. Not
+/// verified again: this client wrote it after verifying it, and it is used only to refuse.
+fn stored_root_version(dir: &Path) -> Option<u64> {
+    #[derive(serde::Deserialize)]
+    struct Stored {
+        signed: Version,
+    }
+    #[derive(serde::Deserialize)]
+    struct Version {
+        version: u64,
+    }
+    let bytes = read_stored(dir, ROOT, Config::default().root_max_bytes).ok()?;
+    serde_json::from_slice::<Stored>(&bytes)
+        .ok()
+        .map(|s| s.signed.version)
 }
 
 impl<S: Source> Updater<S> {
@@ -79,8 +115,12 @@ impl<S: Source> Updater<S> {
         config: Config,
         now: Timestamp,
     ) -> Result<Updater<S>, TufError> {
-        let bytes = read_stored(dir, ROOT, config.root_max_bytes)
-            .map_err(|e| TufError::Io(format!("trusted root.json: {e}")))?;
+        let bytes = read_stored(dir, ROOT, config.root_max_bytes).map_err(|e| {
+            TufError::Io(format!(
+                "trusted root {}: {e}",
+                metadata_file(dir, ROOT).display()
+            ))
+        })?;
         Updater::start(
             Some(dir.to_path_buf()),
             bytes,
@@ -150,9 +190,13 @@ impl<S: Source> Updater<S> {
     async fn fetch(&self, role: &str, version: Option<u64>, max: u64) -> Result<Vec<u8>, TufError> {
         let url = source::metadata_url(&self.metadata_url, role, version)
             .map_err(|e| TufError::Io(format!("metadata URL for {role}: {e}")))?;
-        let what = match version {
-            Some(v) => format!("{v}.{role}.json"),
-            None => format!("{role}.json"),
+        // A client on disk is run by hand, and a wrong metadata URL is the usual cause
+        // of a failure: name what was asked. The audit's mirrors are named by the report
+        // (and a local one's URL is internal), so there the file name is enough.
+        let what = match (self.dir.is_some(), version) {
+            (true, _) => url.to_string(),
+            (false, Some(v)) => format!("{v}.{role}.json"),
+            (false, None) => format!("{role}.json"),
         };
         self.source
             .get(&url, max)
@@ -163,8 +207,9 @@ impl<S: Source> Updater<S> {
     /// Records a newly verified document, and keeps it on disk when there is a disk.
     fn persist(&mut self, role: &str, bytes: Vec<u8>) -> Result<(), TufError> {
         if let Some(dir) = &self.dir {
-            crate::fsutil::atomic_write(&metadata_file(dir, role), &bytes, FILE_MODE)
-                .map_err(|e| TufError::io(&format!("writing {role}.json"), &e))?;
+            let file = metadata_file(dir, role);
+            crate::fsutil::atomic_write(&file, &bytes, FILE_MODE)
+                .map_err(|e| TufError::io(&format!("writing {}", file.display()), &e))?;
         }
         self.verified.push((role.to_owned(), bytes));
         Ok(())
@@ -377,7 +422,8 @@ impl<S: Source> Updater<S> {
         };
         // Before any request: a digest this client cannot compute could never verify.
         let hashers = info.hashes.hashers().map_err(mismatch)?;
-        std::fs::create_dir_all(target_dir).map_err(|e| TufError::io("target directory", &e))?;
+        std::fs::create_dir_all(target_dir)
+            .map_err(|e| TufError::io(&format!("target directory {}", target_dir.display()), &e))?;
         let partial = Partial::create(partial_file(&file)?)
             .map_err(|e| TufError::io("creating the partial target file", &e))?;
         let guard = partial.guard();
@@ -393,7 +439,7 @@ impl<S: Source> Updater<S> {
             .map_err(|error| match error {
                 SourceError::Sink(e) => TufError::Io(format!("writing target {path}: {e}")),
                 error => TufError::Fetch {
-                    what: format!("target {path}"),
+                    what: format!("target {path} from {url}"),
                     error,
                 },
             })?;
