@@ -1074,7 +1074,6 @@ fn a_targets_url_left_out_for_a_metadata_dir_layout_says_where_it_looked() {
 }
 
 #[test]
-#[ignore = "finding 5"]
 fn the_header_of_a_tuf_run_names_the_pinned_root_even_when_no_mirror_verified() {
     let repo = repository();
     let d = workdir(&repo);

@@ -45,7 +45,7 @@ use super::metadata::{self, ROOT, SNAPSHOT, TIMESTAMP, Unverified};
 use super::source::{Source, SourceError};
 use super::{Config, TufError};
 use crate::evidence::Trust;
-use crate::fetch::{ArtifactMode, FetchError};
+use crate::fetch::ArtifactMode;
 use crate::profile::{Location, Mirror, Profile, TufSource};
 use crate::release::{Artifact, Expected};
 use crate::report::{Report, RootReport};
@@ -73,6 +73,7 @@ fn snapshot_channel(channel: &str) -> String {
 pub struct Tuf {
     pinned: Arc<Vec<u8>>,
     pinned_version: u64,
+    pinned_root: RootReport,
     source: TufSource,
     config: Config,
     key: String,
@@ -157,6 +158,15 @@ pub struct TufLatest {
 /// Reads and checks the pinned root: a root signed by a threshold of its own keys (it may
 /// be expired: clients update from an old root through the chain of its successors).
 pub fn load_pinned(path: &std::path::Path, config: &Config) -> Result<(Vec<u8>, u64), CheckError> {
+    load_pinned_root(path, config).map(|(bytes, r)| (bytes, r.version))
+}
+
+/// [`load_pinned`], with what a report says of that root (version, digest of its signed
+/// part, expiry): the header names it when no mirror got further.
+fn load_pinned_root(
+    path: &std::path::Path,
+    config: &Config,
+) -> Result<(Vec<u8>, RootReport), CheckError> {
     let shown = path.display().to_string();
     let err = |reason: String| CheckError::PinnedRoot {
         path: shown.clone(),
@@ -167,7 +177,15 @@ pub fn load_pinned(path: &std::path::Path, config: &Config) -> Result<(Vec<u8>, 
     let trusted =
         super::trusted::TrustedSet::new(bytes.clone(), chrono::DateTime::<chrono::Utc>::MIN_UTC)
             .map_err(|e| err(e.to_string()))?;
-    Ok((bytes, trusted.root().signed.common.version))
+    let root = &trusted.root().signed.common;
+    let report = RootReport {
+        version: root.version,
+        payload_sha256: audit::signed_digest(&bytes)
+            .map(hex::encode)
+            .unwrap_or_default(),
+        expires: root.expires.clone(),
+    };
+    Ok((bytes, report))
 }
 
 impl Tuf {
@@ -178,11 +196,13 @@ impl Tuf {
             .clone()
             .ok_or_else(|| CheckError::Scheme(profile.scheme.clone()))?;
         let config = Config::default();
-        let (pinned, pinned_version) = load_pinned(&profile.root, &config)?;
+        let (pinned, pinned_root) = load_pinned_root(&profile.root, &config)?;
+        let pinned_version = pinned_root.version;
         let walks = tokio::sync::Semaphore::new(walk_slots(&config, &opts.fetch));
         let mut tuf = Tuf {
             pinned: Arc::new(pinned),
             pinned_version,
+            pinned_root,
             source,
             config,
             key: state_key(&profile.name),
@@ -616,7 +636,9 @@ impl Scheme for Tuf {
                 version: d.root.0,
                 payload_sha256: d.root.1.clone(),
                 expires: d.root.2.clone(),
-            });
+            })
+            // No mirror verified anything: the run still started from the pinned root.
+            .or_else(|| Some(self.pinned_root.clone()));
         for (m, d) in report.mirrors.iter_mut().zip(&details) {
             let Some(d) = d else { continue };
             // The judge speaks of releases; say which TUF document it means.
@@ -821,14 +843,7 @@ impl Source for VisitSource<'_> {
         match got {
             Ok(body) if body.len() as u64 > max_bytes => Err(SourceError::TooLarge(max_bytes)),
             Ok(body) => Ok(body.to_vec()),
-            Err(e) => Err(match e {
-                FetchError::NotFound(code) => SourceError::Missing(code),
-                FetchError::Status(403) => SourceError::Missing(Some(403)),
-                FetchError::Status(c) => SourceError::Status(c),
-                FetchError::TooLarge(n) => SourceError::TooLarge(n),
-                FetchError::Timeout(d) => SourceError::Timeout(d),
-                other => SourceError::Network(other.to_string()),
-            }),
+            Err(e) => Err(super::source::from_fetch(e)),
         }
     }
 }

@@ -127,7 +127,8 @@ impl Source for FetcherSource {
     }
 }
 
-fn from_fetch(e: FetchError) -> SourceError {
+/// How a fetch failure reads to the TUF client (403 and 404 both end a root walk).
+pub(crate) fn from_fetch(e: FetchError) -> SourceError {
     match e {
         FetchError::NotFound(code) => SourceError::Missing(code),
         FetchError::Status(403) => SourceError::Missing(Some(403)),
