@@ -202,6 +202,21 @@ impl SignedSource {
 }
 
 impl Profile {
+    /// The largest metadata document a run of this profile accepts when the user sets no
+    /// limit: a native release or signed file is small, but a TUF repository's targets
+    /// metadata may lawfully reach TUF's own bound (each role is still held to its own
+    /// limit, or to the length the signed metadata above it gives).
+    pub fn default_max_metadata_bytes(&self) -> u64 {
+        if self.tuf.is_some() {
+            let tuf = crate::schemes::tuf::Config::default();
+            tuf.targets_max_bytes
+                .max(tuf.snapshot_max_bytes)
+                .max(tuf.root_max_bytes)
+        } else {
+            crate::envelope::DEFAULT_MAX_BYTES
+        }
+    }
+
     pub fn load(path: &Path) -> Result<Profile, ProfileError> {
         let shown = path.display().to_string();
         let bytes = crate::fsutil::read_limited(path, MAX_PROFILE_BYTES).map_err(|e| {

@@ -717,3 +717,39 @@ fn one_signed_timestamp_in_two_encodings_is_the_same_content() {
     assert!(r.report.equivocations.is_empty(), "{}", r.table());
     assert_eq!(r.mirror("a").payload_sha256, r.mirror("b").payload_sha256);
 }
+
+#[test]
+fn a_targets_metadata_larger_than_a_native_release_is_within_tufs_own_limit() {
+    // Real repositories list thousands of targets: 12,000 entries make targets.json about
+    // 1.5 MB, over the 1 MiB a native release document may weigh, under TUF's 5,000,000.
+    let mut repo = repo_with_target();
+    for i in 0..12_000 {
+        repo.md.get_mut("targets").unwrap()["targets"][format!("pkgs/p{i:05}.tar")] = json!({
+            "length": 1000 + i,
+            "hashes": {"sha256": hex::encode(Sha256::digest(i.to_string()))}
+        });
+    }
+    repo.update_targets();
+    let name = format!("metadata/{}.targets.json", repo.version("targets"));
+    let size = std::fs::metadata(repo.path().join(name)).unwrap().len();
+    assert!(size > 1 << 20, "targets.json is {size} bytes");
+    let a = mirror("a", &repo);
+    let s = setup(&repo.root_bytes(1), &[&a], &["pkg.tar"]);
+    let check = |extra: &[&str]| {
+        Command::new(BIN)
+            .args(["check", "--no-state", "--json"])
+            .args(extra)
+            .arg(s.path())
+            .output()
+            .unwrap()
+    };
+    let out = check(&[]);
+    let json: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(out.status.code(), Some(0), "{json}");
+    assert_eq!(json["mirrors"][0]["status"], "ok");
+    // A limit the user sets still holds.
+    let out = check(&["--max-metadata-bytes", "1048576"]);
+    let json: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(out.status.code(), Some(1), "{json}");
+    assert_ne!(json["mirrors"][0]["status"], "ok");
+}

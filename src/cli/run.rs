@@ -43,9 +43,10 @@ pub(crate) struct RunArgs {
     /// many, fewer if the open-file limit is lower).
     #[arg(long, default_value_t = 64)]
     concurrency: usize,
-    /// Largest metadata document accepted, in bytes.
-    #[arg(long, default_value_t = mirrorproof::envelope::DEFAULT_MAX_BYTES)]
-    pub(crate) max_metadata_bytes: u64,
+    /// Largest metadata document accepted, in bytes [default: 1048576; for tuf profiles
+    /// 5000000, TUF's own limit for targets metadata]
+    #[arg(long, value_name = "MAX_METADATA_BYTES")]
+    pub(crate) max_metadata_bytes: Option<u64>,
     /// Extra PEM CA certificate to trust for HTTPS mirrors (repeatable).
     #[arg(long = "ca-cert", value_name = "PEM")]
     ca_certs: Vec<PathBuf>,
@@ -73,6 +74,12 @@ impl RunArgs {
     }
 
     /// The mirrors to ask (profile and command line) and the fetch limits.
+    /// `--max-metadata-bytes`, or the limit the profile's scheme needs.
+    pub(crate) fn metadata_limit(&self, profile: &Profile) -> u64 {
+        self.max_metadata_bytes
+            .unwrap_or_else(|| profile.default_max_metadata_bytes())
+    }
+
     fn mirrors_and_fetch(&self, profile: &Profile) -> Result<(Vec<Mirror>, FetchConfig), Fail> {
         let mut mirrors = if self.only_cli_mirrors {
             Vec::new()
@@ -103,7 +110,7 @@ impl RunArgs {
         let fetch = FetchConfig {
             timeout: seconds(self.timeout, "--timeout")?,
             artifact_timeout: seconds(self.artifact_timeout, "--artifact-timeout")?,
-            max_metadata_bytes: self.max_metadata_bytes,
+            max_metadata_bytes: self.metadata_limit(profile),
             concurrency: self.concurrency,
             extra_roots,
         };

@@ -212,7 +212,7 @@ fn release_from_disk(
     roots: &[PathBuf],
     run: &RunArgs,
 ) -> Result<Release, Fail> {
-    let limit = run.max_metadata_bytes;
+    let limit = run.metadata_limit(profile);
     let pinned = load_pinned_root(&profile.root, limit).map_err(usage)?;
     let root = verify::walk_root_files(pinned, roots, limit).map_err(usage)?;
     let channel = run.channel(profile);
