@@ -1,13 +1,26 @@
 #!/usr/bin/env bash
 # The whole test suite: installs the reference tools the differential and ecosystem tests
 # compare against (signify-openbsd, minisign, ssh-keygen; from Debian's packages with apt,
-# through sudo when not root), then runs every test. Extra arguments go to `cargo test`.
+# through sudo when not root; python-tuf from PyPI into a venv), then runs every test. Extra
+# arguments go to `cargo test`.
 #
 # A few tests mount a tmpfs to make a disk full or read-only; that needs root. Run as another
 # user, this script says which ones it skips and why, and the rest run as usual.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/install-reference-tools.sh
+# python-tuf, the reference client of the TUF differential suite (tests/tuf_differential.rs),
+# in a venv of its own; the suite finds its python through MIRRORPROOF_PYTHON. Under CI a
+# failed install fails the run; elsewhere the suite then skips, saying so.
+if MIRRORPROOF_PYTHON="$(scripts/install-python-tuf.sh | tail -n 1)"; then
+    export MIRRORPROOF_PYTHON
+elif [ "${CI:-}" = "true" ]; then
+    echo "test.sh: python-tuf could not be installed" >&2
+    exit 1
+else
+    unset MIRRORPROOF_PYTHON
+    echo "test.sh: python-tuf could not be installed; the TUF differential suite will skip" >&2
+fi
 if [ "$(id -u)" -ne 0 ]; then
     echo "test.sh: not running as root, so these tests are skipped: they mount a tmpfs to" >&2
     echo "test.sh: simulate a full or read-only state directory, and mounting needs root:" >&2

@@ -183,23 +183,88 @@ impl EvidenceDir {
         &self.inner.path
     }
 
-    /// Completes a native bundle once every queued document is written (see
-    /// [`Bundle::finish_native`]).
+    /// Completes a native bundle once every queued document is written: the pinned root,
+    /// beside each mirror's release the rotated roots this run accepted.
     pub fn finish_native(&self, report: &Report, evidence: &Evidence) -> Result<(), EvidenceError> {
-        self.drain();
-        self.inner.finish_native(report, evidence)
+        let pinned_name = format!("pinned-root-{}.json", evidence.pinned_version);
+        let trust = Trust {
+            lines: vec![
+                format!("root = {}", toml_str(&pinned_name)),
+                format!("channel = {}", toml_str(&report.channel)),
+            ],
+            files: vec![(pinned_name, evidence.pinned.to_json_bytes())],
+            per_mirror: evidence
+                .rotations
+                .iter()
+                .map(|(v, env)| (format!("root/{v}.json"), env.to_json_bytes()))
+                .collect(),
+        };
+        self.finish(report, &trust, &evidence.served)
     }
 
-    /// Completes a signed-file bundle once every queued document is written (see
-    /// [`Bundle::finish_signed`]).
+    /// Completes a signed-file bundle once every queued document is written: the pinned
+    /// key and the profile's description of the signed file. Large images named by unsigned
+    /// metadata are not kept (their signatures are).
     pub fn finish_signed(
         &self,
         report: &Report,
         profile: &Profile,
         served: &[(Mirror, bool)],
     ) -> Result<(), EvidenceError> {
+        let Some(source) = &profile.signed else {
+            self.drain();
+            return self.inner.check();
+        };
+        let key = crate::fsutil::read_limited(&profile.root, crate::schemes::MAX_KEY_FILE_BYTES)
+            .map_err(|source| EvidenceError {
+                path: profile.root.display().to_string(),
+                source,
+            })?;
+        let mut lines = vec![
+            format!("scheme = {}", toml_str(source.format.as_str())),
+            "key = \"pinned.key\"".to_owned(),
+            format!("channel = {}", toml_str(&report.channel)),
+            format!("file = {}", toml_str(&source.file)),
+        ];
+        let optional = [
+            ("signature", &source.signature),
+            ("identity", &source.identity),
+            ("namespace", &source.namespace),
+            ("version_file", &source.version_file),
+            ("origin", &source.origin),
+        ];
+        for (field, value) in optional {
+            if let Some(v) = value {
+                lines.push(format!("{field} = {}", toml_str(v)));
+            }
+        }
+        if !source.required_entries.is_empty() {
+            let list: Vec<String> = source
+                .required_entries
+                .iter()
+                .map(|e| toml_str(e))
+                .collect();
+            lines.push(format!("required_entries = [{}]", list.join(", ")));
+        }
+        let trust = Trust {
+            files: vec![("pinned.key".to_owned(), key)],
+            lines,
+            per_mirror: Vec::new(),
+        };
+        self.finish(report, &trust, served)
+    }
+
+    /// The one evidence stage's end, for every scheme: once every queued document is
+    /// written, the pinned trust, each mirror's URL (and the trust's files beside its
+    /// documents), a profile that re-checks the bundle offline, and the report (last).
+    pub fn finish(
+        &self,
+        report: &Report,
+        trust: &Trust,
+        served: &[(Mirror, bool)],
+    ) -> Result<(), EvidenceError> {
         self.drain();
-        self.inner.finish_signed(report, profile, served)
+        self.inner.finish(report, trust, served)
     }
 
     /// Queues one file for the writer thread; waits while the queue is full. A failure is
@@ -342,13 +407,16 @@ impl Bundle {
         r.map_err(|e| self.error(&full, e))
     }
 
-    /// Completes a native bundle: the pinned root, beside each mirror's release the rotated
-    /// roots this run accepted and the mirror's URL, a profile that re-checks the bundle
-    /// offline, and the report (last).
-    fn finish_native(&self, report: &Report, evidence: &Evidence) -> Result<(), EvidenceError> {
+    fn finish(
+        &self,
+        report: &Report,
+        trust: &Trust,
+        served: &[(Mirror, bool)],
+    ) -> Result<(), EvidenceError> {
         self.check()?;
-        let pinned_name = format!("pinned-root-{}.json", evidence.pinned_version);
-        self.put(&pinned_name, &evidence.pinned.to_json_bytes())?;
+        for (name, bytes) in &trust.files {
+            self.put(name, bytes)?;
+        }
         let mut profile = String::new();
         let _ = writeln!(
             profile,
@@ -356,20 +424,16 @@ impl Bundle {
             report.checked_at
         );
         let _ = writeln!(profile, "name = {}", toml_str(&report.profile));
-        let _ = writeln!(profile, "root = {}", toml_str(&pinned_name));
-        let _ = writeln!(profile, "channel = {}", toml_str(&report.channel));
-        let rotations: Vec<(u64, Vec<u8>)> = evidence
-            .rotations
-            .iter()
-            .map(|(v, env)| (*v, env.to_json_bytes()))
-            .collect();
-        for (i, (mirror, served)) in evidence.served.iter().enumerate() {
+        for line in &trust.lines {
+            let _ = writeln!(profile, "{line}");
+        }
+        for (i, (mirror, served)) in served.iter().enumerate() {
             if !served {
                 continue;
             }
             let sub = mirror_dir(i);
-            for (v, bytes) in &rotations {
-                self.put(&format!("{sub}/root/{v}.json"), bytes)?;
+            for (rel, bytes) in &trust.per_mirror {
+                self.put(&format!("{sub}/{rel}"), bytes)?;
             }
             self.put(
                 &format!("{sub}/SOURCE"),
@@ -380,71 +444,17 @@ impl Bundle {
         self.put("profile.toml", profile.as_bytes())?;
         self.put("report.json", report.to_json().as_bytes())
     }
+}
 
-    /// Completes a signed-file bundle: the pinned key, each mirror's URL, a profile that
-    /// re-checks the files the run kept, and the report (last). Large images named by
-    /// unsigned metadata are not kept (their signatures are).
-    fn finish_signed(
-        &self,
-        report: &Report,
-        profile: &Profile,
-        served: &[(Mirror, bool)],
-    ) -> Result<(), EvidenceError> {
-        self.check()?;
-        let Some(source) = &profile.signed else {
-            return Ok(());
-        };
-        let key = crate::fsutil::read_limited(&profile.root, crate::schemes::MAX_KEY_FILE_BYTES)
-            .map_err(|source| EvidenceError {
-                path: profile.root.display().to_string(),
-                source,
-            })?;
-        self.put("pinned.key", &key)?;
-        let mut text = String::new();
-        let _ = writeln!(
-            text,
-            "# Evidence from a mirrorproof run at {}. Re-check offline with:\n#   mirrorproof check profile.toml --artifacts none --no-state",
-            report.checked_at
-        );
-        let _ = writeln!(text, "name = {}", toml_str(&report.profile));
-        let _ = writeln!(text, "scheme = {}", toml_str(source.format.as_str()));
-        let _ = writeln!(text, "key = \"pinned.key\"");
-        let _ = writeln!(text, "channel = {}", toml_str(&report.channel));
-        let _ = writeln!(text, "file = {}", toml_str(&source.file));
-        let optional = [
-            ("signature", &source.signature),
-            ("identity", &source.identity),
-            ("namespace", &source.namespace),
-            ("version_file", &source.version_file),
-            ("origin", &source.origin),
-        ];
-        for (field, value) in optional {
-            if let Some(v) = value {
-                let _ = writeln!(text, "{field} = {}", toml_str(v));
-            }
-        }
-        if !source.required_entries.is_empty() {
-            let list: Vec<String> = source
-                .required_entries
-                .iter()
-                .map(|e| toml_str(e))
-                .collect();
-            let _ = writeln!(text, "required_entries = [{}]", list.join(", "));
-        }
-        for (i, (mirror, any)) in served.iter().enumerate() {
-            if !any {
-                continue;
-            }
-            let sub = mirror_dir(i);
-            self.put(
-                &format!("{sub}/SOURCE"),
-                format!("{}\n", mirror.url).as_bytes(),
-            )?;
-            push_mirror(&mut text, &sub, mirror);
-        }
-        self.put("profile.toml", text.as_bytes())?;
-        self.put("report.json", report.to_json().as_bytes())
-    }
+/// What a bundle holds of the pinned trust, besides the mirrors' own files.
+#[derive(Debug, Clone, Default)]
+pub struct Trust {
+    /// Files at the bundle's top (the pinned root or key), by name.
+    pub files: Vec<(String, Vec<u8>)>,
+    /// The profile's lines after its name, saying how to use those files (TOML).
+    pub lines: Vec<String>,
+    /// Files written beside every serving mirror's documents (rotated roots), by path.
+    pub per_mirror: Vec<(String, Vec<u8>)>,
 }
 
 /// The bundle's directory for the mirror at this index in the run's list.

@@ -1,15 +1,22 @@
 //! mirrorproof: check that every mirror, in every country, serves the genuine latest
 //! release, as decided by signed bytes and pinned offline keys alone.
 //!
-//! The pipeline, one module per step: [`keys`] and [`envelope`] check signatures,
-//! [`root`] holds the pinned trust and its rotations, [`release`] reads signed release
-//! documents, [`fetch`] gets bytes from mirrors under strict limits, [`audit`] turns what
-//! every mirror served into verdicts, [`state`] remembers the highest verified version,
-//! [`report`] says it all, and [`check`] runs the whole thing.
+//! One run is one pipeline, [`run`], whatever the scheme: plan and fetch (each
+//! [`run::Scheme`] says what to ask every mirror for, possibly over several rounds, and a
+//! [`run::Visit`] fetches it under the [`fetch`] limits and keeps evidence), observe (the
+//! scheme turns verified bytes into a [`run::Observation`]), judge ([`run::judge`], the same
+//! rules for every scheme), artifacts ([`run::artifacts`]), record (the rollback [`state`]),
+//! and the [`report`] with its renderers.
+//!
+//! The schemes live in [`schemes`]: [`schemes::native`] (signed release documents under a
+//! rotating [`root`], read by [`envelope`] and [`release`]) and [`schemes::files`] (files
+//! signed directly, in the signify, minisign, SSHSIG and signed-note formats of the
+//! sibling modules). [`check`] and [`scheme_check`] are the older entry points, thin fronts
+//! to [`run::check`]; [`verify`] and [`signed_files`] check files on disk against what a
+//! run found.
 #![forbid(unsafe_code)]
 #![cfg_attr(not(test), deny(clippy::unwrap_used, clippy::expect_used))]
 
-pub mod audit;
 pub mod check;
 pub mod country;
 pub mod envelope;
@@ -24,6 +31,7 @@ pub mod publish;
 pub mod release;
 pub mod report;
 pub mod root;
+pub mod run;
 pub mod scheme_check;
 pub mod schemes;
 pub mod signed_files;

@@ -15,7 +15,7 @@ use crate::schemes::{Format, Message, Prehash, SchemeError, note};
 /// beyond this size such a file is refused rather than read.
 pub const MAX_WHOLE_MESSAGE_BYTES: u64 = 256 * 1024 * 1024;
 /// Files a checksum list names have no signed length; this caps what is hashed.
-const MAX_LISTED_BYTES: u64 = crate::scheme_check::MAX_LISTED_ARTIFACT_BYTES;
+const MAX_LISTED_BYTES: u64 = crate::schemes::files::MAX_LISTED_ARTIFACT_BYTES;
 /// Signature files are small; a signed note (which `--sig` names too) at most 1 MiB.
 const MAX_SIG_BYTES: u64 = note::MAX_NOTE_BYTES as u64;
 
@@ -212,7 +212,7 @@ fn check_listed(entries: &[checksums::Entry], file: &Path, base_dir: Option<&Pat
     let verdict = if digests.is_empty() {
         Err(not_listed_hint(entries, file))
     } else {
-        let listed = crate::scheme_check::listed_artifact(&what, &digests);
+        let listed = crate::schemes::files::listed_artifact(&what, &digests);
         matches_listed(&on_disk, &listed, "the signed list")
     };
     match verdict {
@@ -286,7 +286,7 @@ fn mismatch(why: &str, list: &str) -> String {
 /// against the latest signed content the mirrors agreed on, matched by file name.
 pub fn verify_against_latest(
     pinned: &Pinned,
-    latest: &crate::scheme_check::LatestSigned,
+    latest: &crate::schemes::files::LatestSigned,
     files: &[PathBuf],
     now: i64,
 ) -> Vec<Checked> {

@@ -2,10 +2,10 @@
 
 use std::path::{Path, PathBuf};
 
-use crate::audit::Observation;
 use crate::fetch::{ArtifactMode, ArtifactOutcome, check_local};
 use crate::release::{Artifact, Release};
 use crate::root::TrustedRoot;
+use crate::schemes::native::ReleaseObservation as Observation;
 use crate::state::ChannelState;
 use crate::time::Timestamp;
 
@@ -71,7 +71,7 @@ pub fn release_from_file(
         _ => VerifyError::unreadable("release", path, &e),
     })?;
     let keys = root.root.role_keys(&root.root.release_role);
-    let signed = match crate::check::observe_release(
+    let signed = match crate::schemes::native::observe_release(
         &bytes,
         &keys,
         root.root.release_role.threshold,

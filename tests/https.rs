@@ -11,12 +11,12 @@ use std::path::Path;
 use std::sync::Arc;
 use std::time::Duration;
 
-use mirrorproof::audit::Status;
 use mirrorproof::check::{self, CheckOptions};
 use mirrorproof::fetch::{ArtifactMode, FetchConfig};
 use mirrorproof::keys::SecretKey;
 use mirrorproof::profile::Mirror;
 use mirrorproof::publish::{self, ReleaseSpec, RootSpec};
+use mirrorproof::report::Status;
 use mirrorproof::root::TrustedRoot;
 
 /// A TLS front for a plain loopback server: it terminates TLS with a self-signed

@@ -1,14 +1,25 @@
-//! Signature formats that real projects already use, each checked with the same strict
-//! Ed25519 policy as the native format (`keys::PublicKey`: weak, non-canonical and torsion
-//! keys refused at load; signatures only through `verify_strict`).
+//! One folder per scheme: what to fetch from a mirror and how verified bytes become an
+//! observation ([`crate::run::Scheme`]), and the formats those bytes come in.
 //!
-//! Every module here is pure: bytes in, verdict out, no I/O and no clock, so the same code
-//! serves `check` (many mirrors) and `verify --key/--sig` (one file). Large signed files
-//! are never held in memory where the format allows it: the caller streams them through
-//! the digest the signature names ([`Prehash`]) and hands over the digest.
+//! - [`native`]: signed release documents under a rotating root (the envelope, root and
+//!   release formats are shared in [`crate::envelope`], [`crate::root`], [`crate::release`]).
+//! - [`files`]: files signed directly, one walk for four formats: [`signify`], [`minisign`],
+//!   [`sshsig`] (OpenSSH signatures) and [`note`] (signed notes and tlog checkpoints), plus
+//!   GrapheneOS-style unsigned update metadata; [`pinned`] loads their keys and
+//!   [`checksums`] reads signed checksum lists.
+//!
+//! Every format here is checked with the same strict Ed25519 policy as the native format
+//! (`keys::PublicKey`: weak, non-canonical and torsion keys refused at load; signatures only
+//! through `verify_strict`). The format modules are pure: bytes in, verdict out, no I/O and
+//! no clock, so the same code serves `check` (many mirrors) and `verify --key/--sig` (one
+//! file). Large signed files are never held in memory where the format allows it: the
+//! caller streams them through the digest the signature names ([`Prehash`]) and hands
+//! over the digest.
 
 pub mod checksums;
+pub mod files;
 pub mod minisign;
+pub mod native;
 pub mod note;
 pub mod pinned;
 pub mod signify;

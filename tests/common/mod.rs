@@ -36,7 +36,7 @@ use serde_json::Value;
 use sha2::{Digest, Sha256};
 
 pub use http::{Behavior, Server};
-pub use mirrorproof::audit::Status;
+pub use mirrorproof::report::Status;
 
 pub const PROJECT: &str = "exampleos";
 /// The version most scenarios call "latest", the one before it, and their one artifact.

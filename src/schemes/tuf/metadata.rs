@@ -520,6 +520,11 @@ impl Signed for TimestampDoc {
             .meta
             .get("snapshot.json")
             .ok_or("meta has no snapshot.json")?;
+        // The specification: timestamp's meta "MUST only include a description of the
+        // snapshot.json file"; anything else is a document no honest repository signs.
+        if self.meta.len() != 1 {
+            return Err("meta must describe snapshot.json only".into());
+        }
         m.check()
     }
 }

@@ -1,13 +1,18 @@
-//! The run's report: the JSON schema `mirrorproof.report/1` that scripts consume, and the
-//! human table that people read. Both are built from the same [`Report`] value.
+//! The run's report: the one value every renderer reads. [`Render`] turns it into the JSON
+//! schema `mirrorproof.report/1` that scripts consume ([`Json`]) or the table people read
+//! ([`Human`]); a new format is one more renderer.
+
+mod human;
+mod json;
+
+pub use human::{DEFAULT_COLUMNS, Human};
+pub use json::Json;
 
 use std::collections::BTreeMap;
-use std::fmt::Write as _;
 
 use serde::Serialize;
 
-use crate::audit::Status;
-use crate::text::shown;
+pub use crate::run::Status;
 
 pub const SCHEMA: &str = "mirrorproof.report/1";
 
@@ -91,6 +96,10 @@ pub struct CountryReport {
 
 #[derive(Debug, Clone, Serialize)]
 pub struct EquivocationReport {
+    /// Extension: the kind of signed document (a TUF role) when it is not the content
+    /// mirrors are compared by.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub kind: Option<String>,
     pub version: u64,
     pub payload_sha256: Vec<String>,
     pub mirrors: Vec<String>,
@@ -144,11 +153,9 @@ impl Report {
         self.countries = countries;
     }
 
-    /// The JSON report. Strings keep their whole value; DEL, C1 and bidi characters are
-    /// written as `\uXXXX` escapes, so a report shown in a terminal cannot be reordered or
-    /// retitle it, while every JSON reader gets the same text back.
+    /// The JSON report (see [`Json`]).
     pub fn to_json(&self) -> String {
-        crate::text::json_pretty(self).unwrap_or_default()
+        Json.show(self)
     }
 
     /// The human report at 100 columns.
@@ -156,114 +163,9 @@ impl Report {
         self.render_human_at(DEFAULT_COLUMNS)
     }
 
-    /// The human report: mirrors grouped by country, then a plain-words summary. Every piece
-    /// of text from outside (names, URLs, reasons, notices, signed evidence) goes through
-    /// [`shown`], once, here. Reasons are wrapped at word boundaries to `columns`, never cut.
+    /// The human report at `columns` (see [`Human`]).
     pub fn render_human_at(&self, columns: usize) -> String {
-        let columns = columns.max(MIN_COLUMNS);
-        let mut out = String::new();
-        let _ = writeln!(
-            out,
-            "{} ({}) checked at {} with {}; artifacts: {}",
-            shown(&self.profile),
-            shown(&self.channel),
-            self.checked_at,
-            match (&self.root, self.scheme) {
-                (Some(r), _) => format!("root v{}", r.version),
-                (None, Some(s)) => format!("pinned {s} key"),
-                (None, None) => "no root".into(),
-            },
-            self.artifacts_mode
-        );
-        for n in &self.notices {
-            let _ = writeln!(out, "note: {}", shown(n));
-        }
-        let latest_published = self
-            .latest
-            .as_ref()
-            .and_then(|l| l.published.as_deref())
-            .and_then(|p| crate::time::parse(p).ok());
-        let width = self
-            .mirrors
-            .iter()
-            .map(|m| label(m).chars().count())
-            .max()
-            .unwrap_or(0)
-            .min(48);
-        for country in self.countries.keys() {
-            let _ = writeln!(out, "\n{}", shown(country));
-            for m in self.mirrors.iter().filter(|m| &m.country == country) {
-                let version = m.version.map_or("-".to_string(), |v| v.to_string());
-                let lag = match (&latest_published, m.published.as_deref()) {
-                    (Some(l), Some(p)) if m.status != Status::Ok => crate::time::parse(p)
-                        .ok()
-                        .map(|p| lag_words(*l - p))
-                        .unwrap_or_default(),
-                    _ => String::new(),
-                };
-                let reason = shown(m.error.as_deref().unwrap_or(""));
-                let head = format!(
-                    "  {:<12} {:<width$}  {:>10}  {:<14} ",
-                    m.status.as_str(),
-                    label(m),
-                    version,
-                    lag,
-                    width = width
-                );
-                write_wrapped(&mut out, &head, &reason, columns);
-            }
-        }
-        let _ = writeln!(out);
-        for e in &self.root_equivocations {
-            let _ = writeln!(
-                out,
-                "ROOT EQUIVOCATION: root version {} exists in {} different signed versions (served by {})",
-                e.version,
-                e.payload_sha256.len(),
-                shown(&e.mirrors.join(", "))
-            );
-        }
-        for r in &self.root_rejected {
-            let _ = writeln!(
-                out,
-                "rejected root candidate v{} from {}: {}",
-                r.version,
-                shown(&r.mirror),
-                shown(&r.error)
-            );
-        }
-        for e in &self.equivocations {
-            let _ = writeln!(
-                out,
-                "EQUIVOCATION: {} {} was signed with {} different contents{} (mirrors: {})",
-                if self.scheme.is_some() {
-                    "version"
-                } else {
-                    "release"
-                },
-                e.version,
-                e.payload_sha256.len(),
-                if e.with_state {
-                    ", one of them recorded in local state"
-                } else {
-                    ""
-                },
-                if e.mirrors.is_empty() {
-                    "-".into()
-                } else {
-                    shown(&e.mirrors.join(", ")).into_owned()
-                }
-            );
-            for (i, doc) in e.evidence.iter().enumerate() {
-                let _ = writeln!(out, "  signed evidence {}:", i + 1);
-                for line in doc.lines().take(40) {
-                    let line: String = line.chars().take(200).collect();
-                    let _ = writeln!(out, "    {}", shown(&line));
-                }
-            }
-        }
-        let _ = writeln!(out, "{}", shown(&self.summary()));
-        out
+        Human { columns }.show(self)
     }
 
     /// One or two sentences that state the independence verdict.
@@ -426,46 +328,6 @@ const CONNECT_FAILURES: &[&str] = &[
     "client error (connect)",
 ];
 
-/// Width of the human report when the terminal's is unknown.
-pub const DEFAULT_COLUMNS: usize = 100;
-/// Narrower than this, wrapped reasons would be a word a line.
-const MIN_COLUMNS: usize = 60;
-/// A reason gets its own indented lines when fewer columns than this are left beside the
-/// table's other fields.
-const MIN_REASON_COLUMNS: usize = 30;
-const REASON_INDENT: &str = "      ";
-
-/// Writes `head` then `text` wrapped at word boundaries within `columns`; continuation
-/// lines are indented under the reason. A word longer than a line is kept whole.
-fn write_wrapped(out: &mut String, head: &str, text: &str, columns: usize) {
-    let head_len = head.chars().count();
-    let (first_room, indent) = if columns.saturating_sub(head_len) >= MIN_REASON_COLUMNS {
-        (columns - head_len, " ".repeat(head_len))
-    } else {
-        (0, REASON_INDENT.to_string())
-    };
-    let rest_room = columns.saturating_sub(indent.chars().count()).max(1);
-    let mut line = head.to_string();
-    let mut used = 0;
-    let mut room = first_room;
-    for word in text.split(' ').filter(|w| !w.is_empty()) {
-        let n = word.chars().count();
-        if used > 0 && used + 1 + n > room || used == 0 && room == 0 {
-            let _ = writeln!(out, "{}", line.trim_end());
-            line = indent.clone();
-            used = 0;
-            room = rest_room;
-        }
-        if used > 0 {
-            line.push(' ');
-            used += 1;
-        }
-        line.push_str(word);
-        used += n;
-    }
-    let _ = writeln!(out, "{}", line.trim_end());
-}
-
 fn plural<'a>(n: usize, one: &'a str, many: &'a str) -> &'a str {
     if n == 1 { one } else { many }
 }
@@ -474,51 +336,15 @@ fn count(n: usize, one: &str, many: &str) -> String {
     format!("{n} {}", plural(n, one, many))
 }
 
-fn label(m: &MirrorReport) -> String {
-    shown(m.name.as_deref().unwrap_or(&m.url)).into_owned()
-}
+/// One way of showing a report.
+pub trait Render {
+    fn render(&self, report: &Report, out: &mut dyn std::io::Write) -> std::io::Result<()>;
 
-fn lag_words(d: chrono::TimeDelta) -> String {
-    let days = d.num_days();
-    let hours = d.num_hours();
-    if days >= 1 {
-        format!("{days}d behind")
-    } else if hours >= 1 {
-        format!("{hours}h behind")
-    } else if d.num_seconds() > 0 {
-        "<1h behind".into()
-    } else {
-        String::new()
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn wrapping_keeps_every_word_and_the_width() {
-        let reason = "stable/release.json: error sending request: client error (Connect): tcp connect error: Connection refused (os error 111) and-a-very-long-unbreakable-word-that-is-wider-than-the-room-left";
-        let mut out = String::new();
-        write_wrapped(
-            &mut out,
-            &format!("{:<56}", "  unreachable  m"),
-            reason,
-            100,
-        );
-        let lines: Vec<&str> = out.lines().collect();
-        assert!(lines.len() > 2, "{out}");
-        for l in &lines {
-            let long_word = l.contains("unbreakable");
-            assert!(l.chars().count() <= 100 || long_word, "{l:?}");
-        }
-        // Continuation lines start under the reason.
-        assert!(lines[1].starts_with(&" ".repeat(56)), "{out}");
-        let words: Vec<&str> = out.split_whitespace().skip(2).collect();
-        assert_eq!(words.join(" "), reason);
-        // Too little room beside the table: the reason goes below, indented.
-        let mut out = String::new();
-        write_wrapped(&mut out, &format!("{:<90}", "  unreachable  m"), "a b", 100);
-        assert_eq!(out, "  unreachable  m\n      a b\n");
+    /// The rendering as a string; every renderer writes UTF-8.
+    fn show(&self, report: &Report) -> String {
+        let mut out = Vec::new();
+        // Writing into a Vec cannot fail.
+        let _ = self.render(report, &mut out);
+        String::from_utf8_lossy(&out).into_owned()
     }
 }

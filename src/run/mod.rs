@@ -1,0 +1,419 @@
+//! One run of `check`, for every scheme: the pipeline.
+//!
+//! ```text
+//! plan + fetch   Scheme::visit, per mirror, all mirrors at once: what to fetch, each body
+//!                judged as it arrives (only judgements are kept, never bodies), each kept
+//!                body written to the evidence bundle as it arrives
+//! rounds         Scheme::settle decides across mirrors what some of them are asked next
+//!                (a rotated root, a refetch under it, an image to stream); Scheme::revisit
+//! observe        Scheme::observe: one Observation per mirror
+//! judge          judge::judge, the same rules for every scheme
+//! artifacts      artifacts::check, on the mirrors that serve the latest content
+//! report         one MirrorReport per mirror, the scheme's notes (Scheme::describe)
+//! record         record::record, the local state
+//! conclude       Scheme::conclude: what the caller goes on to use (the latest release)
+//! ```
+//!
+//! A scheme is added by writing one module behind [`Scheme`]; it never fetches by itself
+//! (a [`Visit`] does, under the fetcher's limits, and keeps evidence), never judges across
+//! mirrors (the judge does), and never builds a report but its own notes.
+
+pub mod artifacts;
+pub mod judge;
+pub mod observe;
+pub mod record;
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::Instant;
+
+use futures_util::future::BoxFuture;
+
+use crate::evidence::{EvidenceDir, mirror_dir};
+use crate::fetch::{ArtifactMode, Body, FetchConfig, FetchError, Fetcher};
+use crate::profile::Mirror;
+use crate::report::{EquivocationReport, LatestReport, MirrorReport, Report, SCHEMA};
+use crate::schemes::Prehash;
+use crate::state::{StateError, StateStore};
+use crate::time::{self, Timestamp};
+
+pub use judge::{Audit, Judgement, Status};
+pub use observe::{Document, Observation, Order, Proof, Signed};
+
+#[derive(Debug, thiserror::Error)]
+pub enum CheckError {
+    #[error("pinned root {path}: {reason}")]
+    PinnedRoot { path: String, reason: String },
+    /// The pinned key of a signed-file profile (signify, minisign, sshsig, note): a key,
+    /// not a root, so the message must not send the user looking for a root envelope.
+    #[error("pinned key {path}: {reason}")]
+    PinnedKey { path: String, reason: String },
+    #[error(
+        "trusted root version {version} expired at {expires}; get a current root from the project through a channel you trust"
+    )]
+    RootExpired { version: u64, expires: String },
+    #[error(transparent)]
+    State(#[from] StateError),
+    #[error("no mirrors to check")]
+    NoMirrors,
+    #[error("scheme {0:?} is not supported (supported: native)")]
+    Scheme(String),
+    #[error("{0}")]
+    Setup(String),
+}
+
+#[derive(Debug, Clone)]
+pub struct CheckOptions {
+    pub channel: String,
+    pub artifacts: ArtifactMode,
+    pub fetch: FetchConfig,
+    pub state: Option<StateStore>,
+    pub now: Timestamp,
+}
+
+/// What a run produced, whatever the scheme.
+#[derive(Debug)]
+pub struct Outcome<L> {
+    pub report: Report,
+    /// Set when the run recorded a new version in the local state.
+    pub state_written: bool,
+    /// Set when the run should have recorded a new version but could not write the state:
+    /// the report is whole all the same, and the caller says so after showing it.
+    pub state_error: Option<StateError>,
+    /// Whether each mirror served any file kept as evidence (the files themselves went to
+    /// the evidence directory as they arrived).
+    pub served: Vec<(Mirror, bool)>,
+    /// What the scheme hands to callers that go on to use the latest content.
+    pub latest: L,
+}
+
+/// What a scheme says about one way of publishing signed content (see the module
+/// documentation for where each method sits in the pipeline).
+pub trait Scheme: Send + Sync + 'static {
+    /// What the scheme remembers of one mirror between rounds: judgements, never bodies.
+    type Mirror: Send + 'static;
+    /// What only the scheme reads back from an observation.
+    type Detail: Send + 'static;
+    /// What the caller gets of the latest content.
+    type Latest;
+
+    /// The name the local state keeps this stream under.
+    fn state_key(&self) -> String;
+    /// Round one for one mirror: fetches what the scheme needs through `visit`, judging
+    /// each body as it arrives.
+    fn visit<'a>(&'a self, visit: &'a Visit) -> BoxFuture<'a, Self::Mirror>;
+    /// After a round, across all mirrors (`None`: its task failed): which mirrors are
+    /// visited again. None: the rounds are over. An error ends the run (an expired root).
+    fn settle(&self, mirrors: &mut [Option<Self::Mirror>]) -> Result<Vec<usize>, CheckError>;
+    /// A later round for one mirror.
+    fn revisit<'a>(&'a self, mirror: &'a mut Self::Mirror, visit: &'a Visit) -> BoxFuture<'a, ()>;
+    /// One mirror's observation, once the rounds are over.
+    fn observe(&self, mirror: Self::Mirror) -> Observation<Self::Detail>;
+    /// How many keys may sign the content, for the report.
+    fn key_count(&self) -> usize;
+    /// The scheme's part of the report: its name, its root, what it cannot judge.
+    fn describe(
+        &self,
+        observations: &[Observation<Self::Detail>],
+        opts: &CheckOptions,
+        report: &mut Report,
+    );
+    /// What the caller goes on to use, once the report is whole; may add notes to it.
+    fn conclude(
+        &self,
+        observations: &[Observation<Self::Detail>],
+        audit: &Audit,
+        report: &mut Report,
+    ) -> Self::Latest;
+}
+
+/// Whether a fetched file goes to the evidence bundle.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Keep {
+    No,
+    /// Written under the mirror's directory, at the path it was fetched from.
+    Add,
+    /// Replaces what an earlier round kept at that path (removed if the fetch failed):
+    /// the document judged last is the one kept.
+    Replace,
+}
+
+/// One mirror in one run: every request a scheme makes goes through here, under the
+/// fetcher's limits, and every kept body goes to the evidence bundle.
+pub struct Visit {
+    fetcher: Arc<Fetcher>,
+    mirror: Arc<Mirror>,
+    index: usize,
+    evidence: Option<Arc<EvidenceDir>>,
+    served: AtomicBool,
+}
+
+impl Visit {
+    pub fn mirror(&self) -> &Mirror {
+        &self.mirror
+    }
+
+    /// A metadata file, at most the fetcher's metadata limit.
+    pub async fn get(&self, path: &str, keep: Keep) -> Result<Body, FetchError> {
+        let got = self.fetcher.get_metadata(&self.mirror, path).await;
+        match (keep, &got, &self.evidence) {
+            (Keep::Add, Ok(bytes), _) => self.keep(path, bytes).await,
+            (Keep::Replace, got, Some(ev)) => {
+                let at = format!("{}/{path}", mirror_dir(self.index));
+                ev.replace(&at, got.as_ref().ok().map(|b| &b[..])).await
+            }
+            _ => {}
+        }
+        got
+    }
+
+    /// Keeps a file fetched with [`Keep::No`] after all, once the scheme found it worth it
+    /// (a signature file within its size limit).
+    pub async fn keep(&self, path: &str, bytes: &[u8]) {
+        self.served.store(true, Ordering::Relaxed);
+        if let Some(ev) = &self.evidence {
+            ev.keep(&format!("{}/{path}", mirror_dir(self.index)), bytes)
+                .await;
+        }
+    }
+
+    /// A large file streamed through `prehash`, at most `cap` bytes; never kept.
+    pub async fn digest(
+        &self,
+        path: &str,
+        cap: u64,
+        prehash: Prehash,
+    ) -> Result<Vec<u8>, FetchError> {
+        self.fetcher.digest(&self.mirror, path, cap, prehash).await
+    }
+}
+
+/// A mirror that did not answer at all (as opposed to answering with an error status).
+pub fn is_dead(e: &FetchError) -> bool {
+    matches!(
+        e,
+        FetchError::Timeout(_)
+            | FetchError::Network(_)
+            | FetchError::NotAsked { .. }
+            | FetchError::NoDirectory(_)
+    )
+}
+
+/// Runs a whole check of one scheme; blocking, on its own runtime. Documents each mirror
+/// serves go into `evidence` as they arrive; the caller completes the bundle.
+pub fn check<S: Scheme>(
+    scheme: S,
+    profile_name: &str,
+    mirrors: Vec<Mirror>,
+    opts: CheckOptions,
+    evidence: Option<Arc<EvidenceDir>>,
+) -> Result<Outcome<S::Latest>, CheckError> {
+    if mirrors.is_empty() {
+        return Err(CheckError::NoMirrors);
+    }
+    crate::release::check_channel_name(&opts.channel)
+        .map_err(|e| CheckError::Setup(e.to_string()))?;
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| CheckError::Setup(format!("cannot start the async runtime: {e}")))?;
+    let out = rt.block_on(pipeline(scheme, profile_name, mirrors, opts, evidence));
+    // A read stuck in the kernel (a hung network filesystem, a FIFO) must not keep the
+    // process alive after its deadline passed: do not wait for blocking threads.
+    rt.shutdown_background();
+    out
+}
+
+async fn pipeline<S: Scheme>(
+    scheme: S,
+    profile_name: &str,
+    mirrors: Vec<Mirror>,
+    opts: CheckOptions,
+    evidence: Option<Arc<EvidenceDir>>,
+) -> Result<Outcome<S::Latest>, CheckError> {
+    let key = scheme.state_key();
+    let state = match &opts.state {
+        Some(store) => store.load(&key, &opts.channel)?,
+        None => None,
+    };
+    let fetcher = Arc::new(
+        Fetcher::new(opts.fetch.clone(), &mirrors).map_err(|e| CheckError::Setup(e.to_string()))?,
+    );
+    let mirrors: Vec<Arc<Mirror>> = mirrors.into_iter().map(Arc::new).collect();
+    let visits: Vec<Arc<Visit>> = mirrors
+        .iter()
+        .enumerate()
+        .map(|(index, m)| {
+            Arc::new(Visit {
+                fetcher: fetcher.clone(),
+                mirror: m.clone(),
+                index,
+                evidence: evidence.clone(),
+                served: AtomicBool::new(false),
+            })
+        })
+        .collect();
+    let scheme = Arc::new(scheme);
+
+    // Plan, fetch, observe: round one on every mirror at once, then the rounds the scheme
+    // asks for.
+    let tasks: Vec<_> = visits
+        .iter()
+        .map(|v| {
+            let (s, v) = (scheme.clone(), v.clone());
+            tokio::spawn(async move {
+                let start = Instant::now();
+                let m = s.visit(&v).await;
+                (m, start.elapsed().as_millis() as u64)
+            })
+        })
+        .collect();
+    let mut walks = Vec::with_capacity(tasks.len());
+    let mut elapsed = Vec::with_capacity(tasks.len());
+    for t in tasks {
+        let (m, ms) = t.await.map_or((None, 0), |(m, ms)| (Some(m), ms));
+        walks.push(m);
+        elapsed.push(ms);
+    }
+    loop {
+        let again = scheme.settle(&mut walks)?;
+        if again.is_empty() {
+            break;
+        }
+        let tasks: Vec<_> = again
+            .into_iter()
+            .filter_map(|i| Some((i, walks.get_mut(i)?.take()?)))
+            .map(|(i, mut m)| {
+                let (s, v) = (scheme.clone(), visits[i].clone());
+                let task = tokio::spawn(async move {
+                    s.revisit(&mut m, &v).await;
+                    m
+                });
+                (i, task)
+            })
+            .collect();
+        for (i, t) in tasks {
+            walks[i] = t.await.ok();
+        }
+    }
+    let mut observations: Vec<Observation<S::Detail>> = walks
+        .into_iter()
+        .map(|m| match m {
+            Some(m) => scheme.observe(m),
+            None => Observation::Unreachable("task failed".into()),
+        })
+        .collect();
+
+    let audit = judge::judge(&mut observations, state.as_ref(), opts.now);
+
+    let jobs = audit
+        .latest_mirrors()
+        .filter_map(|i| {
+            let s = observations[i].signed()?;
+            (!s.artifacts.is_empty()).then(|| (i, s.artifacts.clone()))
+        })
+        .collect();
+    let mut checked = artifacts::check(&fetcher, &mirrors, jobs, opts.artifacts).await;
+
+    let mut reports = Vec::with_capacity(mirrors.len());
+    for (i, m) in mirrors.iter().enumerate() {
+        let signed = observations[i].signed();
+        let (status, error, arts, extra_ms) = match &audit.judgements[i] {
+            Judgement::Final(st, why) => (*st, Some(why.clone()), Vec::new(), 0),
+            Judgement::Latest => {
+                let (results, ms) = checked.remove(&i).unwrap_or_default();
+                let (mut st, mut why) = artifacts::status(&results);
+                if let Some((s, w)) =
+                    signed.and_then(|s| artifacts::unproven_status(&s.proof, opts.artifacts))
+                {
+                    (st, why) = (s, Some(w));
+                }
+                let arts = results
+                    .into_iter()
+                    .map(|(name, o)| artifacts::report(name, o))
+                    .collect();
+                (st, why, arts, ms)
+            }
+        };
+        reports.push(MirrorReport {
+            url: m.url.clone(),
+            country: m.country.clone(),
+            name: m.name.clone(),
+            status,
+            version: signed.and_then(|s| s.order.number()),
+            payload_sha256: signed.map(|s| s.content.clone()),
+            signers: signed.map(|s| s.signers.clone()).unwrap_or_default(),
+            published: signed.and_then(|s| s.published.as_ref().map(time::format)),
+            artifacts: arts,
+            elapsed_ms: elapsed[i] + extra_ms,
+            error,
+        });
+    }
+
+    let latest = audit
+        .latest
+        .as_ref()
+        .and_then(|l| observations[l.example].signed());
+    let url_of = |i: &usize| mirrors[*i].url.clone();
+    let mut report = Report {
+        schema: SCHEMA,
+        profile: profile_name.to_owned(),
+        channel: opts.channel.clone(),
+        checked_at: time::format(&opts.now),
+        ok: false,
+        independent: false,
+        latest: latest.map(|s| LatestReport {
+            version: s.order.number().unwrap_or(0),
+            payload_sha256: s.content.clone(),
+            published: s.published.as_ref().map(time::format),
+            signers: s.signers.clone(),
+            release_keys: scheme.key_count(),
+            equivocated: audit.latest_is_equivocated(),
+        }),
+        mirrors: reports,
+        countries: BTreeMap::new(),
+        equivocations: audit
+            .equivocations
+            .iter()
+            .map(|e| EquivocationReport {
+                kind: e.kind.clone(),
+                version: e.version,
+                payload_sha256: e.payload_sha256.clone(),
+                mirrors: e.mirrors.iter().map(url_of).collect(),
+                with_state: e.with_state,
+                evidence: e.evidence.clone(),
+            })
+            .collect(),
+        scheme: None,
+        notices: Vec::new(),
+        root: None,
+        root_equivocations: Vec::new(),
+        root_rejected: Vec::new(),
+        artifacts_mode: artifacts::mode_name(opts.artifacts),
+    };
+    scheme.describe(&observations, &opts, &mut report);
+    report.summarise();
+
+    let recorded = record::record(
+        opts.state.as_ref(),
+        &key,
+        &opts.channel,
+        state.as_ref(),
+        &audit,
+        opts.now,
+        &mut report,
+    );
+    let latest = scheme.conclude(&observations, &audit, &mut report);
+    Ok(Outcome {
+        report,
+        state_written: recorded.written,
+        state_error: recorded.error,
+        served: mirrors
+            .iter()
+            .zip(&visits)
+            .map(|(m, v)| ((**m).clone(), v.served.load(Ordering::Relaxed)))
+            .collect(),
+        latest,
+    })
+}
