@@ -13,8 +13,7 @@
 # (ed25519, ecdsa-sha2-nistp256). The loopback farm (scripts/bench/farm.rs) serves them.
 #
 # 1. Refresh and download: `mirrorproof tuf-client` against python-tuf's ngclient behind the
-#    same command line (tests/tuf/ngclient_cli.py, or scripts/bench/ngclient_cli.py while that
-#    is not in the tree), hyperfine -N:
+#    same command line (tests/tuf/ngclient_cli.py, the differential suite's driver), hyperfine -N:
 #      cold:     `--metadata-url U --metadata-dir D refresh`, D emptied and `init ROOT` (root
 #                version 1) before every run (--prepare): 5 roots, timestamp, snapshot, targets;
 #      warm:     the same command, nothing changed since the last refresh;
@@ -47,8 +46,8 @@
 #   BENCH_MAX_OTHER       run a benchmark again if other work took more than this % of the CPUs (15)
 #   BENCH_ATTEMPTS        attempts per benchmark at most; the last one is reported (3)
 #   BENCH_BIN             benchmark this binary instead of building target/release/mirrorproof
-#   BENCH_PYTHON          python with tuf==7.0.1 to use (default: scripts/install-python-tuf.sh,
-#                         or a virtual environment of the script's own under BENCH_TMP)
+#   BENCH_PYTHON          python with tuf 7.0.1 to use (default: what scripts/install-python-tuf.sh
+#                         installs, pinned, into target/pytuf-venv)
 #   BENCH_REPORT          where the Markdown results go (/tmp/mirrorproof-bench-tuf.md)
 #   BENCH_TMP             parent of the scratch directory (/tmp)
 #   BENCH_KEEP_RESULTS    directory to copy the raw results into (hyperfine JSON, time -v, reports)
@@ -81,7 +80,7 @@ log() { printf '\n== %s\n' "$*" >&2; }
 die() { printf 'bench-tuf: %s\n' "$*" >&2; exit 1; }
 
 # ---------------------------------------------------------------------------------------------
-# Tools: apt-get for what is missing; python-tuf from PyPI, pinned.
+# Tools: apt-get for what is missing; python-tuf from PyPI, pinned, by the project's installer.
 need=()
 command -v hyperfine >/dev/null || need+=(hyperfine)
 [ -x /usr/bin/time ] || need+=(time)
@@ -97,23 +96,14 @@ fi
 
 if [ -n "${BENCH_PYTHON:-}" ]; then
     PY=$BENCH_PYTHON
-elif [ -x "$REPO/scripts/install-python-tuf.sh" ]; then
+else
     log "python-tuf with scripts/install-python-tuf.sh"
     PY=$("$REPO/scripts/install-python-tuf.sh" | tail -n 1)
-else
-    # The same pins as the differential suite's installer.
-    venv="$TMP_PARENT/mirrorproof-bench-pytuf-venv"
-    if ! "$venv/bin/python" -c 'import tuf; assert tuf.__version__ == "7.0.1"' 2>/dev/null; then
-        log "installing python-tuf 7.0.1 into $venv"
-        python3 -m venv "$venv"
-        "$venv/bin/python" -m pip install --quiet --disable-pip-version-check "tuf==7.0.1" \
-            "securesystemslib[crypto]==1.6.0" "cryptography==50.0.2" "urllib3==2.8.0"
-    fi
-    PY="$venv/bin/python"
 fi
 "$PY" -c 'import tuf.ngclient, securesystemslib.signer' || die "$PY has no python-tuf"
+# The differential suite's driver: ngclient behind the conformance command line.
 NG="$REPO/tests/tuf/ngclient_cli.py"
-[ -f "$NG" ] || NG="$HERE/bench/ngclient_cli.py"
+[ -f "$NG" ] || die "no $NG"
 
 # ---------------------------------------------------------------------------------------------
 WORK=$(mktemp -d "$TMP_PARENT/mirrorproof-bench-tuf.XXXXXX")
