@@ -208,7 +208,15 @@ quiet() { # label [max-wait]
     python3 "$HERE/bench/quiet.py" --label "$1" --log "$RES/quiet.jsonl" \
         --max-wait "${2:-${BENCH_QUIET_WAIT:-120}}"
 }
-cpustat() { { date +%s.%N; head -1 /proc/stat; } >"$RES/stat-$1"; }
+# Time, the machine's CPU counters, and the farm's own CPU ticks (utime + stime), so that the
+# contention check can tell the server's work from unrelated work.
+cpustat() {
+    {
+        date +%s.%N
+        head -1 /proc/stat
+        awk '{print $14 + $15}' "/proc/$FARM_PID/stat" 2>/dev/null || echo 0
+    } >"$RES/stat-$1"
+}
 
 # Runs one command line the way hyperfine -N does (words; single quotes group).
 run_words() { # command-line [time -v output]
