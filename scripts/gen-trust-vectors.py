@@ -309,13 +309,9 @@ case(
     ec_sig,
     "malformed_key",
 )
-case(
-    "rsa-pkcs1v15-sha256 is unsupported",
-    key_obj("rsa", "rsa-pkcs1v15-sha256", rsa_key["keyval"]["public"]),
-    MSG,
-    rsa_pkcs1v15,
-    "unsupported",
-)
+rsa_pkcs1v15_key = key_obj("rsa", "rsa-pkcs1v15-sha256", rsa_key["keyval"]["public"])
+case("rsa-pkcs1v15-sha256 good (cryptography signer)", rsa_pkcs1v15_key, MSG, rsa_pkcs1v15, "ok")
+case("rsa PSS signature under the PKCS #1 v1.5 scheme", rsa_pkcs1v15_key, MSG, rsa_sig, "bad_signature")
 
 json.dump(
     {

@@ -17,9 +17,9 @@ use std::io::Write as _;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 
-use crate::check::Evidence;
 use crate::profile::{Mirror, Profile};
 use crate::report::Report;
+use crate::schemes::native::NativeLatest;
 
 #[derive(Debug, thiserror::Error)]
 #[error("cannot write evidence to {path}: {source}")]
@@ -185,7 +185,12 @@ impl EvidenceDir {
 
     /// Completes a native bundle once every queued document is written: the pinned root,
     /// beside each mirror's release the rotated roots this run accepted.
-    pub fn finish_native(&self, report: &Report, evidence: &Evidence) -> Result<(), EvidenceError> {
+    pub fn finish_native(
+        &self,
+        report: &Report,
+        evidence: &NativeLatest,
+        served: &[(Mirror, bool)],
+    ) -> Result<(), EvidenceError> {
         let pinned_name = format!("pinned-root-{}.json", evidence.pinned_version);
         let trust = Trust {
             lines: vec![
@@ -199,7 +204,7 @@ impl EvidenceDir {
                 .map(|(v, env)| (format!("root/{v}.json"), env.to_json_bytes()))
                 .collect(),
         };
-        self.finish(report, &trust, &evidence.served)
+        self.finish(report, &trust, served)
     }
 
     /// Completes a signed-file bundle once every queued document is written: the pinned
@@ -389,13 +394,19 @@ impl Bundle {
     fn remove(&self, rel: &str) -> Result<(), EvidenceError> {
         let full = self.path.join(rel);
         let (dirs, name) = split(rel).ok_or_else(|| self.error(&full, bad_name()))?;
+        // A directory not there yet holds nothing to remove (a first fetch kept by
+        // replacing, as TUF walks keep every file).
         #[cfg(unix)]
-        let r = self.open_dirs(&dirs, false).and_then(|d| {
-            match rustix::fs::unlinkat(&d, name, rustix::fs::AtFlags::empty()) {
+        let r = match self.open_dirs(&dirs, false) {
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(()),
+            other => other,
+        }
+        .and_then(
+            |d| match rustix::fs::unlinkat(&d, name, rustix::fs::AtFlags::empty()) {
                 Ok(()) | Err(rustix::io::Errno::NOENT) => Ok(()),
                 Err(e) => Err(e.into()),
-            }
-        });
+            },
+        );
         #[cfg(not(unix))]
         let r = {
             let _ = (dirs, name);

@@ -543,6 +543,78 @@ impl Fetcher {
     }
 }
 
+/// Chunks of a streamed body in flight between the network and the sink's thread: enough
+/// that neither waits on the other when their speeds wobble, few enough that memory stays
+/// constant (each is at most one read of the HTTP client's buffer).
+const STREAM_CHUNKS: usize = 4;
+
+impl Fetcher {
+    /// Streams one URL the caller built whole (a TUF target) into `sink`, in constant
+    /// memory, for callers that must keep what they verify without holding it: the body
+    /// goes to the sink as it arrives, on a thread of its own, so that hashing and writing
+    /// run beside the network instead of after it.
+    ///
+    /// At most `limit` bytes reach the sink: a body announced longer is refused before it
+    /// is read, and one that runs past `limit` is cut at the first byte over it. The
+    /// artifact deadline covers connect, the whole body and the sink's writes, so a stuck
+    /// disk is a timeout too. The URL names no profile mirror, so there is no per-host
+    /// turn-taking (as in [`Fetcher::get_url`]); the transfer takes one artifact slot.
+    ///
+    /// The outer error is the fetch's; the inner one is the sink's own, returned with
+    /// nothing more read once it failed. On any error the sink's contents are unverified
+    /// and the caller must throw them away.
+    pub async fn stream_url<W>(
+        &self,
+        url: reqwest::Url,
+        limit: u64,
+        sink: W,
+    ) -> Result<std::io::Result<W>, FetchError>
+    where
+        W: std::io::Write + Send + 'static,
+    {
+        let _permit = self.permits.acquire().await.map_err(|_| closed())?;
+        let client = &self.default_client;
+        deadline(self.config.artifact_timeout, async move {
+            let mut resp = send(client, reqwest::Method::GET, url).await?;
+            if resp.content_length().is_some_and(|n| n > limit) {
+                return Err(FetchError::TooLarge(limit));
+            }
+            let (tx, rx) = tokio::sync::mpsc::channel(STREAM_CHUNKS);
+            let writer = tokio::task::spawn_blocking(move || drain(rx, sink));
+            let mut seen = 0u64;
+            while let Some(chunk) = resp.chunk().await.map_err(net)? {
+                seen = seen.saturating_add(chunk.len() as u64);
+                if seen > limit {
+                    // Dropping the sender ends the writer after what it already has.
+                    return Err(FetchError::TooLarge(limit));
+                }
+                if tx.send(chunk).await.is_err() {
+                    // The writer stopped: its error says why.
+                    break;
+                }
+            }
+            drop(tx);
+            writer
+                .await
+                .map_err(|e| FetchError::Io(format!("writer failed: {e}")))
+        })
+        .await
+    }
+}
+
+/// The sink's side of [`Fetcher::stream_url`]: writes every chunk until the sender is
+/// gone, then flushes. The first failure ends it (the sender then sees it closed).
+fn drain<T: AsRef<[u8]>, W: std::io::Write>(
+    mut rx: tokio::sync::mpsc::Receiver<T>,
+    mut sink: W,
+) -> std::io::Result<W> {
+    while let Some(chunk) = rx.blocking_recv() {
+        sink.write_all(chunk.as_ref())?;
+    }
+    sink.flush()?;
+    Ok(sink)
+}
+
 /// [`Fetcher::digest`] for a user's own file (`verify --key/--sig` on downloads), which
 /// may be a link: the user named it.
 pub fn digest_local(path: &Path, cap: u64, prehash: Prehash) -> Result<Vec<u8>, FetchError> {

@@ -1,23 +1,22 @@
 //! mirrorproof: check that every mirror, in every country, serves the genuine latest
 //! release, as decided by signed bytes and pinned offline keys alone.
 //!
-//! One run is one pipeline, [`run`], whatever the scheme: plan and fetch (each
-//! [`run::Scheme`] says what to ask every mirror for, possibly over several rounds, and a
-//! [`run::Visit`] fetches it under the [`fetch`] limits and keeps evidence), observe (the
-//! scheme turns verified bytes into a [`run::Observation`]), judge ([`run::judge`], the same
-//! rules for every scheme), artifacts ([`run::artifacts`]), record (the rollback [`state`]),
-//! and the [`report`] with its renderers.
+//! One run is one pipeline, [`run`], whatever the scheme. It starts from a loaded
+//! [`profile`] ([`run::ProfileCheck`], [`run::check_profile`]), which picks the scheme:
+//! plan and fetch (each [`run::Scheme`] says what to ask every mirror for, possibly over
+//! several rounds, and a [`run::Visit`] fetches it under the [`fetch`] limits and keeps
+//! evidence), observe (the scheme turns verified bytes into a [`run::Observation`]), judge
+//! ([`run::judge`], the same rules for every scheme), artifacts ([`run::artifacts`]), record
+//! (the rollback [`state`]), the [`report`] with its renderers, and the [`evidence`] bundle.
 //!
 //! The schemes live in [`schemes`]: [`schemes::native`] (signed release documents under a
-//! rotating [`root`], read by [`envelope`] and [`release`]) and [`schemes::files`] (files
+//! rotating [`root`], read by [`envelope`] and [`release`]), [`schemes::files`] (files
 //! signed directly, in the signify, minisign, SSHSIG and signed-note formats of the
-//! sibling modules). [`check`] and [`scheme_check`] are the older entry points, thin fronts
-//! to [`run::check`]; [`verify`] and [`signed_files`] check files on disk against what a
-//! run found.
+//! sibling modules) and [`schemes::tuf`] (a TUF client). [`verify`] and [`signed_files`]
+//! check files on disk against what a run found, or against a signature.
 #![forbid(unsafe_code)]
 #![cfg_attr(not(test), deny(clippy::unwrap_used, clippy::expect_used))]
 
-pub mod check;
 pub mod country;
 pub mod envelope;
 pub mod evidence;
@@ -32,7 +31,6 @@ pub mod release;
 pub mod report;
 pub mod root;
 pub mod run;
-pub mod scheme_check;
 pub mod schemes;
 pub mod signed_files;
 pub mod state;

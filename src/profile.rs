@@ -20,7 +20,48 @@ pub enum ProfileError {
     Parse { path: String, reason: String },
     #[error("mirror {url:?}: {reason}")]
     Mirror { url: String, reason: String },
+    /// A `scheme = "tuf"` profile that cannot be checked; `path` is empty until
+    /// [`Profile::load`] names the file.
+    #[error("{}{error}", named(.path))]
+    Tuf {
+        path: String,
+        error: TufProfileError,
+    },
 }
+
+fn named(path: &str) -> String {
+    if path.is_empty() {
+        String::new()
+    } else {
+        format!("profile {path} is not valid: ")
+    }
+}
+
+/// What is wrong with a `scheme = "tuf"` profile (or with TUF fields elsewhere).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum TufProfileError {
+    #[error("scheme \"tuf\" needs root (the pinned initial root.json)")]
+    NoRoot,
+    #[error("{0} is not used by scheme \"tuf\" (it takes root, targets and mirrors' targets_url)")]
+    Unused(&'static str),
+    #[error("{0} is only used by scheme \"tuf\"")]
+    OnlyTuf(&'static str),
+    #[error("target {name:?}: {reason}")]
+    Target { name: String, reason: &'static str },
+    #[error("mirror {url:?}: targets_url: {reason}")]
+    TargetsUrl { url: String, reason: String },
+    #[error("more than {MAX_TARGETS} targets")]
+    TooManyTargets,
+}
+
+/// Targets one TUF profile names at most: each is looked up through the delegations and
+/// fetched from every mirror, so the list is bounded like everything else.
+pub const MAX_TARGETS: usize = 256;
+
+/// The channel a TUF profile records its state under when it names none: TUF has no
+/// channels (one repository is one stream), and the profile's name already keeps two
+/// repositories apart in the state.
+pub const TUF_DEFAULT_CHANNEL: &str = "default";
 
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -32,7 +73,10 @@ struct ProfileDoc {
     root: Option<String>,
     #[serde(default)]
     key: Option<String>,
-    channel: String,
+    #[serde(default)]
+    channel: Option<String>,
+    #[serde(default)]
+    targets: Option<Vec<String>>,
     #[serde(default)]
     file: Option<String>,
     #[serde(default)]
@@ -65,6 +109,9 @@ struct MirrorDoc {
     name: Option<String>,
     #[serde(default)]
     proxy: Option<String>,
+    /// TUF only: where the mirror serves targets (default: `url` + `targets/`).
+    #[serde(default)]
+    targets_url: Option<String>,
 }
 
 /// Where a mirror's files are read from.
@@ -94,6 +141,32 @@ pub struct Profile {
     pub mirrors: Vec<Mirror>,
     /// Where the signed file lives on each mirror, for schemes other than native.
     pub signed: Option<SignedSource>,
+    /// For `scheme = "tuf"`: the targets to check and where mirrors serve targets.
+    pub tuf: Option<TufSource>,
+}
+
+/// A TUF repository as a profile names it: `root` (in [`Profile::root`]) is the pinned
+/// initial root.json, each mirror's URL is its metadata URL.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct TufSource {
+    /// Target paths checked on every mirror (through the delegations).
+    pub targets: Vec<String>,
+    /// Mirrors (by their URL as written) that serve targets elsewhere than below
+    /// `URL/targets/`.
+    pub targets_at: Vec<(String, Location)>,
+}
+
+impl TufSource {
+    /// Where `mirror` serves targets: its own `targets_url`, else `targets/` below it.
+    pub fn targets_location(&self, mirror: &Mirror) -> Location {
+        if let Some((_, at)) = self.targets_at.iter().find(|(u, _)| *u == mirror.url) {
+            return at.clone();
+        }
+        match &mirror.location {
+            Location::Http(u) => Location::Http(u.join("targets/").unwrap_or_else(|_| u.clone())),
+            Location::Dir(d) => Location::Dir(d.join("targets")),
+        }
+    }
 }
 
 /// A signed file in one of the [`crate::schemes`] formats, as laid out on every mirror.
@@ -152,6 +225,7 @@ impl Profile {
                 path: shown,
                 reason: format!("mirror {url:?}: {reason}"),
             },
+            ProfileError::Tuf { error, .. } => ProfileError::Tuf { path: shown, error },
             other => other,
         })
     }
@@ -179,10 +253,46 @@ impl Profile {
         if doc.name.is_empty() {
             return Err(bad("name is empty".into()));
         }
-        if doc.channel.is_empty() {
+        let is_tuf = doc.scheme == "tuf";
+        let channel = match (&doc.channel, is_tuf) {
+            (Some(c), _) => c.clone(),
+            (None, true) => TUF_DEFAULT_CHANNEL.to_owned(),
+            (None, false) => return Err(bad("missing field `channel`".into())),
+        };
+        if channel.is_empty() {
             return Err(bad("channel is empty".into()));
         }
-        let (root, signed) = signed_source(&doc).map_err(bad)?;
+        let tuf_error = |error| ProfileError::Tuf {
+            path: String::new(),
+            error,
+        };
+        let (root, signed, mut tuf) = if is_tuf {
+            let (root, tuf) = tuf_source(&doc).map_err(tuf_error)?;
+            (root, None, Some(tuf))
+        } else {
+            if doc.targets.is_some() {
+                return Err(tuf_error(TufProfileError::OnlyTuf("targets")));
+            }
+            if doc.mirrors.iter().any(|m| m.targets_url.is_some()) {
+                return Err(tuf_error(TufProfileError::OnlyTuf("targets_url")));
+            }
+            let (root, signed) = signed_source(&doc).map_err(bad)?;
+            (root, signed, None)
+        };
+        for m in &doc.mirrors {
+            if let (Some(t), Some(tuf)) = (&m.targets_url, tuf.as_mut()) {
+                let at = Mirror::new(t, UNKNOWN_COUNTRY, None, None, base).map_err(|e| {
+                    tuf_error(TufProfileError::TargetsUrl {
+                        url: m.url.clone(),
+                        reason: match e {
+                            ProfileError::Mirror { reason, .. } => reason,
+                            other => other.to_string(),
+                        },
+                    })
+                })?;
+                tuf.targets_at.push((m.url.clone(), at.location));
+            }
+        }
         let mirrors = doc
             .mirrors
             .into_iter()
@@ -204,11 +314,72 @@ impl Profile {
             name: doc.name,
             scheme: doc.scheme,
             root: base.join(root),
-            channel: doc.channel,
+            channel,
             mirrors,
             signed,
+            tuf,
         })
     }
+}
+
+/// The fields of a TUF profile: `root`, optional `targets`; none of the signed-file
+/// fields (a TUF repository names its own files).
+fn tuf_source(doc: &ProfileDoc) -> Result<(String, TufSource), TufProfileError> {
+    let unused = [
+        ("key", doc.key.is_some()),
+        ("file", doc.file.is_some()),
+        ("signature", doc.signature.is_some()),
+        ("identity", doc.identity.is_some()),
+        ("namespace", doc.namespace.is_some()),
+        ("version_file", doc.version_file.is_some()),
+        ("origin", doc.origin.is_some()),
+        ("required_entries", !doc.required_entries.is_empty()),
+    ];
+    if let Some((field, _)) = unused.iter().find(|(_, set)| *set) {
+        return Err(TufProfileError::Unused(field));
+    }
+    let root = doc.root.clone().ok_or(TufProfileError::NoRoot)?;
+    let targets = doc.targets.clone().unwrap_or_default();
+    if targets.len() > MAX_TARGETS {
+        return Err(TufProfileError::TooManyTargets);
+    }
+    for t in &targets {
+        check_target_path(t).map_err(|reason| TufProfileError::Target {
+            name: t.clone(),
+            reason,
+        })?;
+    }
+    Ok((
+        root,
+        TufSource {
+            targets,
+            targets_at: Vec::new(),
+        },
+    ))
+}
+
+/// A target path the checker may ask every mirror for: relative, `/`-separated, without
+/// empty, `.` or `..` segments (URL resolution would fetch another file than the one
+/// named) and without control characters.
+pub fn check_target_path(path: &str) -> Result<(), &'static str> {
+    if path.is_empty() {
+        return Err("empty");
+    }
+    if path.len() > 1024 {
+        return Err("longer than 1024 bytes");
+    }
+    if path.chars().any(char::is_control) {
+        return Err("has control characters");
+    }
+    if path
+        .split('/')
+        .any(|s| s.is_empty() || s == "." || s == "..")
+    {
+        return Err(
+            "has an empty, . or .. segment (a relative path below the targets URL is needed)",
+        );
+    }
+    Ok(())
 }
 
 /// Which fields a scheme needs: `root` for native, `key` and `file` for the others, and
@@ -237,7 +408,7 @@ fn signed_source(doc: &ProfileDoc) -> Result<(String, Option<SignedSource>), Str
     }
     let format = Format::from_scheme(&doc.scheme).ok_or_else(|| {
         format!(
-            "unknown scheme {:?} (known: native, signify, minisign, sshsig, note)",
+            "unknown scheme {:?} (known: native, signify, minisign, sshsig, note, tuf)",
             doc.scheme
         )
     })?;

@@ -8,11 +8,11 @@ use std::path::Path;
 use common::ecosystems::{Signify, error_of, status_of};
 use common::faulty::{Fault, FaultServer, Loopback};
 use common::*;
-use mirrorproof::check::CheckOptions;
 use mirrorproof::fetch::{ArtifactMode, FetchConfig};
 use mirrorproof::profile::Profile;
 use mirrorproof::report::Report;
-use mirrorproof::scheme_check;
+use mirrorproof::run::{self, CheckOptions};
+use mirrorproof::schemes::files::{self, Files};
 use sha2::{Digest, Sha256, Sha512};
 
 /// Mix-and-match: the newest signed metadata next to the previous release's artifacts (each
@@ -226,7 +226,7 @@ fn check_signify(dir: &Path, key: &Path, mirrors: &[(&str, &str, String)]) -> Re
     let path = dir.join("profile.toml");
     std::fs::write(&path, text).unwrap();
     let profile = Profile::load(&path).unwrap();
-    let (pinned, source) = scheme_check::load_pinned(&profile).unwrap();
+    let (pinned, source) = files::load_pinned(&profile).unwrap();
     let opts = CheckOptions {
         channel: profile.channel.clone(),
         artifacts: ArtifactMode::Full,
@@ -238,7 +238,8 @@ fn check_signify(dir: &Path, key: &Path, mirrors: &[(&str, &str, String)]) -> Re
         state: None,
         now: mirrorproof::time::now(),
     };
-    scheme_check::run(&profile.name, pinned, source, profile.mirrors, opts)
+    let files = Files::new(pinned, source, &profile.name, &opts);
+    run::check(files, &profile.name, profile.mirrors, opts, None)
         .unwrap()
         .report
 }

@@ -11,13 +11,14 @@ use std::path::Path;
 use std::sync::Arc;
 use std::time::Duration;
 
-use mirrorproof::check::{self, CheckOptions};
 use mirrorproof::fetch::{ArtifactMode, FetchConfig};
 use mirrorproof::keys::SecretKey;
 use mirrorproof::profile::Mirror;
 use mirrorproof::publish::{self, ReleaseSpec, RootSpec};
 use mirrorproof::report::Status;
 use mirrorproof::root::TrustedRoot;
+use mirrorproof::run::{self, CheckOptions};
+use mirrorproof::schemes::native::Native;
 
 /// A TLS front for a plain loopback server: it terminates TLS with a self-signed
 /// certificate and relays one request per connection to the backend.
@@ -141,7 +142,7 @@ fn run(root: TrustedRoot, url: &str, extra_roots: Vec<Vec<u8>>) -> mirrorproof::
         state: None,
         now: mirrorproof::time::now(),
     };
-    check::run("native", "tlsos", root, vec![mirror], opts)
+    run::check(Native::new(root, &opts), "tlsos", vec![mirror], opts, None)
         .unwrap()
         .report
 }

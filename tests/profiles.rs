@@ -34,6 +34,35 @@ fn every_ready_profile_loads_with_its_pinned_key() {
             continue;
         }
         let profile = Profile::load(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+        if let Some(tuf) = &profile.tuf {
+            // A TUF profile pins a root that verifies itself, and names where each mirror
+            // serves metadata and targets.
+            let (_, version) = mirrorproof::schemes::tuf::scheme::load_pinned(
+                &profile.root,
+                &mirrorproof::schemes::tuf::Config::default(),
+            )
+            .unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+            assert!(version >= 1);
+            assert!(profile.signed.is_none());
+            assert!(!tuf.targets.is_empty(), "{}", path.display());
+            assert!(!profile.mirrors.is_empty(), "{}", path.display());
+            for m in &profile.mirrors {
+                assert!(
+                    m.url.starts_with("https://"),
+                    "{}: {}",
+                    path.display(),
+                    m.url
+                );
+                match tuf.targets_location(m) {
+                    mirrorproof::profile::Location::Http(u) => {
+                        assert_eq!(u.scheme(), "https", "{}", path.display())
+                    }
+                    other => panic!("{}: targets at {other:?}", path.display()),
+                }
+            }
+            seen.push("tuf");
+            continue;
+        }
         let source = profile
             .signed
             .clone()
@@ -61,7 +90,7 @@ fn every_ready_profile_loads_with_its_pinned_key() {
     }
     seen.sort();
     seen.dedup();
-    assert_eq!(seen, ["minisign", "note", "signify", "sshsig"]);
+    assert_eq!(seen, ["minisign", "note", "signify", "sshsig", "tuf"]);
 }
 
 fn write_tmp(dir: &Path, name: &str, text: &str) -> PathBuf {

@@ -15,7 +15,6 @@ use proptest::prelude::*;
 use proptest::sample::Index;
 use proptest::test_runner::Config;
 
-use mirrorproof::check::observe_release;
 use mirrorproof::envelope::{
     DEFAULT_MAX_BYTES, Envelope, EnvelopeError, EnvelopeSignature, MAX_SIGNATURES, RELEASE_TYPE,
     pae,
@@ -26,6 +25,7 @@ use mirrorproof::release::{
     ArtifactDoc, Expected, Release, ReleaseDoc, check_artifact_name, check_channel_name,
 };
 use mirrorproof::schemes::native::ReleaseObservation as Observation;
+use mirrorproof::schemes::native::observe_release;
 
 /// Four fixed keys: 0..3 are trusted, 3 is a valid key nobody trusts.
 static KEYS: LazyLock<Vec<SecretKey>> = LazyLock::new(|| {

@@ -6,7 +6,7 @@
 mod common;
 
 use common::*;
-use mirrorproof::check::CheckError;
+use mirrorproof::run::CheckError;
 
 /// Root v2 as an honest rotation makes it: new root key 1, new release keys 3, 4, 5,
 /// signed by the outgoing root key 0 and the incoming root key 1.

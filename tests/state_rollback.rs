@@ -6,7 +6,7 @@
 mod common;
 
 use common::*;
-use mirrorproof::check::CheckError;
+use mirrorproof::run::CheckError;
 use mirrorproof::state::{ChannelState, StateError, StateStore};
 
 fn release(w: &World, version: u64) -> Release {

@@ -525,6 +525,376 @@ fn repo_key_index(_: &Repo, k: &mirrorproof::keys::SecretKey) -> u8 {
         .unwrap()
 }
 
+/// 64 MiB: far more than a client that streams ever holds.
+const BIG: usize = 64 << 20;
+/// Peak resident memory allowed to a client downloading [`BIG`] bytes. Measured at about
+/// 21 MiB (debug build); holding the body measured 146 MiB.
+const BIG_RSS_MAX_KIB: u64 = 32 << 10;
+
+fn big_data() -> Vec<u8> {
+    (0..BIG)
+        .map(|i| (i ^ (i >> 11) ^ (i >> 19)) as u8)
+        .collect()
+}
+
+/// The peak resident set size of a running process, from `/proc/PID/status`.
+fn vm_hwm_kib(pid: u32) -> Option<u64> {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
+    status
+        .lines()
+        .find_map(|l| l.strip_prefix("VmHWM:"))?
+        .trim()
+        .trim_end_matches("kB")
+        .trim()
+        .parse()
+        .ok()
+}
+
+/// Bytes in every file of `dir` (partial files included).
+fn bytes_in(dir: &std::path::Path) -> u64 {
+    std::fs::read_dir(dir)
+        .map(|d| {
+            d.flatten()
+                .filter_map(|e| e.metadata().ok())
+                .map(|m| m.len())
+                .sum()
+        })
+        .unwrap_or(0)
+}
+
+fn names_in(dir: &std::path::Path) -> Vec<String> {
+    let mut v: Vec<String> = std::fs::read_dir(dir)
+        .map(|d| {
+            d.flatten()
+                .map(|e| e.file_name().to_string_lossy().into_owned())
+                .collect()
+        })
+        .unwrap_or_default();
+    v.sort();
+    v
+}
+
+#[test]
+fn a_large_target_streams_to_disk_in_constant_memory() {
+    let mut repo = Repo::new();
+    let data = big_data();
+    repo.add_target("targets", "big.bin", &data);
+    repo.update_targets();
+    let server = served(&repo);
+    let c = started(&repo, &server);
+    // A stale copy is in the way: it must stay whole until the new one is verified.
+    std::fs::create_dir_all(c.target_dir()).unwrap();
+    let target = c.target_dir().join("big.bin");
+    std::fs::write(&target, b"stale").unwrap();
+
+    let md = c.metadata_dir();
+    let td = c.target_dir();
+    let mut child = Command::new(BIN)
+        .args([
+            "tuf-client",
+            "--metadata-url",
+            &c.metadata_url,
+            "--metadata-dir",
+        ])
+        .arg(&md)
+        .args(["--target-name", "big.bin", "--target-dir"])
+        .arg(&td)
+        .args(["--target-base-url", &c.targets_url, "download"])
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let pid = child.id();
+    let (mut peak, mut samples_late) = (0u64, 0usize);
+    let started = Instant::now();
+    let status = loop {
+        if let Some(status) = child.try_wait().unwrap() {
+            break status;
+        }
+        assert!(started.elapsed() < Duration::from_secs(120), "no end");
+        // Disk first: the memory read after it covers at least that much of the body.
+        let stored = bytes_in(&td);
+        if let Some(kib) = vm_hwm_kib(pid) {
+            peak = peak.max(kib);
+            if stored >= (BIG as u64) * 3 / 4 {
+                samples_late += 1;
+            }
+        }
+        // The target's name holds the stale copy or the verified one, never a part.
+        if let Ok(m) = std::fs::metadata(&target) {
+            assert!(m.len() == 5 || m.len() == BIG as u64, "{} bytes", m.len());
+        }
+        std::thread::sleep(Duration::from_millis(2));
+    };
+    let mut stderr = String::new();
+    std::io::Read::read_to_string(&mut child.stderr.take().unwrap(), &mut stderr).unwrap();
+    assert!(status.success(), "{stderr}");
+    assert!(
+        samples_late > 0,
+        "no sample taken after 3/4 of the body was on disk (peak {peak} KiB)"
+    );
+    assert!(
+        peak < BIG_RSS_MAX_KIB,
+        "peak RSS {peak} KiB for a {} MiB target",
+        BIG >> 20
+    );
+    eprintln!("peak RSS {peak} KiB over {samples_late} late samples");
+    assert!(std::fs::read(&target).unwrap() == data, "content differs");
+    assert_eq!(names_in(&td), vec!["big.bin".to_owned()]);
+}
+
+#[test]
+fn a_tampered_target_leaves_neither_the_target_nor_a_partial_file() {
+    let mut repo = Repo::new();
+    repo.md.get_mut("root").unwrap()["consistent_snapshot"] = serde_json::json!(false);
+    repo.write_root();
+    // Several MiB, so that most of it is on disk before the hash can be judged.
+    let data: Vec<u8> = big_data().into_iter().take(4 << 20).collect();
+    repo.add_target("targets", "t.bin", &data);
+    repo.update_targets();
+    let server = served(&repo);
+    let c = started(&repo, &server);
+    let mut evil = data.clone();
+    *evil.last_mut().unwrap() ^= 1;
+    repo.serve_target("t.bin", &evil);
+    let e = fails(c.download(&["t.bin"]));
+    assert!(e.contains("sha256 does not match"), "{e}");
+    assert_eq!(names_in(&c.target_dir()), Vec::<String>::new());
+    // One byte short.
+    repo.serve_target("t.bin", &data[..data.len() - 1]);
+    let e = fails(c.download(&["t.bin"]));
+    assert!(
+        e.contains(&format!(
+            "{} bytes where {} were signed",
+            data.len() - 1,
+            data.len()
+        )),
+        "{e}"
+    );
+    assert_eq!(names_in(&c.target_dir()), Vec::<String>::new());
+    // The genuine bytes then download, and nothing else is left.
+    repo.serve_target("t.bin", &data);
+    ok(c.download(&["t.bin"]));
+    assert!(c.downloaded("t.bin").unwrap() == data);
+    assert_eq!(names_in(&c.target_dir()), vec!["t.bin".to_owned()]);
+}
+
+#[test]
+fn a_target_served_without_end_is_cut_after_its_length() {
+    let mut repo = Repo::new();
+    repo.md.get_mut("root").unwrap()["consistent_snapshot"] = serde_json::json!(false);
+    repo.write_root();
+    repo.add_target("targets", "endless.bin", &[b'A'; 1000]);
+    repo.update_targets();
+    let server = Server::start(
+        repo.path().to_path_buf(),
+        Behavior::EndlessOn("endless.bin".into()),
+    );
+    let c = started(&repo, &server);
+    let begun = Instant::now();
+    let e = fails(c.download(&["endless.bin"]));
+    assert!(e.contains("over the size limit of 1000 bytes"), "{e}");
+    assert!(begun.elapsed() < Duration::from_secs(10), "{e}");
+    assert_eq!(names_in(&c.target_dir()), Vec::<String>::new());
+}
+
+#[test]
+fn a_stale_target_is_replaced_only_after_verification() {
+    let mut repo = Repo::new();
+    repo.add_target("targets", "a.bin", b"the new release");
+    repo.update_targets();
+    let server = served(&repo);
+    let c = started(&repo, &server);
+    std::fs::create_dir_all(c.target_dir()).unwrap();
+    std::fs::write(c.target_dir().join("a.bin"), b"the old release").unwrap();
+    let h = hex::encode(<sha2::Sha256 as sha2::Digest>::digest(b"the new release"));
+    let hashed = repo.path().join(format!("targets/{h}.a.bin"));
+    std::fs::write(&hashed, b"the bad release").unwrap();
+    let e = fails(c.download(&["a.bin"]));
+    assert!(e.contains("sha256 does not match"), "{e}");
+    assert_eq!(
+        c.downloaded("a.bin").as_deref(),
+        Some(&b"the old release"[..])
+    );
+    assert_eq!(names_in(&c.target_dir()), vec!["a.bin".to_owned()]);
+    std::fs::write(&hashed, b"the new release").unwrap();
+    ok(c.download(&["a.bin"]));
+    assert_eq!(
+        c.downloaded("a.bin").as_deref(),
+        Some(&b"the new release"[..])
+    );
+    assert_eq!(names_in(&c.target_dir()), vec!["a.bin".to_owned()]);
+}
+
+#[cfg(unix)]
+#[test]
+fn a_leftover_or_planted_partial_file_is_never_written_through() {
+    let mut repo = Repo::new();
+    repo.add_target("targets", "a.bin", b"genuine");
+    repo.update_targets();
+    let server = served(&repo);
+    let c = started(&repo, &server);
+    let td = c.target_dir();
+    std::fs::create_dir_all(&td).unwrap();
+    let partial = td.join(".a.bin.mirrorproof+partial");
+    // What a run killed mid-download leaves behind.
+    std::fs::write(&partial, b"half of an old downl").unwrap();
+    ok(c.download(&["a.bin"]));
+    assert_eq!(c.downloaded("a.bin").as_deref(), Some(&b"genuine"[..]));
+    assert_eq!(names_in(&td), vec!["a.bin".to_owned()]);
+    // A link planted under the partial name: the download neither follows nor keeps it.
+    let outside = c.dir.path().join("outside");
+    std::fs::write(&outside, b"precious").unwrap();
+    std::os::unix::fs::symlink(&outside, &partial).unwrap();
+    std::fs::remove_file(td.join("a.bin")).unwrap();
+    ok(c.download(&["a.bin"]));
+    assert_eq!(std::fs::read(&outside).unwrap(), b"precious");
+    assert_eq!(c.downloaded("a.bin").as_deref(), Some(&b"genuine"[..]));
+    assert_eq!(names_in(&td), vec!["a.bin".to_owned()]);
+}
+
+#[test]
+fn targets_stream_from_a_file_url_too() {
+    let mut repo = Repo::new();
+    repo.md.get_mut("root").unwrap()["consistent_snapshot"] = serde_json::json!(false);
+    repo.write_root();
+    repo.add_target("targets", "f.bin", b"local bytes");
+    repo.update_targets();
+    let server = served(&repo);
+    let mut c = started(&repo, &server);
+    c.targets_url = url::Url::from_directory_path(repo.path().join("targets"))
+        .unwrap()
+        .to_string();
+    ok(c.download(&["f.bin"]));
+    assert_eq!(c.downloaded("f.bin").as_deref(), Some(&b"local bytes"[..]));
+    repo.serve_target("f.bin", b"local bytes, grown");
+    std::fs::remove_file(c.target_dir().join("f.bin")).unwrap();
+    let e = fails(c.download(&["f.bin"]));
+    assert!(e.contains("over the size limit of 11 bytes"), "{e}");
+    assert_eq!(names_in(&c.target_dir()), Vec::<String>::new());
+}
+
+/// `Source::get_into` itself, where what reaches the sink can be counted.
+mod streaming {
+    use std::io::Write;
+    use std::sync::Arc;
+    use std::sync::atomic::{AtomicU64, Ordering};
+
+    use mirrorproof::fetch::{FetchConfig, Fetcher};
+    use mirrorproof::schemes::tuf::{FetcherSource, Source, SourceError};
+
+    use super::*;
+
+    /// Counts what it is given and keeps nothing.
+    struct Counting(Arc<AtomicU64>);
+
+    impl Write for Counting {
+        fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+            self.0.fetch_add(buf.len() as u64, Ordering::SeqCst);
+            Ok(buf.len())
+        }
+        fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
+
+    fn get_into(
+        server: &Server,
+        path: &str,
+        max: u64,
+        timeout: Duration,
+    ) -> (Result<u64, SourceError>, u64) {
+        let config = FetchConfig {
+            timeout,
+            artifact_timeout: timeout,
+            ..FetchConfig::default()
+        };
+        let source = FetcherSource::new(Arc::new(Fetcher::new(config, &[]).unwrap()));
+        let url = url::Url::parse(&format!("{}{path}", server.url())).unwrap();
+        let seen = Arc::new(AtomicU64::new(0));
+        let result = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap()
+            .block_on(source.get_into(&url, max, Counting(seen.clone())))
+            .map(|sink| sink.0.load(Ordering::SeqCst));
+        (result, seen.load(Ordering::SeqCst))
+    }
+
+    #[test]
+    fn nothing_past_the_limit_reaches_the_sink() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join("exact"), vec![7u8; 300_000]).unwrap();
+        let server = Server::start(
+            dir.path().to_path_buf(),
+            Behavior::EndlessOn("endless".into()),
+        );
+        let t = Duration::from_secs(10);
+        assert_eq!(
+            get_into(&server, "exact", 300_000, t),
+            (Ok(300_000), 300_000)
+        );
+        // Announced longer than the limit: refused before the body is read.
+        assert_eq!(
+            get_into(&server, "exact", 299_999, t),
+            (Err(SourceError::TooLarge(299_999)), 0)
+        );
+        // No length announced and no end: cut at the first byte over the limit.
+        let begun = Instant::now();
+        let (result, seen) = get_into(&server, "endless", 100_000, t);
+        assert_eq!(result, Err(SourceError::TooLarge(100_000)));
+        assert!(seen <= 100_000, "{seen} bytes reached the sink");
+        assert!(begun.elapsed() < Duration::from_secs(5));
+        assert_eq!(
+            get_into(&server, "absent", 10, t).0,
+            Err(SourceError::Missing(Some(404)))
+        );
+    }
+
+    #[test]
+    fn the_deadline_covers_the_whole_body() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join("slow"), vec![1u8; 10_000]).unwrap();
+        let server = Server::start(
+            dir.path().to_path_buf(),
+            Behavior::SlowDrip(Duration::from_millis(5)),
+        );
+        let begun = Instant::now();
+        let (result, seen) = get_into(&server, "slow", 10_000, Duration::from_secs(1));
+        assert!(matches!(result, Err(SourceError::Timeout(_))), "{result:?}");
+        assert!(seen > 0 && seen < 10_000, "{seen}");
+        assert!(begun.elapsed() < Duration::from_secs(4));
+    }
+
+    #[test]
+    fn a_failing_sink_is_the_sinks_error() {
+        struct Full;
+        impl Write for Full {
+            fn write(&mut self, _: &[u8]) -> std::io::Result<usize> {
+                Err(std::io::Error::other("no space left"))
+            }
+            fn flush(&mut self) -> std::io::Result<()> {
+                Ok(())
+            }
+        }
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join("f"), vec![1u8; 1 << 20]).unwrap();
+        let server = Server::serve_dir(dir.path().to_path_buf());
+        let source =
+            FetcherSource::new(Arc::new(Fetcher::new(FetchConfig::default(), &[]).unwrap()));
+        let url = url::Url::parse(&format!("{}f", server.url())).unwrap();
+        let result = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap()
+            .block_on(source.get_into(&url, 1 << 20, Full));
+        match result {
+            Err(SourceError::Sink(why)) => assert!(why.contains("no space left"), "{why}"),
+            other => panic!("{:?}", other.map(|_| ())),
+        }
+    }
+}
+
 mod audit {
     use std::sync::Arc;
 

@@ -1,5 +1,5 @@
 //! GrapheneOS update metadata (`incremental build_date device channel`, unsigned, read to
-//! find the image's file name): `scheme_check::parse_update_metadata` on an input split at
+//! find the image's file name): `schemes::files::parse_update_metadata` on an input split at
 //! the first NUL into `metadata \0 path` (no NUL: the whole input, under a few fixed paths).
 //!
 //! Invariants besides "never panics" (any path), for paths a profile can hold (its
@@ -16,7 +16,7 @@ mod schemes;
 
 use libfuzzer_sys::fuzz_target;
 use mirrorproof::release::check_artifact_name;
-use mirrorproof::scheme_check::parse_update_metadata;
+use mirrorproof::schemes::files::parse_update_metadata;
 use schemes::{one_line, parts};
 
 fn canonical_number(s: &str) -> bool {

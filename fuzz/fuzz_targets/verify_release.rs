@@ -8,7 +8,7 @@
 
 use libfuzzer_sys::fuzz_target;
 use mirrorproof::audit::Observation;
-use mirrorproof::check::observe_release;
+use mirrorproof::schemes::native::observe_release;
 use mirrorproof::envelope::{Envelope, RELEASE_TYPE};
 use mirrorproof::release::Release;
 use mirrorproof_fuzz::{CHANNEL, LIMIT, PROJECT, fixture};

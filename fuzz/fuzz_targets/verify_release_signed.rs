@@ -15,7 +15,7 @@ use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
 use libfuzzer_sys::fuzz_target;
 use mirrorproof::audit::Observation;
-use mirrorproof::check::observe_release;
+use mirrorproof::schemes::native::observe_release;
 use mirrorproof::envelope::{Envelope, EnvelopeSignature, RELEASE_TYPE, ROOT_TYPE};
 use mirrorproof::keys::KeyId;
 use mirrorproof::release::Release;

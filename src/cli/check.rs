@@ -68,21 +68,11 @@ pub(crate) fn run(args: CheckArgs) -> Result<i32, Fail> {
         .transpose()
         .map_err(usage)?
         .map(Arc::new);
-    let (report, unrecorded) = if loaded.signed.is_some() {
-        let (outcome, unrecorded) = run::signed(&loaded, &run, mode, evidence.clone())?;
-        if let Some(ev) = &evidence {
-            ev.finish_signed(&outcome.report, &loaded, &outcome.served)
-                .map_err(usage)?;
-        }
-        (outcome.report, unrecorded)
-    } else {
-        let (outcome, unrecorded) = run::native(&profile, &run, mode, evidence.clone())?;
-        if let Some(ev) = &evidence {
-            ev.finish_native(&outcome.report, &outcome.evidence)
-                .map_err(usage)?;
-        }
-        (outcome.report, unrecorded)
-    };
+    let (outcome, unrecorded) = run::start(&loaded, &run, mode, evidence.clone())?;
+    if let Some(ev) = &evidence {
+        outcome.finish_evidence(ev, &loaded).map_err(usage)?;
+    }
+    let report = outcome.report;
     if json {
         println!("{}", report.to_json());
     } else {

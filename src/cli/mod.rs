@@ -120,7 +120,7 @@ pub fn main() -> i32 {
             for l in rendered.trim_end().lines() {
                 eprintln!("{}", shown(l));
             }
-            return EXIT_USAGE;
+            return tuf_client::usage_exit_code().unwrap_or(EXIT_USAGE);
         }
     };
     match dispatch(cli.command) {

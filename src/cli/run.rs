@@ -8,11 +8,10 @@ use std::time::Duration;
 
 use clap::Args;
 
-use mirrorproof::check::{self, CheckError, CheckOptions};
 use mirrorproof::evidence::EvidenceDir;
 use mirrorproof::fetch::{ArtifactMode, FetchConfig};
 use mirrorproof::profile::{Mirror, Profile};
-use mirrorproof::scheme_check::{self, SchemeOutcome};
+use mirrorproof::run::{CheckError, CheckOptions, ProfileCheck, ProfileOutcome};
 use mirrorproof::state::{NotRecorded, StatePlan, StateSetting, StateStore};
 use mirrorproof::time;
 
@@ -110,9 +109,9 @@ impl RunArgs {
         Ok((mirrors, fetch))
     }
 
-    /// Where this run keeps state, recording under `project`/`channel`.
-    fn state_plan(&self, project: &str, channel: &str) -> Result<StatePlan, Fail> {
-        StatePlan::for_run(&self.state_setting(), project, channel).map_err(usage)
+    /// Where this run keeps state, recording under `key`/`channel`.
+    fn state_plan(&self, key: &str, channel: &str) -> Result<StatePlan, Fail> {
+        StatePlan::for_run(&self.state_setting(), key, channel).map_err(usage)
     }
 }
 
@@ -123,72 +122,33 @@ fn seconds(s: f64, what: &str) -> Result<Duration, Fail> {
         .ok_or_else(|| usage(format!("{what} must be a positive number of seconds")))
 }
 
-/// A native check; the second value is why the run could not record the version it
-/// learned, to print after the output.
-pub(crate) fn native(
-    profile_path: &Path,
-    run: &RunArgs,
-    mode: ArtifactMode,
-    evidence: Option<Arc<EvidenceDir>>,
-) -> Result<(check::Outcome, Option<NotRecorded>), Fail> {
-    let profile = Profile::load(profile_path).map_err(usage)?;
-    if profile.signed.is_some() {
-        return Err(usage(format!(
-            "profile {} uses scheme {:?}, which has no native release",
-            profile_path.display(),
-            profile.scheme
-        )));
-    }
-    let (mirrors, fetch) = run.mirrors_and_fetch(&profile)?;
-    let pinned = check::load_pinned_root(&profile.root, fetch.max_metadata_bytes).map_err(usage)?;
-    let channel = run.channel(&profile);
-    let plan = run.state_plan(&pinned.root.project, &channel)?;
-    let opts = CheckOptions {
-        channel,
-        artifacts: mode,
-        fetch,
-        state: plan.store().cloned(),
-        now: time::now(),
-    };
-    let outcome = check::run_with_evidence(
-        &profile.scheme,
-        &profile.name,
-        pinned,
-        mirrors,
-        opts,
-        evidence,
-    )
-    .map_err(|e| match e {
-        CheckError::RootExpired { .. } => problem(e),
-        other => usage(other),
-    })?;
-    let unrecorded = plan.unrecorded(outcome.state_written, outcome.state_error.as_ref());
-    Ok((outcome, unrecorded))
-}
-
-/// A check of a profile in one of the signed-file schemes (signify, minisign, sshsig, note).
-pub(crate) fn signed(
+/// Runs the check of a loaded profile, whatever its scheme (the library picks it); the
+/// second value is why the run could not record the version it learned, to print after
+/// the output.
+pub(crate) fn start(
     profile: &Profile,
     run: &RunArgs,
     mode: ArtifactMode,
     evidence: Option<Arc<EvidenceDir>>,
-) -> Result<(SchemeOutcome, Option<NotRecorded>), Fail> {
-    let (pinned, source) = scheme_check::load_pinned(profile).map_err(usage)?;
+) -> Result<(ProfileOutcome, Option<NotRecorded>), Fail> {
     let (mirrors, fetch) = run.mirrors_and_fetch(profile)?;
     let channel = run.channel(profile);
-    // The state key scheme_check records under: the format and the profile's name.
-    let project = format!("{}:{}", pinned.format().as_str(), profile.name);
-    let plan = run.state_plan(&project, &channel)?;
     let opts = CheckOptions {
-        channel,
+        channel: channel.clone(),
         artifacts: mode,
         fetch,
-        state: plan.store().cloned(),
+        state: None,
         now: time::now(),
     };
-    let outcome =
-        scheme_check::run_with_evidence(&profile.name, pinned, source, mirrors, opts, evidence)
-            .map_err(usage)?;
+    let check = ProfileCheck::load(profile, opts).map_err(usage)?;
+    let plan = run.state_plan(&check.state_key(), &channel)?;
+    let outcome = check
+        .with_state(plan.store().cloned())
+        .run(mirrors, evidence)
+        .map_err(|e| match e {
+            CheckError::RootExpired { .. } => problem(e),
+            other => usage(other),
+        })?;
     let unrecorded = plan.unrecorded(outcome.state_written, outcome.state_error.as_ref());
     Ok((outcome, unrecorded))
 }

@@ -8,9 +8,15 @@ use clap::Args;
 
 use mirrorproof::fetch::{ArtifactMode, ArtifactOutcome};
 use mirrorproof::profile::Profile;
+use mirrorproof::release::Release;
+use mirrorproof::report::Report;
 use mirrorproof::schemes::Format;
+use mirrorproof::schemes::files::LatestSigned;
+use mirrorproof::schemes::native::load_pinned_root;
+use mirrorproof::schemes::pinned::Pinned;
 use mirrorproof::signed_files::{self, SignedFilesError};
-use mirrorproof::{check, scheme_check, time, verify};
+use mirrorproof::verify::{Reference, VerifyError};
+use mirrorproof::{time, verify};
 
 use super::run::{self, RunArgs};
 use super::{
@@ -109,34 +115,14 @@ pub(crate) fn run(a: VerifyArgs) -> Result<i32, Fail> {
     against_profile(profile, files, a.release.as_deref(), &a.roots, &a.run)
 }
 
-/// A FILE that cannot be checked at all, said plainly rather than as a name mismatch.
-fn unusable_file(p: &Path) -> Option<&'static str> {
-    match std::fs::metadata(p) {
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Some("No such file"),
-        Ok(m) if m.is_dir() => Some("is a directory"),
-        _ => None,
-    }
-}
-
 /// The files that can be checked at all; each one that cannot (missing, a directory) gets
 /// its `FAILED` line here. The flag is false when any was left out.
 fn usable_files(files: &[PathBuf], base_dir: Option<&Path>) -> (Vec<PathBuf>, bool) {
-    let mut all_ok = true;
-    let mut usable = Vec::new();
-    for f in files {
-        let on_disk = match base_dir {
-            Some(d) => d.join(f),
-            None => f.clone(),
-        };
-        match unusable_file(&on_disk) {
-            Some(why) => {
-                println!("FAILED  {}  {why}", path(&on_disk));
-                all_ok = false;
-            }
-            None => usable.push(f.clone()),
-        }
+    let sorted = verify::usable_files(files, base_dir);
+    for (on_disk, why) in &sorted.unusable {
+        println!("FAILED  {}  {why}", path(on_disk));
     }
-    (usable, all_ok)
+    (sorted.usable, sorted.unusable.is_empty())
 }
 
 /// `verify --key KEY --sig SIG [FILE...]`: no mirror, no state; the signature decides.
@@ -184,63 +170,8 @@ fn against_signature(req: signed_files::Request<'_>, files: &[PathBuf]) -> Resul
     })
 }
 
-/// `verify PROFILE FILE...` for a signed-file profile: fetch what the mirrors serve, take
-/// the latest signed content they agree on, and check each file against it.
-fn against_scheme(profile: &Profile, files: &[PathBuf], run: &RunArgs) -> Result<i32, Fail> {
-    let (outcome, unrecorded) = run::signed(profile, run, ArtifactMode::None, None)?;
-    let r = &outcome.report;
-    if !r.equivocations.is_empty() {
-        return Err(problem(
-            "mirrors serve conflicting signed versions (equivocation); refusing to pick one. Run `check` for details",
-        ));
-    }
-    let latest = outcome.latest.ok_or_else(|| {
-        // The notices say why nothing could be taken (e.g. mirrors disagreeing on the
-        // signature of the newest version).
-        let why: Vec<&str> = r.notices.iter().map(String::as_str).collect();
-        problem(format!(
-            "no signed content can be taken from the mirrors: {} ({})",
-            r.summary(),
-            why.join("; ")
-        ))
-    })?;
-    let (pinned, _) = scheme_check::load_pinned(profile).map_err(usage)?;
-    let (usable, mut all_ok) = usable_files(files, None);
-    let results =
-        signed_files::verify_against_latest(&pinned, &latest, &usable, time::now().timestamp());
-    let agreeing = r
-        .mirrors
-        .iter()
-        .filter(|m| {
-            m.payload_sha256.as_deref() == r.latest.as_ref().map(|l| l.payload_sha256.as_str())
-        })
-        .count();
-    for c in &results {
-        all_ok &= c.ok;
-        if c.ok {
-            println!(
-                "OK  {}  {} ({} of {} serve it)",
-                line(&c.what),
-                line(&c.detail),
-                agreeing,
-                plural_mirrors(r.mirrors.len())
-            );
-        } else {
-            println!("FAILED  {}  {}", line(&c.what), line(&c.detail));
-        }
-    }
-    // check's notices, less the one about --artifacts (verify never hashes on mirrors).
-    for n in r.notices.iter().filter(|n| !n.contains("--artifacts")) {
-        println!("  note: {}", line(n));
-    }
-    if let Some(why) = unrecorded {
-        return Err(usage(unrecorded_message(&why, "the lines above are")));
-    }
-    Ok(if all_ok { EXIT_OK } else { EXIT_PROBLEM })
-}
-
-/// `verify PROFILE FILE...`: the release from the mirrors (as `check` takes it) or from
-/// `--release` on disk, then each file matched to its artifact by name.
+/// `verify PROFILE FILE...`: the latest content the mirrors agree on (as `check` takes
+/// it) or the release in `--release` on disk, then each file checked against it.
 fn against_profile(
     profile_path: &Path,
     files: &[PathBuf],
@@ -248,53 +179,61 @@ fn against_profile(
     roots: &[PathBuf],
     run: &RunArgs,
 ) -> Result<i32, Fail> {
-    if release.is_none() {
-        let profile = Profile::load(profile_path).map_err(usage)?;
-        if profile.signed.is_some() {
-            return against_scheme(&profile, files, run);
-        }
+    let profile = Profile::load(profile_path).map_err(usage)?;
+    if let Some(release_path) = release {
+        let release = release_from_disk(&profile, release_path, roots, run)?;
+        let all_ok = against_release(&release, files);
+        return Ok(if all_ok { EXIT_OK } else { EXIT_PROBLEM });
     }
-    let mut unrecorded = None;
-    let release = match release {
-        Some(release_path) => {
-            let profile = Profile::load(profile_path).map_err(usage)?;
-            let limit = run.max_metadata_bytes;
-            let pinned = check::load_pinned_root(&profile.root, limit).map_err(usage)?;
-            let root = verify::walk_root_files(pinned, roots, limit).map_err(usage)?;
-            let channel = run.channel(&profile);
-            let now = time::now();
-            if root.root.is_expired(now) {
-                return Err(problem(format!(
-                    "trusted root version {} has expired",
-                    root.root.version
-                )));
-            }
-            let state = match run.read_only_state()? {
-                Some(store) => store.load(&root.root.project, &channel).map_err(usage)?,
-                None => None,
-            };
-            verify::release_from_file(release_path, &root, &channel, now, limit, state.as_ref())
-                .map_err(|e| match e {
-                    verify::VerifyError::Unreadable { .. } => usage(e),
-                    e => problem(e),
-                })?
-        }
-        None => {
-            let (outcome, why) = run::native(profile_path, run, ArtifactMode::None, None)?;
-            unrecorded = why;
-            let r = &outcome.report;
-            if !r.equivocations.is_empty() || !r.root_equivocations.is_empty() {
-                return Err(problem(
-                    "mirrors serve conflicting signed releases (equivocation); refusing to pick one. Run `check` for details",
-                ));
-            }
-            outcome.latest.ok_or_else(|| {
-                problem(format!("no mirror served a valid release: {}", r.summary()))
-            })?
+    let (outcome, unrecorded) = run::start(&profile, run, ArtifactMode::None, None)?;
+    let all_ok = match verify::reference(&outcome).map_err(problem)? {
+        Reference::Release(release) => against_release(release, files),
+        Reference::Signed { pinned, latest } => {
+            against_signed(&outcome.report, pinned, latest, files)
         }
     };
+    if let Some(why) = unrecorded {
+        return Err(usage(unrecorded_message(&why, "the lines above are")));
+    }
+    Ok(if all_ok { EXIT_OK } else { EXIT_PROBLEM })
+}
+
+/// `--release` (and `--root`): the release verified offline under the pinned root, and
+/// against the recorded state when there is one.
+fn release_from_disk(
+    profile: &Profile,
+    release_path: &Path,
+    roots: &[PathBuf],
+    run: &RunArgs,
+) -> Result<Release, Fail> {
+    let limit = run.max_metadata_bytes;
+    let pinned = load_pinned_root(&profile.root, limit).map_err(usage)?;
+    let root = verify::walk_root_files(pinned, roots, limit).map_err(usage)?;
+    let channel = run.channel(profile);
+    let now = time::now();
+    if root.root.is_expired(now) {
+        return Err(problem(format!(
+            "trusted root version {} has expired",
+            root.root.version
+        )));
+    }
+    let state = match run.read_only_state()? {
+        Some(store) => store.load(&root.root.project, &channel).map_err(usage)?,
+        None => None,
+    };
+    verify::release_from_file(release_path, &root, &channel, now, limit, state.as_ref()).map_err(
+        |e| match e {
+            VerifyError::Unreadable { .. } => usage(e),
+            e => problem(e),
+        },
+    )
+}
+
+/// Each file matched by name to an artifact of a native release, one line each; true when
+/// every file matched.
+fn against_release(release: &Release, files: &[PathBuf]) -> bool {
     let (usable, mut all_ok) = usable_files(files, None);
-    let results = verify::verify_files(&release, &usable);
+    let results = verify::verify_files(release, &usable);
     for r in &results {
         let name = line(r.artifact.as_deref().unwrap_or("-"));
         let (word, why) = match &r.outcome {
@@ -317,8 +256,38 @@ fn against_profile(
             println!("{word}  {}  {}", path(&r.path), line(&why));
         }
     }
-    if let Some(why) = unrecorded {
-        return Err(usage(unrecorded_message(&why, "the lines above are")));
+    all_ok
+}
+
+/// Each file checked against the latest signed content of a signed-file profile, with how
+/// many mirrors serve it, then the run's notices; true when every file verified.
+fn against_signed(
+    report: &Report,
+    pinned: &Pinned,
+    latest: &LatestSigned,
+    files: &[PathBuf],
+) -> bool {
+    let (usable, mut all_ok) = usable_files(files, None);
+    let results =
+        signed_files::verify_against_latest(pinned, latest, &usable, time::now().timestamp());
+    let agreeing = verify::agreeing(report);
+    for c in &results {
+        all_ok &= c.ok;
+        if c.ok {
+            println!(
+                "OK  {}  {} ({} of {} serve it)",
+                line(&c.what),
+                line(&c.detail),
+                agreeing,
+                plural_mirrors(report.mirrors.len())
+            );
+        } else {
+            println!("FAILED  {}  {}", line(&c.what), line(&c.detail));
+        }
     }
-    Ok(if all_ok { EXIT_OK } else { EXIT_PROBLEM })
+    // check's notices, less the one about --artifacts (verify never hashes on mirrors).
+    for n in report.notices.iter().filter(|n| !n.contains("--artifacts")) {
+        println!("  note: {}", line(n));
+    }
+    all_ok
 }

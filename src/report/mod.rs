@@ -73,6 +73,10 @@ pub struct MirrorReport {
     pub signers: Vec<String>,
     /// Extension: publication time of the release this mirror serves.
     pub published: Option<String>,
+    /// Extension: the newest verified version of each signed document behind the content
+    /// (a TUF repository's roles: root, timestamp, snapshot, targets, delegated roles).
+    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+    pub documents: BTreeMap<String, u64>,
     pub artifacts: Vec<ArtifactReport>,
     pub elapsed_ms: u64,
     pub error: Option<String>,

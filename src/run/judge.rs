@@ -25,7 +25,8 @@
 //! the state's; with nothing verified at all, the number most mirrors claim. Majority: the
 //! content most mirrors serve; a tie has no latest.
 //!
-//! **Statuses**, first that applies: `unreachable` / `invalid` (from the scheme);
+//! **Statuses**, first that applies: `unreachable` / `invalid` / `rollback` (from the
+//! scheme);
 //! `equivocating`; `expired`; `rollback` (number below the state's); above the latest
 //! (claimed order only): a verified image is `incomplete` (unconfirmed until most mirrors
 //! agree), an unverified claim is `incomplete` or `invalid` as its image failed; `stale`
@@ -393,6 +394,7 @@ fn not_signed<D>(o: &Observation<D>) -> Option<Judgement> {
     match o {
         Observation::Unreachable(w) => Some(Judgement::Final(Status::Unreachable, w.clone())),
         Observation::Invalid(w) => Some(Judgement::Final(Status::Invalid, w.clone())),
+        Observation::Rollback(w) => Some(Judgement::Final(Status::Rollback, w.clone())),
         Observation::Signed(_) => None,
     }
 }
@@ -768,6 +770,17 @@ mod tests {
         assert_eq!(a.latest.as_ref().unwrap().version, Some(7));
         assert_eq!(statuses(&a), vec![None, None, Some(Status::Incomplete)]);
         assert_eq!(a.hold, None);
+    }
+
+    #[test]
+    fn a_rollback_the_scheme_saw_is_final() {
+        let mut obs = [
+            release(5, "a", false),
+            Observation::Rollback("snapshot 3 is older than 4".into()),
+        ];
+        let a = judge(&mut obs, None, now());
+        assert_eq!(statuses(&a), vec![None, Some(Status::Rollback)]);
+        assert_eq!(a.latest.as_ref().unwrap().version, Some(5));
     }
 
     #[test]

@@ -1,6 +1,8 @@
 //! One run of `check`, for every scheme: the pipeline.
 //!
 //! ```text
+//! entry          ProfileCheck::load: the profile's pinned trust read, its scheme picked,
+//!                its state key named (check_profile does it all in one call)
 //! plan + fetch   Scheme::visit, per mirror, all mirrors at once: what to fetch, each body
 //!                judged as it arrives (only judgements are kept, never bodies), each kept
 //!                body written to the evidence bundle as it arrives
@@ -11,16 +13,23 @@
 //! artifacts      artifacts::check, on the mirrors that serve the latest content
 //! report         one MirrorReport per mirror, the scheme's notes (Scheme::describe)
 //! record         record::record, the local state
-//! conclude       Scheme::conclude: what the caller goes on to use (the latest release)
+//! conclude       Scheme::conclude: what the caller goes on to use (the latest release);
+//!                ProfileOutcome::finish_evidence completes the bundle with the trust
 //! ```
 //!
 //! A scheme is added by writing one module behind [`Scheme`]; it never fetches by itself
 //! (a [`Visit`] does, under the fetcher's limits, and keeps evidence), never judges across
-//! mirrors (the judge does), and never builds a report but its own notes.
+//! mirrors (the judge does), and never builds a report but its own notes. It becomes
+//! reachable from profiles with one variant and one match arm in `run/profile.rs`
+//! ([`ProfileCheck`]); the command line never names a scheme. [`check`] runs any scheme
+//! value directly, for callers that build one themselves (tests, benchmarks).
+//!
+//! docs/ARCHITECTURE.md draws the whole picture: stages, folders, seams.
 
 pub mod artifacts;
 pub mod judge;
 pub mod observe;
+mod profile;
 pub mod record;
 
 use std::collections::BTreeMap;
@@ -40,6 +49,7 @@ use crate::time::{self, Timestamp};
 
 pub use judge::{Audit, Judgement, Status};
 pub use observe::{Document, Observation, Order, Proof, Signed};
+pub use profile::{Latest, ProfileCheck, ProfileOutcome, check_profile};
 
 #[derive(Debug, thiserror::Error)]
 pub enum CheckError {
@@ -112,6 +122,11 @@ pub trait Scheme: Send + Sync + 'static {
     fn observe(&self, mirror: Self::Mirror) -> Observation<Self::Detail>;
     /// How many keys may sign the content, for the report.
     fn key_count(&self) -> usize;
+    /// Where the artifacts of `mirror` are fetched from, when not below the mirror's own
+    /// URL (a TUF repository's targets URL). Artifact paths are relative to it.
+    fn artifacts_from(&self, _mirror: &Mirror) -> Option<Mirror> {
+        None
+    }
     /// The scheme's part of the report: its name, its root, what it cannot judge.
     fn describe(
         &self,
@@ -160,6 +175,9 @@ impl Visit {
         match (keep, &got, &self.evidence) {
             (Keep::Add, Ok(bytes), _) => self.keep(path, bytes).await,
             (Keep::Replace, got, Some(ev)) => {
+                if got.is_ok() {
+                    self.served.store(true, Ordering::Relaxed);
+                }
                 let at = format!("{}/{path}", mirror_dir(self.index));
                 ev.replace(&at, got.as_ref().ok().map(|b| &b[..])).await
             }
@@ -176,6 +194,28 @@ impl Visit {
             ev.keep(&format!("{}/{path}", mirror_dir(self.index)), bytes)
                 .await;
         }
+    }
+
+    /// A file at a URL the scheme built whole, at most `limit` (and the fetcher's metadata
+    /// limit) bytes: for names that are not plain path segments below the mirror (TUF
+    /// quotes role names). Kept as `keep_as` below the mirror's directory, replacing what
+    /// an earlier round kept there.
+    pub async fn get_url(
+        &self,
+        url: url::Url,
+        limit: u64,
+        keep_as: Option<&str>,
+    ) -> Result<Body, FetchError> {
+        let limit = limit.min(self.fetcher.config().max_metadata_bytes);
+        let got = self.fetcher.get_url(url, limit).await;
+        if let (Some(path), Ok(bytes)) = (keep_as, &got) {
+            self.served.store(true, Ordering::Relaxed);
+            if let Some(ev) = &self.evidence {
+                let at = format!("{}/{path}", mirror_dir(self.index));
+                ev.replace(&at, Some(&bytes[..])).await;
+            }
+        }
+        got
     }
 
     /// A large file streamed through `prehash`, at most `cap` bytes; never kept.
@@ -222,6 +262,16 @@ pub fn check<S: Scheme>(
     // A read stuck in the kernel (a hung network filesystem, a FIFO) must not keep the
     // process alive after its deadline passed: do not wait for blocking threads.
     rt.shutdown_background();
+    out
+}
+
+/// The newest version of each kind of signed document behind a mirror's content.
+fn documents<D>(s: &Signed<D>) -> BTreeMap<String, u64> {
+    let mut out = BTreeMap::new();
+    for d in &s.documents {
+        let v = out.entry(d.kind.clone()).or_insert(d.version);
+        *v = (*v).max(d.version);
+    }
     out
 }
 
@@ -314,7 +364,11 @@ async fn pipeline<S: Scheme>(
             (!s.artifacts.is_empty()).then(|| (i, s.artifacts.clone()))
         })
         .collect();
-    let mut checked = artifacts::check(&fetcher, &mirrors, jobs, opts.artifacts).await;
+    let artifact_mirrors: Vec<Arc<Mirror>> = mirrors
+        .iter()
+        .map(|m| scheme.artifacts_from(m).map_or_else(|| m.clone(), Arc::new))
+        .collect();
+    let mut checked = artifacts::check(&fetcher, &artifact_mirrors, jobs, opts.artifacts).await;
 
     let mut reports = Vec::with_capacity(mirrors.len());
     for (i, m) in mirrors.iter().enumerate() {
@@ -345,6 +399,7 @@ async fn pipeline<S: Scheme>(
             payload_sha256: signed.map(|s| s.content.clone()),
             signers: signed.map(|s| s.signers.clone()).unwrap_or_default(),
             published: signed.and_then(|s| s.published.as_ref().map(time::format)),
+            documents: signed.map(documents).unwrap_or_default(),
             artifacts: arts,
             elapsed_ms: elapsed[i] + extra_ms,
             error,

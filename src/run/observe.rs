@@ -12,6 +12,10 @@ pub enum Observation<D> {
     Unreachable(String),
     /// The mirror answered with something no pinned key vouches for.
     Invalid(String),
+    /// The mirror served genuine content older than what the scheme itself already
+    /// trusts (a TUF snapshot below the one recorded, a role below the version its
+    /// parent names): the scheme saw the rollback, so the judge need not.
+    Rollback(String),
     /// Content a pinned key signed (or, for [`Proof`] other than verified, content whose
     /// signature is still to be checked against bytes fetched later).
     Signed(Box<Signed<D>>),

@@ -10,6 +10,7 @@
 //! | `ed25519` | `ed25519` | hex of 32 bytes | 64 bytes, checked with `verify_strict` |
 //! | `ecdsa`, `ecdsa-sha2-nistp256` | `ecdsa-sha2-nistp256` | PEM SubjectPublicKeyInfo, or hex of an uncompressed SEC1 point | DER `ECDSA-Sig-Value` over SHA-256 |
 //! | `rsa` | `rsassa-pss-sha256` | PEM SubjectPublicKeyInfo | RSASSA-PSS, SHA-256, MGF1-SHA-256, any salt length |
+//! | `rsa` | `rsa-pkcs1v15-sha256` | PEM SubjectPublicKeyInfo | RSASSA-PKCS1-v1_5, SHA-256 |
 //!
 //! Any other pair is [`KeyError::Unsupported`], which a TUF client treats as a key that
 //! cannot sign (the specification lets clients skip keys they do not know), never as an
@@ -34,7 +35,7 @@
 //!
 //! Primitives: Ed25519 through ed25519-dalek (already the crate's), ECDSA P-256 through
 //! aws-lc-rs (already linked for TLS; its DER signature parser refuses BER, trailing bytes
-//! and non-minimal integers, as OpenSSL does), and RSA-PSS in [`rsa`], because aws-lc-rs
+//! and non-minimal integers, as OpenSSL does), and both RSA schemes in [`rsa`] (one key shape, one modpow), because aws-lc-rs
 //! cannot verify with the salt length left open, which securesystemslib does. No `p256` or
 //! `rsa` crate: one fewer implementation of each curve, and no dependency that carries
 //! RUSTSEC-2023-0071. PEM and the two SubjectPublicKeyInfo shapes are read in [`der`].
@@ -83,6 +84,7 @@ pub enum PublicKey {
     Ed25519(crate::keys::PublicKey),
     EcdsaP256(ParsedPublicKey),
     RsaPssSha256(rsa::RsaPublicKey),
+    RsaPkcs1v15Sha256(rsa::RsaPublicKey),
 }
 
 impl fmt::Debug for PublicKey {
@@ -91,6 +93,7 @@ impl fmt::Debug for PublicKey {
             PublicKey::Ed25519(k) => write!(f, "Ed25519({})", k.to_hex()),
             PublicKey::EcdsaP256(k) => write!(f, "EcdsaP256({})", hex::encode(k.as_ref())),
             PublicKey::RsaPssSha256(k) => write!(f, "RsaPssSha256({} bits)", k.bits()),
+            PublicKey::RsaPkcs1v15Sha256(k) => write!(f, "RsaPkcs1v15Sha256({} bits)", k.bits()),
         }
     }
 }
@@ -111,6 +114,7 @@ impl PublicKey {
             ("ed25519", "ed25519") => Kind::Ed25519,
             ("ecdsa" | "ecdsa-sha2-nistp256", "ecdsa-sha2-nistp256") => Kind::EcdsaP256,
             ("rsa", "rsassa-pss-sha256") => Kind::RsaPss,
+            ("rsa", "rsa-pkcs1v15-sha256") => Kind::RsaPkcs1v15,
             _ => {
                 return Err(KeyError::Unsupported {
                     keytype: shown_name(keytype),
@@ -128,7 +132,8 @@ impl PublicKey {
         match kind {
             Kind::Ed25519 => ed25519(public),
             Kind::EcdsaP256 => ecdsa_p256(public),
-            Kind::RsaPss => rsa_pss(public),
+            Kind::RsaPss => rsa_key(public).map(PublicKey::RsaPssSha256),
+            Kind::RsaPkcs1v15 => rsa_key(public).map(PublicKey::RsaPkcs1v15Sha256),
         }
     }
 
@@ -164,6 +169,7 @@ impl PublicKey {
                     .map_err(|_| KeyError::BadSignature)
             }
             PublicKey::RsaPssSha256(key) => key.verify_pss_sha256(message, signature),
+            PublicKey::RsaPkcs1v15Sha256(key) => key.verify_pkcs1v15_sha256(message, signature),
         }
     }
 }
@@ -172,6 +178,7 @@ enum Kind {
     Ed25519,
     EcdsaP256,
     RsaPss,
+    RsaPkcs1v15,
 }
 
 fn ed25519(public: &str) -> Result<PublicKey, KeyError> {
@@ -217,14 +224,14 @@ fn ecdsa_p256(public: &str) -> Result<PublicKey, KeyError> {
         .map_err(|_| KeyError::MalformedKey("ECDSA key is not a point on P-256"))
 }
 
-fn rsa_pss(public: &str) -> Result<PublicKey, KeyError> {
+fn rsa_key(public: &str) -> Result<rsa::RsaPublicKey, KeyError> {
     let der = der::pem_public_key(public)?;
     let (alg, key) = der::spki(&der)?;
     if alg != der::ALG_RSA {
         return Err(KeyError::MalformedKey("PEM key is not an RSA key"));
     }
     let (n, e) = der::rsa_public_key(key)?;
-    rsa::RsaPublicKey::new(n, e).map(PublicKey::RsaPssSha256)
+    rsa::RsaPublicKey::new(n, e)
 }
 
 #[cfg(test)]
@@ -234,7 +241,7 @@ mod tests {
     #[test]
     fn unknown_pairs_are_unsupported_not_malformed() {
         for (t, s) in [
-            ("rsa", "rsa-pkcs1v15-sha256"),
+            ("rsa", "rsa-pkcs1v15-sha384"),
             ("ecdsa", "ecdsa-sha2-nistp384"),
             ("ed25519", "ecdsa-sha2-nistp256"),
             ("sphincs", "sphincs-shake-128s"),

@@ -1,5 +1,7 @@
 //! RSASSA-PSS with SHA-256 and MGF1-SHA-256, verification only, with the salt length
-//! recovered from the signature (RFC 8017 section 9.1.2; OpenSSL's `RSA_PSS_SALTLEN_AUTO`).
+//! recovered from the signature (RFC 8017 section 9.1.2; OpenSSL's `RSA_PSS_SALTLEN_AUTO`),
+//! and RSASSA-PKCS1-v1_5 with SHA-256 over the same key shape (securesystemslib's
+//! `rsa-pkcs1v15-sha256`, the key type the TUF conformance suite signs with by default).
 //!
 //! Why not aws-lc-rs, which mirrorproof links anyway: its PSS verifier only takes a salt
 //! length fixed in advance (the digest length, the maximum, or a constant), while
@@ -59,12 +61,10 @@ impl RsaPublicKey {
         self.bits
     }
 
-    /// EMSA-PSS-VERIFY with any salt length, after RSAVP1.
-    pub(crate) fn verify_pss_sha256(
-        &self,
-        message: &[u8],
-        signature: &[u8],
-    ) -> Result<(), KeyError> {
+    /// RSAVP1 (RFC 8017 8.2.2 steps 1 and 2): the signature as long as the modulus and
+    /// below it, raised to the public exponent. Returns the representative's big-endian
+    /// bytes without leading zeros.
+    fn rsavp1(&self, signature: &[u8]) -> Result<Vec<u8>, KeyError> {
         // Fits in usize: bits <= 8192.
         let k = self.bits.div_ceil(8) as usize;
         if signature.len() != k {
@@ -78,7 +78,16 @@ impl RsaPublicKey {
                 "RSA signature is not below the modulus",
             ));
         }
-        let m = s.modpow(&self.e, &self.n).to_bytes_be();
+        Ok(s.modpow(&self.e, &self.n).to_bytes_be())
+    }
+
+    /// EMSA-PSS-VERIFY with any salt length, after RSAVP1.
+    pub(crate) fn verify_pss_sha256(
+        &self,
+        message: &[u8],
+        signature: &[u8],
+    ) -> Result<(), KeyError> {
+        let m = self.rsavp1(signature)?;
         let em_bits = (self.bits - 1) as usize;
         let em_len = em_bits.div_ceil(8);
         if m.len() > em_len {
@@ -92,7 +101,46 @@ impl RsaPublicKey {
             Err(KeyError::BadSignature)
         }
     }
+
+    /// RSASSA-PKCS1-v1_5 with SHA-256 (RFC 8017 8.2.2): the one encoded message the
+    /// signature may hold is built and compared byte for byte, never parsed, so no
+    /// variant of the padding or of the DigestInfo (absent NULL parameters, BER lengths,
+    /// trailing garbage: the shapes of Bleichenbacher's 2006 forgery) can pass.
+    pub(crate) fn verify_pkcs1v15_sha256(
+        &self,
+        message: &[u8],
+        signature: &[u8],
+    ) -> Result<(), KeyError> {
+        let m = self.rsavp1(signature)?;
+        let k = self.bits.div_ceil(8) as usize;
+        let t_len = SHA256_DIGEST_INFO.len() + H_LEN;
+        // At least eight bytes of 0xff padding (step 3 of EMSA-PKCS1-v1_5-ENCODE); always
+        // true for the moduli accepted, checked anyway.
+        if k < t_len + 11 || m.len() > k {
+            return Err(KeyError::BadSignature);
+        }
+        let mut want = vec![0xffu8; k];
+        want[0] = 0x00;
+        want[1] = 0x01;
+        want[k - t_len - 1] = 0x00;
+        want[k - t_len..k - H_LEN].copy_from_slice(&SHA256_DIGEST_INFO);
+        want[k - H_LEN..].copy_from_slice(&Sha256::digest(message));
+        let mut em = vec![0u8; k];
+        em[k - m.len()..].copy_from_slice(&m);
+        if em == want {
+            Ok(())
+        } else {
+            Err(KeyError::BadSignature)
+        }
+    }
 }
+
+/// The DER DigestInfo header for SHA-256 (RFC 8017 9.2, note 1), with the NULL parameters
+/// RFC 8017 writes and every signer emits.
+const SHA256_DIGEST_INFO: [u8; 19] = [
+    0x30, 0x31, 0x30, 0x0d, 0x06, 0x09, 0x60, 0x86, 0x48, 0x01, 0x65, 0x03, 0x04, 0x02, 0x01, 0x05,
+    0x00, 0x04, 0x20,
+];
 
 /// RFC 8017 9.1.2 steps 3 to 14, where step 10 finds the salt instead of checking its
 /// length: the padding is zero bytes up to the first non-zero byte, which must be 0x01.
@@ -213,6 +261,42 @@ mod tests {
         )
         .verify(msg, &sig)
         .unwrap();
+    }
+
+    #[test]
+    fn pkcs1v15_accepts_what_aws_lc_signs_and_nothing_else() {
+        let kp = KeyPair::generate(KeySize::Rsa3072).unwrap();
+        let key = ours(&kp);
+        let rng = SystemRandom::new();
+        let msg = b"canonical json";
+        let mut sig = vec![0u8; kp.public_modulus_len()];
+        kp.sign(&signature::RSA_PKCS1_SHA256, &rng, msg, &mut sig)
+            .unwrap();
+        key.verify_pkcs1v15_sha256(msg, &sig).unwrap();
+        assert!(matches!(
+            key.verify_pkcs1v15_sha256(b"canonical jsoN", &sig),
+            Err(KeyError::BadSignature)
+        ));
+        // The two RSA schemes never accept each other's signatures.
+        assert!(key.verify_pss_sha256(msg, &sig).is_err());
+        let mut pss = vec![0u8; kp.public_modulus_len()];
+        kp.sign(&signature::RSA_PSS_SHA256, &rng, msg, &mut pss)
+            .unwrap();
+        assert!(key.verify_pkcs1v15_sha256(msg, &pss).is_err());
+        // A SHA-512 PKCS #1 signature over the same message is not a SHA-256 one.
+        let mut sha512 = vec![0u8; kp.public_modulus_len()];
+        kp.sign(&signature::RSA_PKCS1_SHA512, &rng, msg, &mut sha512)
+            .unwrap();
+        assert!(key.verify_pkcs1v15_sha256(msg, &sha512).is_err());
+        for i in 0..sig.len() {
+            let mut bad = sig.clone();
+            bad[i] ^= 1 << (i % 8);
+            assert!(
+                key.verify_pkcs1v15_sha256(msg, &bad).is_err(),
+                "bit flip at byte {i}"
+            );
+        }
+        assert!(key.verify_pkcs1v15_sha256(msg, &sig[1..]).is_err());
     }
 
     #[test]

@@ -7,11 +7,11 @@
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use mirrorproof::check::CheckOptions;
 use mirrorproof::fetch::{ArtifactMode, FetchConfig};
 use mirrorproof::profile::Profile;
 use mirrorproof::report::Report;
-use mirrorproof::scheme_check::{self, SchemeOutcome};
+use mirrorproof::run::{self, CheckOptions, Outcome};
+use mirrorproof::schemes::files::{self, Files, LatestSigned};
 use mirrorproof::state::StateStore;
 
 use super::http::Server;
@@ -269,10 +269,10 @@ impl Eco {
         p
     }
 
-    pub fn try_run(&self) -> Result<SchemeOutcome, String> {
+    pub fn try_run(&self) -> Result<Outcome<Option<LatestSigned>>, String> {
         let path = self.write_profile();
         let profile = Profile::load(&path).map_err(|e| e.to_string())?;
-        let (pinned, source) = scheme_check::load_pinned(&profile).map_err(|e| e.to_string())?;
+        let (pinned, source) = files::load_pinned(&profile).map_err(|e| e.to_string())?;
         let opts = CheckOptions {
             channel: profile.channel.clone(),
             artifacts: self.artifacts,
@@ -280,8 +280,8 @@ impl Eco {
             state: self.state.clone(),
             now: mirrorproof::time::now(),
         };
-        scheme_check::run(&profile.name, pinned, source, profile.mirrors, opts)
-            .map_err(|e| e.to_string())
+        let files = Files::new(pinned, source, &profile.name, &opts);
+        run::check(files, &profile.name, profile.mirrors, opts, None).map_err(|e| e.to_string())
     }
 
     pub fn run(&self) -> Report {

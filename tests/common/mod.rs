@@ -1,7 +1,7 @@
 //! The "world builder" for scenario tests: a temporary directory holding a pinned root, a
 //! pool of deterministic keys, signed releases and roots, and mirrors (directories, or the
 //! same directories behind a real loopback HTTP server), then one call that runs
-//! `mirrorproof::check::run` over all of it.
+//! `mirrorproof::run::check` over all of it.
 //!
 //! Everything goes through the library's own publisher API (`publish::root_envelope`,
 //! `publish::release_envelope`, `Envelope::sign`, `publish::build_mirror`), so the tests
@@ -23,13 +23,14 @@ use std::ops::Deref;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use mirrorproof::check::{self, CheckError, CheckOptions};
 use mirrorproof::envelope::{DEFAULT_MAX_BYTES, Envelope, RELEASE_TYPE};
 use mirrorproof::fetch::{ArtifactMode, FetchConfig};
 use mirrorproof::keys::SecretKey;
 use mirrorproof::profile::Mirror;
 use mirrorproof::publish::{self, ReleaseSpec, RootSpec};
 use mirrorproof::report::{MirrorReport, Report};
+use mirrorproof::run::{self, CheckError, CheckOptions};
+use mirrorproof::schemes::native::{self, Native};
 use mirrorproof::state::{ChannelState, StateStore};
 use mirrorproof::time::{self, Timestamp};
 use serde_json::Value;
@@ -272,9 +273,9 @@ impl World {
     }
 
     /// Runs the check the way `mirrorproof check` does: load the pinned root, then
-    /// `check::run` over every mirror in the order they were added.
+    /// `run::check` over every mirror in the order they were added.
     pub fn try_check(&self) -> Result<Run, CheckError> {
-        let pinned = check::load_pinned_root(&self.pinned_path(), DEFAULT_MAX_BYTES)?;
+        let pinned = native::load_pinned_root(&self.pinned_path(), DEFAULT_MAX_BYTES)?;
         let mirrors = self
             .mirrors
             .iter()
@@ -296,7 +297,7 @@ impl World {
             state: self.state.clone(),
             now: self.now,
         };
-        let outcome = check::run("native", PROJECT, pinned, mirrors, opts)?;
+        let outcome = run::check(Native::new(pinned, &opts), PROJECT, mirrors, opts, None)?;
         Ok(Run {
             report: outcome.report,
             state_written: outcome.state_written,

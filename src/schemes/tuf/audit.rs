@@ -26,6 +26,10 @@ pub struct Document {
     /// As written in the document (`YYYY-MM-DDTHH:MM:SSZ`).
     pub expires: String,
     pub sha256: [u8; 32],
+    /// SHA-256 of the canonical bytes of `signed`, what the keys signed: two mirrors
+    /// serving one signed document with other signature encodings (ECDSA signatures are
+    /// malleable, and high S is accepted) or other whitespace hold the same document.
+    pub signed_sha256: [u8; 32],
     pub bytes: Vec<u8>,
 }
 
@@ -173,20 +177,17 @@ pub async fn observe_mirror_with<S: Source>(
     view
 }
 
-/// The final root's expiry, then the rest in the order they were verified; then the
-/// walk's own failure.
+/// The walk's own failure first (a forged or missing document says more than an old
+/// one); then the final root's expiry, then the rest in the order they were verified.
 fn outcome(docs: &[Document], failure: Option<TufError>, now: Timestamp) -> Outcome {
-    let final_root = docs.iter().rfind(|d| d.role == ROOT);
-    let rest = docs.iter().filter(|d| d.role != ROOT);
-    for d in final_root.into_iter().chain(rest) {
-        if let Ok(c) = serde_json::from_slice::<Signed>(&d.bytes)
-            && c.signed.is_expired(now)
-        {
-            return Outcome::Expired {
+    if failure.is_none() {
+        return match first_expired(docs, now) {
+            Some(d) => Outcome::Expired {
                 role: d.role.clone(),
                 expires: d.expires.clone(),
-            };
-        }
+            },
+            None => Outcome::Ok,
+        };
     }
     match failure {
         None => Outcome::Ok,
@@ -203,6 +204,16 @@ fn outcome(docs: &[Document], failure: Option<TufError>, now: Timestamp) -> Outc
     }
 }
 
+/// The first expired document in workflow order: the final root, then the rest in the
+/// order they were verified.
+pub fn first_expired(docs: &[Document], now: Timestamp) -> Option<&Document> {
+    let final_root = docs.iter().rfind(|d| d.role == ROOT);
+    let rest = docs.iter().filter(|d| d.role != ROOT);
+    final_root.into_iter().chain(rest).find(|d| {
+        serde_json::from_slice::<Signed>(&d.bytes).is_ok_and(|c| c.signed.is_expired(now))
+    })
+}
+
 #[derive(serde::Deserialize)]
 struct Signed {
     signed: Common,
@@ -215,8 +226,17 @@ fn document(role: &str, bytes: &[u8]) -> Option<Document> {
         version: c.signed.version,
         expires: c.signed.expires,
         sha256: Sha256::digest(bytes).into(),
+        signed_sha256: signed_digest(bytes)?,
         bytes: bytes.to_vec(),
     })
+}
+
+/// SHA-256 of the canonical form of a verified document's `signed` part.
+pub fn signed_digest(bytes: &[u8]) -> Option<[u8; 32]> {
+    let mut v: serde_json::Value = crate::json::from_slice_strict(bytes).ok()?;
+    let signed = v.get_mut("signed")?.take();
+    let canonical = super::canonical::encode(&signed).ok()?;
+    Some(Sha256::digest(&canonical).into())
 }
 
 async fn check_target<S: Source>(

@@ -16,7 +16,9 @@ use chrono::NaiveDateTime;
 use serde::de::{self, DeserializeOwned, MapAccess, Visitor};
 use serde::{Deserialize, Deserializer};
 use serde_json::Value;
-use sha2::{Digest, Sha224, Sha256, Sha384, Sha512};
+use sha2::{Digest, Sha224, Sha256, Sha384};
+
+use crate::schemes::{Prehash, Prehasher};
 
 use super::TufError;
 use super::canonical;
@@ -408,24 +410,27 @@ impl Hashes {
     }
 }
 
-/// The digests securesystemslib names that this client computes.
+/// The digests securesystemslib names that this client computes. SHA-256, SHA-512 and
+/// BLAKE2b-512 go through the crate's one streaming hasher ([`Prehasher`]: SHA-NI, aws-lc's
+/// SHA-512), so a TUF target hashes as fast as any other artifact; the rarer lengths keep
+/// their own.
 pub enum Hasher {
+    Shared(Box<Prehasher>),
     Sha224(Sha224),
-    Sha256(Sha256),
     Sha384(Sha384),
-    Sha512(Sha512),
-    Blake2b(Box<blake2b_simd::State>),
+    Blake2b256(Box<blake2b_simd::State>),
 }
 
 impl Hasher {
     pub fn new(alg: &str) -> Option<Hasher> {
+        let shared = |p| Prehasher::new(p).map(|h| Hasher::Shared(Box::new(h)));
         Some(match alg {
             "sha224" => Hasher::Sha224(Sha224::new()),
-            "sha256" => Hasher::Sha256(Sha256::new()),
+            "sha256" => return shared(Prehash::Sha256),
             "sha384" => Hasher::Sha384(Sha384::new()),
-            "sha512" => Hasher::Sha512(Sha512::new()),
-            "blake2b" => Hasher::Blake2b(Box::new(blake2b_simd::State::new())),
-            "blake2b-256" => Hasher::Blake2b(Box::new(
+            "sha512" => return shared(Prehash::Sha512),
+            "blake2b" => return shared(Prehash::Blake2b512),
+            "blake2b-256" => Hasher::Blake2b256(Box::new(
                 blake2b_simd::Params::new().hash_length(32).to_state(),
             )),
             _ => return None,
@@ -434,11 +439,10 @@ impl Hasher {
 
     pub fn update(&mut self, data: &[u8]) {
         match self {
+            Hasher::Shared(h) => h.update(data),
             Hasher::Sha224(h) => h.update(data),
-            Hasher::Sha256(h) => h.update(data),
             Hasher::Sha384(h) => h.update(data),
-            Hasher::Sha512(h) => h.update(data),
-            Hasher::Blake2b(h) => {
+            Hasher::Blake2b256(h) => {
                 h.update(data);
             }
         }
@@ -446,11 +450,10 @@ impl Hasher {
 
     pub fn finish(self) -> Vec<u8> {
         match self {
+            Hasher::Shared(h) => h.finish(),
             Hasher::Sha224(h) => h.finalize().to_vec(),
-            Hasher::Sha256(h) => h.finalize().to_vec(),
             Hasher::Sha384(h) => h.finalize().to_vec(),
-            Hasher::Sha512(h) => h.finalize().to_vec(),
-            Hasher::Blake2b(h) => h.finalize().as_bytes().to_vec(),
+            Hasher::Blake2b256(h) => h.finalize().as_bytes().to_vec(),
         }
     }
 }

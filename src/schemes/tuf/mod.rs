@@ -5,7 +5,8 @@
 //!   protection across runs), which `mirrorproof tuf-client` drives with the command line
 //!   of the TUF conformance suite.
 //! - [`audit::observe_mirror`]: the same chain walked in memory from a pinned root, keeping
-//!   every verified document, for `check` to compare mirrors.
+//!   every verified document, for `check` to compare mirrors ([`scheme::Tuf`], the
+//!   scheme behind `scheme = "tuf"` profiles).
 //!
 //! Layers, each usable alone: [`canonical`] (the signed bytes), [`metadata`] (envelopes,
 //! thresholds, typed roles, delegation matching), [`trusted`] (the rules for replacing
@@ -19,7 +20,13 @@
 //! - integers beyond the 64-bit range cannot be canonicalized here and never verify;
 //! - a target path with a `.` or `..` segment is not fetched (URL resolution would fetch
 //!   another file), and targets whose quoted name is `.` or `..` are not stored;
-//! - hash algorithms other than SHA-2 and BLAKE2b (md5, sha1) count as mismatches.
+//! - hash algorithms other than SHA-2 and BLAKE2b (md5, sha1) count as mismatches;
+//! - stored metadata and cached targets are read only from regular files, never through a
+//!   symbolic link (a FIFO there would hold the client forever, a link could make another
+//!   file trusted metadata); a target's verified bytes replace whatever was in the way.
+//!
+//! Key types are those of [`crate::trust`], `rsa-pkcs1v15-sha256` among them: it is what
+//! the TUF conformance suite's repository simulator signs with unless a test says otherwise.
 //!
 //! One rule follows the specification where python-tuf relies on an equivalent: after a
 //! rotation of timestamp or snapshot keys, the stored timestamp and snapshot are deleted
@@ -28,6 +35,7 @@
 pub mod audit;
 pub mod canonical;
 pub mod metadata;
+pub mod scheme;
 pub mod source;
 pub mod trusted;
 pub mod updater;

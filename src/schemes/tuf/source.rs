@@ -3,6 +3,7 @@
 //! anything else a caller plugs in.
 
 use std::future::Future;
+use std::io::{Read, Write};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -28,6 +29,10 @@ pub enum SourceError {
     Network(String),
     #[error("{0}")]
     Local(String),
+    /// The sink a streamed body was written to failed (a full disk): the repository is
+    /// not to blame.
+    #[error("storing what was fetched: {0}")]
+    Sink(String),
 }
 
 /// Where a client gets bytes. Every call is bounded: at most `max_bytes` are read (more
@@ -39,6 +44,28 @@ pub trait Source: Sync {
         url: &Url,
         max_bytes: u64,
     ) -> impl Future<Output = Result<Vec<u8>, SourceError>> + Send;
+
+    /// [`Source::get`] into `sink` instead of memory, for targets, which may be larger
+    /// than a client should hold: at most `max_bytes` reach the sink (more is
+    /// [`SourceError::TooLarge`]), and the sink comes back once the whole body is in it.
+    /// On any error what the sink holds is unverified and partial.
+    ///
+    /// The default holds the body in memory once, then writes it: every source works,
+    /// and those that can stream (as [`FetcherSource`] does) say so by overriding it.
+    fn get_into<W: Write + Send + 'static>(
+        &self,
+        url: &Url,
+        max_bytes: u64,
+        mut sink: W,
+    ) -> impl Future<Output = Result<W, SourceError>> + Send {
+        async move {
+            let bytes = self.get(url, max_bytes).await?;
+            sink.write_all(&bytes)
+                .and_then(|()| sink.flush())
+                .map_err(|e| SourceError::Sink(e.to_string()))?;
+            Ok(sink)
+        }
+    }
 }
 
 /// [`Source`] over the crate's [`Fetcher`]: HTTP(S) with its deadline covering connect
@@ -77,16 +104,95 @@ impl Source for FetcherSource {
         }
         match self.fetcher.get_url(url.clone(), max_bytes).await {
             Ok(body) => Ok(body.to_vec()),
-            Err(e) => Err(match e {
-                FetchError::NotFound(code) => SourceError::Missing(code),
-                FetchError::Status(403) => SourceError::Missing(Some(403)),
-                FetchError::Status(c) => SourceError::Status(c),
-                FetchError::TooLarge(n) => SourceError::TooLarge(n),
-                FetchError::Timeout(d) => SourceError::Timeout(d),
-                other => SourceError::Network(other.to_string()),
-            }),
+            Err(e) => Err(from_fetch(e)),
         }
     }
+
+    /// Streams: the body goes through the sink as it arrives (see
+    /// [`Fetcher::stream_url`]), in constant memory, under the artifact deadline.
+    async fn get_into<W: Write + Send + 'static>(
+        &self,
+        url: &Url,
+        max_bytes: u64,
+        sink: W,
+    ) -> Result<W, SourceError> {
+        if url.scheme() == "file" {
+            return self.file_into(url, max_bytes, sink).await;
+        }
+        match self.fetcher.stream_url(url.clone(), max_bytes, sink).await {
+            Ok(Ok(sink)) => Ok(sink),
+            Ok(Err(e)) => Err(SourceError::Sink(e.to_string())),
+            Err(e) => Err(from_fetch(e)),
+        }
+    }
+}
+
+fn from_fetch(e: FetchError) -> SourceError {
+    match e {
+        FetchError::NotFound(code) => SourceError::Missing(code),
+        FetchError::Status(403) => SourceError::Missing(Some(403)),
+        FetchError::Status(c) => SourceError::Status(c),
+        FetchError::TooLarge(n) => SourceError::TooLarge(n),
+        FetchError::Timeout(d) => SourceError::Timeout(d),
+        other => SourceError::Network(other.to_string()),
+    }
+}
+
+impl FetcherSource {
+    /// [`Source::get_into`] for a `file:` URL: read and written a chunk at a time on a
+    /// blocking thread, at most `max_bytes + 1` bytes read, under the artifact deadline.
+    async fn file_into<W: Write + Send + 'static>(
+        &self,
+        url: &Url,
+        max_bytes: u64,
+        sink: W,
+    ) -> Result<W, SourceError> {
+        let path = url
+            .to_file_path()
+            .map_err(|()| SourceError::Local("not a local path".into()))?;
+        let timeout = self.fetcher.config().artifact_timeout;
+        let copy = tokio::task::spawn_blocking(move || copy_limited(&path, max_bytes, sink));
+        match tokio::time::timeout(timeout, copy).await {
+            Err(_) => Err(SourceError::Timeout(timeout)),
+            Ok(Err(e)) => Err(SourceError::Local(e.to_string())),
+            Ok(Ok(result)) => result,
+        }
+    }
+}
+
+/// Local reads for [`FetcherSource::file_into`].
+const FILE_CHUNK: usize = 256 * 1024;
+
+fn copy_limited<W: Write>(
+    path: &std::path::Path,
+    max_bytes: u64,
+    mut sink: W,
+) -> Result<W, SourceError> {
+    let local = |e: std::io::Error| match e.kind() {
+        std::io::ErrorKind::NotFound => SourceError::Missing(None),
+        _ => SourceError::Local(e.to_string()),
+    };
+    let mut file = std::fs::File::open(path)
+        .map_err(local)?
+        .take(max_bytes.saturating_add(1));
+    let mut buf = vec![0u8; FILE_CHUNK];
+    let mut seen = 0u64;
+    loop {
+        let n = match file.read(&mut buf) {
+            Ok(0) => break,
+            Ok(n) => n,
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
+            Err(e) => return Err(local(e)),
+        };
+        seen = seen.saturating_add(n as u64);
+        if seen > max_bytes {
+            return Err(SourceError::TooLarge(max_bytes));
+        }
+        sink.write_all(buf.get(..n).unwrap_or_default())
+            .map_err(|e| SourceError::Sink(e.to_string()))?;
+    }
+    sink.flush().map_err(|e| SourceError::Sink(e.to_string()))?;
+    Ok(sink)
 }
 
 /// Python's `urllib.parse.quote(s, safe="")`: every byte but ASCII letters, digits and

@@ -9,7 +9,7 @@ use std::path::{Path, PathBuf};
 
 use url::Url;
 
-use super::metadata::{ROOT, SNAPSHOT, TARGETS, TIMESTAMP, TargetFile, Targets};
+use super::metadata::{Hasher, ROOT, SNAPSHOT, TARGETS, TIMESTAMP, TargetFile, Targets};
 use super::source::{self, Source, SourceError};
 use super::trusted::{self, TimestampUpdate, TrustedSet};
 use super::{Config, TufError};
@@ -37,7 +37,27 @@ pub struct Updater<S> {
 
 /// The file a role is kept in below the metadata directory.
 pub fn metadata_file(dir: &Path, role: &str) -> PathBuf {
-    dir.join(format!("{}.json", source::quote(role)))
+    dir.join(metadata_name(role))
+}
+
+/// The name of that file: the role name quoted, so one path segment that is never `.`
+/// or `..` (it ends in `.json`).
+fn metadata_name(role: &str) -> String {
+    format!("{}.json", source::quote(role))
+}
+
+/// Reads a role's stored copy, opened without following a symbolic link and only if it
+/// is a regular file: a link or a FIFO where `timestamp.json` should be must neither
+/// hold the client forever nor make it read some other file as trusted metadata.
+fn read_stored(dir: &Path, role: &str, max: u64) -> Result<Vec<u8>, String> {
+    crate::fsutil::read_below(dir, &metadata_name(role), max).map_err(|e| match e {
+        // (Its own message speaks of local mirrors.)
+        crate::fsutil::BelowError::Refused(_) => {
+            "not a regular file; a symbolic link, FIFO or device is never read as metadata"
+                .to_owned()
+        }
+        crate::fsutil::BelowError::Io(e) => e.to_string(),
+    })
 }
 
 /// Writes the initial trusted root into `dir` (created if needed), after checking it is
@@ -59,8 +79,8 @@ impl<S: Source> Updater<S> {
         config: Config,
         now: Timestamp,
     ) -> Result<Updater<S>, TufError> {
-        let bytes = crate::fsutil::read_limited(&metadata_file(dir, ROOT), config.root_max_bytes)
-            .map_err(|e| TufError::io("trusted root.json", &e))?;
+        let bytes = read_stored(dir, ROOT, config.root_max_bytes)
+            .map_err(|e| TufError::Io(format!("trusted root.json: {e}")))?;
         Updater::start(
             Some(dir.to_path_buf()),
             bytes,
@@ -152,7 +172,7 @@ impl<S: Source> Updater<S> {
 
     fn local(&self, role: &str, max: u64) -> Option<Vec<u8>> {
         let dir = self.dir.as_ref()?;
-        crate::fsutil::read_limited(&metadata_file(dir, role), max).ok()
+        read_stored(dir, role, max).ok()
     }
 
     /// 5.3: root N+1, N+2, ... until the repository says there is none (404 or 403).
@@ -308,7 +328,10 @@ impl<S: Source> Updater<S> {
         target_dir: &Path,
     ) -> Option<PathBuf> {
         let file = target_file(target_dir, path).ok()?;
-        let f = std::fs::File::open(&file).ok()?;
+        // A link or a FIFO under the target's name is not a cached copy (and reading a
+        // FIFO would wait forever): the download replaces it.
+        let name = file.file_name()?.to_str()?;
+        let f = crate::fsutil::open_below(target_dir, name).ok()?;
         let mut hashers = info.hashes.hashers().ok()?;
         let mut reader = f.take(info.length.saturating_add(1));
         let mut buf = vec![0u8; CHUNK];
@@ -326,10 +349,14 @@ impl<S: Source> Updater<S> {
         (seen == info.length && info.hashes.compare(hashers).is_ok()).then_some(file)
     }
 
-    /// Downloads a target (at most its signed length plus nothing: one byte more fails),
-    /// checks its length and every listed hash, and only then writes it atomically to
-    /// `target_dir` under its quoted path. In a consistent-snapshot repository the file
-    /// fetched is `DIR/HASH.NAME`.
+    /// Downloads a target in constant memory and stores it only once verified. The body
+    /// streams (at most its signed length: one byte more fails) through every listed hash
+    /// into a new file beside the target, under a name no target can have (see
+    /// [`partial_file`]); only when the length and every hash match is it synced and
+    /// renamed onto the target's quoted path, replacing whatever was there. On any
+    /// failure, or if this future is dropped, the partial file is removed, so nothing
+    /// unverified ever sits where a user could take it for the target. In a
+    /// consistent-snapshot repository the file fetched is `DIR/HASH.NAME`.
     pub async fn download_target(
         &self,
         path: &str,
@@ -344,30 +371,155 @@ impl<S: Source> Updater<S> {
             .flatten();
         let url = source::target_url(target_base_url, path, hash)
             .map_err(|why| TufError::BadTargetPath(path.to_owned(), why))?;
-        let bytes = self
-            .source
-            .get(&url, info.length)
-            .await
-            .map_err(|error| TufError::Fetch {
-                what: format!("target {path}"),
-                error,
-            })?;
         let mismatch = |reason: String| TufError::LengthOrHash {
             what: format!("target {path}"),
             reason,
         };
-        if bytes.len() as u64 != info.length {
+        // Before any request: a digest this client cannot compute could never verify.
+        let hashers = info.hashes.hashers().map_err(mismatch)?;
+        std::fs::create_dir_all(target_dir).map_err(|e| TufError::io("target directory", &e))?;
+        let partial = Partial::create(partial_file(&file)?)
+            .map_err(|e| TufError::io("creating the partial target file", &e))?;
+        let guard = partial.guard();
+        let sink = Hashing {
+            file: partial.file,
+            hashers,
+            seen: 0,
+        };
+        let sink = self
+            .source
+            .get_into(&url, info.length, sink)
+            .await
+            .map_err(|error| match error {
+                SourceError::Sink(e) => TufError::Io(format!("writing target {path}: {e}")),
+                error => TufError::Fetch {
+                    what: format!("target {path}"),
+                    error,
+                },
+            })?;
+        if sink.seen != info.length {
             return Err(mismatch(format!(
                 "{} bytes where {} were signed",
-                bytes.len(),
-                info.length
+                sink.seen, info.length
             )));
         }
-        info.hashes.check(&bytes).map_err(mismatch)?;
-        std::fs::create_dir_all(target_dir).map_err(|e| TufError::io("target directory", &e))?;
-        crate::fsutil::atomic_write(&file, &bytes, FILE_MODE)
-            .map_err(|e| TufError::io("writing the target", &e))?;
+        info.hashes.compare(sink.hashers).map_err(mismatch)?;
+        let (from, to, dir) = (guard.path.clone(), file.clone(), target_dir.to_path_buf());
+        let f = sink.file;
+        tokio::task::spawn_blocking(move || {
+            f.sync_all()?;
+            drop(f);
+            std::fs::rename(&from, &to)?;
+            // The rename itself made durable (as `fsutil::atomic_write` does it).
+            match std::fs::File::open(&dir) {
+                Ok(d) => d.sync_all(),
+                Err(_) => Ok(()),
+            }
+        })
+        .await
+        .map_err(|e| TufError::Io(format!("storing target {path}: {e}")))?
+        .map_err(|e| TufError::io("storing the target", &e))?;
+        guard.disarm();
         Ok(file)
+    }
+}
+
+/// Where a target's bytes go while they are fetched: beside the target (so the rename is
+/// atomic), hidden, and named with a `+`, which [`source::quote`] always encodes, so no
+/// target's stored name can ever be a partial file's. Long names are cut so that the
+/// partial name stays within the usual 255-byte limit (quoted names are ASCII).
+fn partial_file(target: &Path) -> Result<PathBuf, TufError> {
+    let name = target
+        .file_name()
+        .and_then(|n| n.to_str())
+        .ok_or(TufError::Order("a target file always has a name"))?;
+    let cut = name.get(..name.len().min(PARTIAL_NAME_MAX)).unwrap_or(name);
+    Ok(target.with_file_name(format!(".{cut}{PARTIAL_SUFFIX}")))
+}
+
+/// Suffix of partial target files (see [`partial_file`]).
+pub const PARTIAL_SUFFIX: &str = ".mirrorproof+partial";
+/// Bytes of the target's name kept in its partial file's name.
+const PARTIAL_NAME_MAX: usize = 200;
+
+/// A partial target file, created new.
+struct Partial {
+    path: PathBuf,
+    file: std::fs::File,
+}
+
+impl Partial {
+    /// Creates `path` new. A leftover from a run that died first is removed: the name is
+    /// only ever this client's. `create_new` is `O_CREAT | O_EXCL`, which never follows a
+    /// symbolic link: whatever took the name in between makes this fail, not write
+    /// through it.
+    fn create(path: PathBuf) -> std::io::Result<Partial> {
+        match std::fs::remove_file(&path) {
+            Ok(()) => {}
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+            Err(e) => return Err(e),
+        }
+        let mut opts = std::fs::OpenOptions::new();
+        opts.write(true).create_new(true);
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::OpenOptionsExt;
+            opts.mode(FILE_MODE);
+        }
+        let file = opts.open(&path)?;
+        Ok(Partial { path, file })
+    }
+
+    fn guard(&self) -> PartialGuard {
+        PartialGuard {
+            path: self.path.clone(),
+            armed: true,
+        }
+    }
+}
+
+/// Removes the partial file when dropped, unless it became the target: every way out of
+/// a download (an error, a mismatch, the caller dropping the future) cleans up.
+struct PartialGuard {
+    path: PathBuf,
+    armed: bool,
+}
+
+impl PartialGuard {
+    fn disarm(mut self) {
+        self.armed = false;
+    }
+}
+
+impl Drop for PartialGuard {
+    fn drop(&mut self) {
+        if self.armed {
+            let _ = std::fs::remove_file(&self.path);
+        }
+    }
+}
+
+/// The sink a target streams into: every byte written to the partial file goes through
+/// each listed hash, in the same pass, and is counted.
+struct Hashing {
+    file: std::fs::File,
+    hashers: Vec<Hasher>,
+    seen: u64,
+}
+
+impl std::io::Write for Hashing {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        let n = self.file.write(buf)?;
+        let done = buf.get(..n).unwrap_or_default();
+        for h in &mut self.hashers {
+            h.update(done);
+        }
+        self.seen = self.seen.saturating_add(n as u64);
+        Ok(n)
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        self.file.flush()
     }
 }
 
