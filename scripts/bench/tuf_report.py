@@ -95,7 +95,7 @@ def sweep_check(report_path, ready_path, repo, rc, out):
         if not m or m.get("status") != "ok" or [a.get("status") for a in arts] != ["ok"]:
             bad.append(m or e)
     if bad:
-        sys.exit("honest mirrors not ok with their target ok: "
+        sys.exit(f"{len(bad)} honest mirrors not ok with their target ok, for example: "
                  + json.dumps(bad[:2], indent=1)[:2000])
     bad = [e for e in ready["silent"] if (find(e) or {}).get("status") != "unreachable"]
     if bad:
@@ -222,13 +222,17 @@ def report(res, bin_, work):
           "delegates the target (fetched on the first run, cached after), the file and "
           "its sha256. `curl` fetching the same file and `sha256sum` hashing it is the floor.")
 
-    sweeps = sorted(glob.glob(os.path.join(res, "sweep-*-check.json")))
+    sweeps = [os.path.join(res, f"sweep-{shape}-check.json")
+              for shape in open(os.path.join(res, "shapes")).read().split()]
+    sweeps = [p for p in sweeps if os.path.exists(p)]
     if sweeps:
         w("### 2. `check` with a tuf profile: 300 loopback mirrors, 30 black holes, `--timeout 2`\n")
         w("270 mirrors of one repository (30 hosts 127.0.0.2–31 with 9 mirror URLs each) and 30 "
           "black holes (127.0.0.101–130: accept, never answer), in a fixed shuffled order; the "
           "profile pins root version 1 and names one target, `trusted_root.json` (8 KiB), "
-          "checked on every mirror. hyperfine -N -i (exit status 1 is expected), 1 warm-up run.\n")
+          "checked on every mirror. hyperfine -N -i (exit status 1 is expected), 1 warm-up run. "
+          "One report is checked before timing (statuses below), and the reports of the GNU "
+          "time runs after.\n")
         w("| repository | mean ± σ (s) | min (s) | max (s) | user (s) | sys (s) | peak RSS (MiB) | statuses (asserted) |")
         w("| --- | --- | --- | --- | --- | --- | --- | --- |")
         cmds = []
@@ -241,9 +245,14 @@ def report(res, bin_, work):
             ms = ""
             if c.get("ok_ms_max") is not None:
                 ms = f"; elapsed_ms ok ≤ {c['ok_ms_max']}, unreachable {c['dead_ms_min']}–{c['dead_ms_max']}"
+            good = ""
+            gpath = os.path.join(res, f"{name}-rss-good")
+            if os.path.exists(gpath):
+                k, n = open(gpath).read().split()
+                good = f"; the same in {k} of the {n} GNU time runs"
             w(f"| {shape} | {r['mean']:.3f} ± {r['stddev'] or 0:.3f} | {r['min']:.3f} | {r['max']:.3f} "
               f"| {r['user']:.3f} | {r['system']:.3f} | {max(rss):.1f} | {c['ok']} ok, "
-              f"{c['unreachable']} unreachable, exit {c['rc']}{ms} |")
+              f"{c['unreachable']} unreachable, exit {c['rc']}{ms}{good} |")
             cmds.append((shape, open(os.path.join(res, f"{name}.cmd")).read().strip()))
         w("")
         w("Commands:\n")
