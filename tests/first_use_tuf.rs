@@ -1089,4 +1089,11 @@ fn the_header_of_a_tuf_run_names_the_pinned_root_even_when_no_mirror_verified() 
         "a TUF profile pins a root, not a key: {header}"
     );
     assert!(header.contains("root v1"), "{header}");
+    // Naming the pinned root must not hide that nothing verified from it.
+    assert!(
+        out.stdout
+            .contains("no mirror served metadata that verifies from the pinned root"),
+        "{}",
+        out.stdout
+    );
 }

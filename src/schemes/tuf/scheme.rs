@@ -700,7 +700,8 @@ impl Scheme for Tuf {
                 ));
             }
         }
-        if self.pinned_version > 0 && report.root.is_none() {
+        // `report.root` names the pinned root when nothing verified: ask the mirrors.
+        if self.pinned_version > 0 && details.iter().flatten().next().is_none() {
             report.notices.push(format!(
                 "no mirror served metadata that verifies from the pinned root (version {})",
                 self.pinned_version
