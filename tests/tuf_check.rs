@@ -753,3 +753,136 @@ fn a_targets_metadata_larger_than_a_native_release_is_within_tufs_own_limit() {
     assert_eq!(out.status.code(), Some(1), "{json}");
     assert_ne!(json["mirrors"][0]["status"], "ok");
 }
+
+/// The one walk `check` does on a mirror, through a verification cache the test holds.
+fn observe_through(
+    cache: &Arc<mirrorproof::schemes::tuf::cache::VerifyCache>,
+    root: &[u8],
+    m: &Mirror,
+) -> mirrorproof::schemes::tuf::audit::MirrorView {
+    use mirrorproof::fetch::Fetcher;
+    use mirrorproof::schemes::tuf::{Config, FetcherSource, audit};
+    let fetch = FetchConfig {
+        timeout: Duration::from_secs(5),
+        ..FetchConfig::default()
+    };
+    let source = FetcherSource::new(Arc::new(Fetcher::new(fetch, &[]).unwrap()));
+    let meta = url::Url::parse(&format!("{}metadata/", m.server.url())).unwrap();
+    let tgts = url::Url::parse(&format!("{}targets/", m.server.url())).unwrap();
+    // Multi-threaded, as `check` runs: large documents are verified off the workers.
+    tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .unwrap()
+        .block_on(audit::observe_mirror_shared(
+            root,
+            &source,
+            &meta,
+            &tgts,
+            &["pkg.tar".to_owned()],
+            ArtifactMode::Full,
+            &Config::default(),
+            time::now(),
+            Some(cache),
+        ))
+}
+
+#[test]
+fn a_tampered_copy_is_refused_after_an_honest_copy_was_verified_once_for_all() {
+    use mirrorproof::schemes::tuf::audit::Outcome;
+    use mirrorproof::schemes::tuf::cache::VerifyCache;
+    // Enough targets that targets.json is verified off the runtime's workers.
+    let mut repo = repo_with_target();
+    for i in 0..2_000 {
+        repo.md.get_mut("targets").unwrap()["targets"][format!("pkgs/p{i:05}.tar")] = json!({
+            "length": 1000 + i,
+            "hashes": {"sha256": hex::encode(Sha256::digest(i.to_string()))}
+        });
+    }
+    repo.update_targets();
+    let name = format!("metadata/{}.targets.json", repo.version("targets"));
+    assert!(std::fs::metadata(repo.path().join(&name)).unwrap().len() > 64 * 1024);
+    let honest = mirror("honest", &repo);
+    let tampered = mirror("tampered", &repo);
+    // The same signed part but one signed length changed: valid JSON, other bytes, and
+    // (snapshot lists no hashes here) only the signatures can tell.
+    let path = tampered.path().join(&name);
+    let mut v: serde_json::Value = serde_json::from_slice(&std::fs::read(&path).unwrap()).unwrap();
+    v["signed"]["targets"]["pkg.tar"]["length"] = json!(14);
+    std::fs::write(&path, serde_json::to_vec(&v).unwrap()).unwrap();
+    let root = repo.root_bytes(1);
+
+    let cache = Arc::new(VerifyCache::new());
+    let first = observe_through(&cache, &root, &honest);
+    assert_eq!(first.outcome, Outcome::Ok, "{first:?}");
+    // Timestamp, snapshot, targets (the pinned root is checked by each walk itself).
+    assert_eq!(cache.verifications(), 3);
+    for round in 0..2 {
+        let bad = observe_through(&cache, &root, &tampered);
+        let Outcome::Invalid(why) = &bad.outcome else {
+            panic!("round {round}: {:?}", bad.outcome);
+        };
+        assert!(
+            why.contains("targets") && why.contains("threshold"),
+            "{why}"
+        );
+        assert!(bad.latest("targets").is_none());
+        // The same timestamp and snapshot bytes were not verified again; the tampered
+        // targets was, each time: a failure is never kept.
+        assert_eq!(cache.verifications(), 4 + round);
+        let again = observe_through(&cache, &root, &honest);
+        assert_eq!(again.outcome, Outcome::Ok);
+        assert_eq!(again.documents, first.documents);
+        assert_eq!(cache.verifications(), 4 + round);
+    }
+    // A fresh cache says the same of the tampered copy first.
+    let fresh = Arc::new(VerifyCache::new());
+    let bad = observe_through(&fresh, &root, &tampered);
+    assert!(matches!(bad.outcome, Outcome::Invalid(_)), "{bad:?}");
+}
+
+#[test]
+fn three_hundred_mirrors_serving_one_repository_verify_each_document_once() {
+    let repo = repo_with_target();
+    // One server, three hundred mirrors below it, each its own copy.
+    let dir = tempfile::tempdir().unwrap();
+    for i in 0..300 {
+        copy_dir(repo.path(), &dir.path().join(format!("m{i:03}")));
+    }
+    let server = Server::start(dir.path().to_path_buf(), Behavior::Normal);
+    let setup_dir = tempfile::tempdir().unwrap();
+    std::fs::write(setup_dir.path().join("root.json"), repo.root_bytes(1)).unwrap();
+    let mut text = String::from(
+        "name = \"repo\"\nscheme = \"tuf\"\nroot = \"root.json\"\ntargets = [\"pkg.tar\"]\n",
+    );
+    for i in 0..300 {
+        text.push_str(&format!(
+            "\n[[mirrors]]\nname = \"m{i:03}\"\nurl = \"{u}m{i:03}/metadata/\"\ntargets_url = \"{u}m{i:03}/targets/\"\n",
+            u = server.url()
+        ));
+    }
+    let path = setup_dir.path().join("profile.toml");
+    std::fs::write(&path, text).unwrap();
+    let profile = Profile::load(&path).unwrap();
+    let opts = CheckOptions {
+        channel: profile.channel.clone(),
+        artifacts: ArtifactMode::Size,
+        fetch: FetchConfig {
+            timeout: Duration::from_secs(20),
+            ..FetchConfig::default()
+        },
+        state: None,
+        now: time::now(),
+    };
+    let out = run::check_profile(&profile, profile.mirrors.clone(), opts, None).unwrap();
+    let Latest::Tuf(latest) = &out.latest else {
+        panic!("a tuf profile runs the tuf scheme");
+    };
+    assert_eq!(out.report.mirrors.len(), 300);
+    for m in &out.report.mirrors {
+        assert_eq!(m.status, Status::Ok, "{:?}: {:?}", m.name, m.error);
+    }
+    // Timestamp, snapshot and targets, once each, for three hundred copies.
+    assert_eq!(latest.verifications, 3);
+}

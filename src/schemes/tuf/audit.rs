@@ -13,8 +13,12 @@
 //! from a forged one. The walk runs with expiry out of the way and the expiry of every
 //! verified document is judged after, in workflow order, against the real clock.
 
+use std::sync::Arc;
+
 use sha2::{Digest, Sha256};
 use url::Url;
+
+use super::cache::{self, VerifyCache};
 
 use super::metadata::{self, Common, ROOT};
 use super::source::{self, Source, SourceError};
@@ -141,6 +145,35 @@ pub async fn observe_mirror_with<S: Source>(
     config: &Config,
     now: Timestamp,
 ) -> MirrorView {
+    observe_mirror_shared(
+        pinned_root,
+        source,
+        metadata_url,
+        targets_url,
+        targets,
+        artifact_mode,
+        config,
+        now,
+        None,
+    )
+    .await
+}
+
+/// [`observe_mirror_with`], verifying through `cache`, which the walks of other mirrors
+/// of the run share: a document whose exact bytes were verified under the exact same
+/// delegator is not verified again (see [`super::cache`]).
+#[allow(clippy::too_many_arguments)]
+pub async fn observe_mirror_shared<S: Source>(
+    pinned_root: &[u8],
+    source: &S,
+    metadata_url: &Url,
+    targets_url: &Url,
+    targets: &[String],
+    artifact_mode: ArtifactMode,
+    config: &Config,
+    now: Timestamp,
+    cache: Option<&Arc<VerifyCache>>,
+) -> MirrorView {
     let mut view = MirrorView::empty(Outcome::Ok);
     // Expiry is judged afterwards; no document expires at the dawn of time.
     let mut up = match Updater::in_memory(
@@ -156,6 +189,9 @@ pub async fn observe_mirror_with<S: Source>(
             return view;
         }
     };
+    if let Some(c) = cache {
+        up.share_verifications(c.clone());
+    }
     let mut failure = up.refresh().await.err();
     let mut infos = Vec::new();
     for name in targets {
@@ -176,7 +212,7 @@ pub async fn observe_mirror_with<S: Source>(
     view.documents = up
         .verified()
         .iter()
-        .filter_map(|(role, bytes)| document(role, bytes))
+        .filter_map(|(role, bytes)| document(role, bytes, cache))
         .collect();
     let root = up.trusted().root();
     if let Some(ts) = up.trusted().timestamp() {
@@ -275,15 +311,42 @@ struct Signed {
     signed: Common,
 }
 
-fn document(role: &str, bytes: &[u8]) -> Option<Document> {
+/// What a view keeps of a verified document besides its role: a function of its bytes
+/// alone, so the run's cache keeps it by their digest (reading it means parsing the whole
+/// document twice, as much work as verifying it).
+#[derive(Clone)]
+struct Facts {
+    version: u64,
+    expires: String,
+    expires_at: Timestamp,
+    signed_sha256: [u8; 32],
+}
+
+fn facts(bytes: &[u8]) -> Option<Facts> {
     let c: Signed = serde_json::from_slice(bytes).ok()?;
-    Some(Document {
-        role: role.to_owned(),
+    Some(Facts {
         version: c.signed.version,
         expires_at: c.signed.expires_at(),
         expires: c.signed.expires,
-        sha256: Sha256::digest(bytes).into(),
         signed_sha256: signed_digest(bytes)?,
+    })
+}
+
+fn document(role: &str, bytes: &[u8], cache: Option<&Arc<VerifyCache>>) -> Option<Document> {
+    let sha256 = cache::digest(bytes);
+    let f = match cache {
+        Some(c) => c.facts(sha256, || {
+            cache::off_the_runtime(bytes.len() >= cache::LARGE, || facts(bytes))
+        })?,
+        None => facts(bytes)?,
+    };
+    Some(Document {
+        role: role.to_owned(),
+        version: f.version,
+        expires_at: f.expires_at,
+        expires: f.expires,
+        sha256,
+        signed_sha256: f.signed_sha256,
     })
 }
 

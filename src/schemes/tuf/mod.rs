@@ -33,6 +33,7 @@
 //! (5.3.11); python-tuf leaves them, and they no longer verify under the new keys.
 
 pub mod audit;
+pub mod cache;
 pub mod canonical;
 pub mod metadata;
 pub mod scheme;

@@ -41,6 +41,7 @@ use futures_util::future::BoxFuture;
 use url::Url;
 
 use super::audit::{self, MirrorView, Outcome};
+use super::cache::VerifyCache;
 use super::metadata::{self, ROOT, SNAPSHOT, TIMESTAMP, Unverified};
 use super::source::{Source, SourceError};
 use super::{Config, TufError};
@@ -84,6 +85,10 @@ pub struct Tuf {
     shared: Mutex<Shared>,
     /// Walks past their timestamp at once, at most (see [`walk_slots`]).
     walks: tokio::sync::Semaphore,
+    /// Verifications shared by every walk of the run: hundreds of mirrors serving the
+    /// same megabytes are verified once, so a sweep's verdicts do not depend on how busy
+    /// the checker is (see [`super::cache`]).
+    verified: Arc<VerifyCache>,
 }
 
 /// Bytes of snapshot and targets documents that walks in flight may hold at once, as
@@ -153,6 +158,9 @@ pub struct TufLatest {
     pub root_version: Option<u64>,
     /// Whether the snapshot was recorded in the state.
     pub snapshot_recorded: bool,
+    /// Documents verified in this run: distinct (document, delegator, role) triples, not
+    /// copies (see [`super::cache`]).
+    pub verifications: u64,
 }
 
 /// Reads and checks the pinned root: a root signed by a threshold of its own keys (it may
@@ -212,6 +220,7 @@ impl Tuf {
             snapshot_floor: None,
             shared: Mutex::new(Shared::default()),
             walks,
+            verified: Arc::new(VerifyCache::new()),
         };
         tuf.use_state(opts.state.clone())?;
         Ok(tuf)
@@ -240,7 +249,7 @@ impl Tuf {
         let Some((base, source)) = VisitSource::new(visit, &self.walks, again) else {
             return MirrorView::empty(Outcome::Invalid("no metadata URL for this mirror".into()));
         };
-        let mut view = audit::observe_mirror_with(
+        let mut view = audit::observe_mirror_shared(
             root,
             &source,
             &base,
@@ -249,6 +258,7 @@ impl Tuf {
             ArtifactMode::None,
             &self.config,
             self.now,
+            Some(&self.verified),
         )
         .await;
         // Offered while the walk is fresh, then dropped: views outlive the rounds.
@@ -720,6 +730,7 @@ impl Scheme for Tuf {
             pinned_version: self.pinned_version,
             root_version: report.root.as_ref().map(|r| r.version),
             snapshot_recorded: self.record_snapshot(observations, audit, report),
+            verifications: self.verified.verifications(),
         }
     }
 

@@ -10,8 +10,10 @@
 //! replaces it. Pure: no I/O, the clock is a parameter.
 
 use std::collections::BTreeMap;
+use std::sync::Arc;
 
 use super::TufError;
+use super::cache::{self, VerifyCache};
 use super::metadata::{
     ROOT, Root, SNAPSHOT, Snapshot, TARGETS, TIMESTAMP, Targets, TimestampDoc, Unverified,
 };
@@ -20,8 +22,11 @@ use crate::time::Timestamp;
 /// A verified document with the exact bytes it came from.
 #[derive(Debug, Clone)]
 pub struct Trusted<T> {
-    pub signed: T,
+    /// Shared with other mirrors' sets when a [`VerifyCache`] verified it once for all.
+    pub signed: Arc<T>,
     pub bytes: Vec<u8>,
+    /// SHA-256 of `bytes`: what the documents it delegates to are cached under.
+    pub sha256: [u8; 32],
 }
 
 #[derive(Debug, Clone)]
@@ -32,6 +37,8 @@ pub struct TrustedSet {
     snapshot: Option<Trusted<Snapshot>>,
     /// The top-level targets role and delegated roles, by role name.
     targets: BTreeMap<String, Trusted<Targets>>,
+    /// Verifications shared with other walks of the same run, if any.
+    cache: Option<Arc<VerifyCache>>,
 }
 
 /// What `update_timestamp` did with a good timestamp.
@@ -49,17 +56,51 @@ impl TrustedSet {
     /// the last rotation, as the specification says.
     pub fn new(root: Vec<u8>, now: Timestamp) -> Result<TrustedSet, TufError> {
         let doc = Unverified::parse(ROOT, &root)?;
-        let signed = self_signed_root(&doc)?;
+        let signed = Arc::new(self_signed_root(&doc)?);
+        let sha256 = cache::digest(&root);
         Ok(TrustedSet {
             now,
             root: Trusted {
                 signed,
                 bytes: root,
+                sha256,
             },
             timestamp: None,
             snapshot: None,
             targets: BTreeMap::new(),
+            cache: None,
         })
+    }
+
+    /// Shares the verification of every document from now on with the other sets using
+    /// `cache` (the walks of one run): only checks that are a pure function of the
+    /// document's bytes, its delegator's bytes and its role name are shared.
+    pub fn share_verifications(&mut self, cache: Arc<VerifyCache>) {
+        self.cache = Some(cache);
+    }
+
+    /// `verify`'s result for `bytes` of `role` under the delegator whose bytes hash to
+    /// `delegator`: through the cache when there is one. The digest of `bytes` comes too.
+    fn verified<T: Send + Sync + 'static>(
+        &self,
+        role: &str,
+        delegator: [u8; 32],
+        bytes: &[u8],
+        verify: impl FnOnce() -> Result<T, TufError>,
+    ) -> Result<(Arc<T>, [u8; 32]), TufError> {
+        let sha256 = cache::digest(bytes);
+        let signed = match &self.cache {
+            Some(c) => {
+                let key = cache::Key {
+                    delegator,
+                    document: sha256,
+                    role: role.to_owned(),
+                };
+                c.verified(key, bytes.len(), verify)?
+            }
+            None => Arc::new(verify()?),
+        };
+        Ok((signed, sha256))
     }
 
     pub fn now(&self) -> Timestamp {
@@ -93,23 +134,26 @@ impl TrustedSet {
         if self.timestamp.is_some() {
             return Err(TufError::Order("root after timestamp"));
         }
-        let doc = Unverified::parse(ROOT, &bytes)?;
         let old = &self.root.signed;
-        let role = old
-            .role(ROOT)
-            .ok_or(TufError::Order("root without a root role"))?;
-        doc.verify(&old.keys, &role.keyids, role.threshold)?;
-        let new: Root = doc.typed()?;
         let want = old.common.version.saturating_add(1);
-        if new.common.version != want {
-            return Err(TufError::BadVersion {
-                role: ROOT.into(),
-                expected: want,
-                found: new.common.version,
-            });
-        }
-        let new = self_signed_root(&doc)?;
-        self.root = Trusted { signed: new, bytes };
+        let (new, sha256) = self.verified(ROOT, self.root.sha256, &bytes, || {
+            let doc = Unverified::parse(ROOT, &bytes)?;
+            let role = old
+                .role(ROOT)
+                .ok_or(TufError::Order("root without a root role"))?;
+            doc.verify(&old.keys, &role.keyids, role.threshold)?;
+            let new: Root = doc.typed()?;
+            check_version(ROOT, want, new.common.version)?;
+            self_signed_root(&doc)
+        })?;
+        // The version follows from the old root, part of the key; checked again all
+        // the same, as every check against the chain is.
+        check_version(ROOT, want, new.common.version)?;
+        self.root = Trusted {
+            signed: new,
+            bytes,
+            sha256,
+        };
         Ok(())
     }
 
@@ -127,12 +171,14 @@ impl TrustedSet {
                 expires: root.common.expires.clone(),
             });
         }
-        let doc = Unverified::parse(TIMESTAMP, &bytes)?;
-        let role = root
-            .role(TIMESTAMP)
-            .ok_or(TufError::Order("root without a timestamp role"))?;
-        doc.verify(&root.keys, &role.keyids, role.threshold)?;
-        let new: TimestampDoc = doc.typed()?;
+        let (new, sha256) = self.verified(TIMESTAMP, self.root.sha256, &bytes, || {
+            let doc = Unverified::parse(TIMESTAMP, &bytes)?;
+            let role = root
+                .role(TIMESTAMP)
+                .ok_or(TufError::Order("root without a timestamp role"))?;
+            doc.verify(&root.keys, &role.keyids, role.threshold)?;
+            doc.typed::<TimestampDoc>()
+        })?;
         if let Some(old) = &self.timestamp {
             let (old_v, new_v) = (old.signed.common.version, new.common.version);
             if new_v < old_v {
@@ -157,7 +203,11 @@ impl TrustedSet {
                 });
             }
         }
-        self.timestamp = Some(Trusted { signed: new, bytes });
+        self.timestamp = Some(Trusted {
+            signed: new,
+            bytes,
+            sha256,
+        });
         self.check_final_timestamp()?;
         Ok(TimestampUpdate::New)
     }
@@ -201,12 +251,14 @@ impl TrustedSet {
                 })?;
         }
         let root = &self.root.signed;
-        let doc = Unverified::parse(SNAPSHOT, &bytes)?;
-        let role = root
-            .role(SNAPSHOT)
-            .ok_or(TufError::Order("root without a snapshot role"))?;
-        doc.verify(&root.keys, &role.keyids, role.threshold)?;
-        let new: Snapshot = doc.typed()?;
+        let (new, sha256) = self.verified(SNAPSHOT, self.root.sha256, &bytes, || {
+            let doc = Unverified::parse(SNAPSHOT, &bytes)?;
+            let role = root
+                .role(SNAPSHOT)
+                .ok_or(TufError::Order("root without a snapshot role"))?;
+            doc.verify(&root.keys, &role.keyids, role.threshold)?;
+            doc.typed::<Snapshot>()
+        })?;
         if let Some(old) = &self.snapshot {
             for (name, info) in &old.signed.meta {
                 let Some(now) = new.meta.get(name) else {
@@ -221,7 +273,11 @@ impl TrustedSet {
                 }
             }
         }
-        self.snapshot = Some(Trusted { signed: new, bytes });
+        self.snapshot = Some(Trusted {
+            signed: new,
+            bytes,
+            sha256,
+        });
         self.check_final_snapshot()
     }
 
@@ -266,29 +322,40 @@ impl TrustedSet {
                 what: format!("{role}.json"),
                 reason,
             })?;
-        let doc = Unverified::parse(role, &bytes)?;
-        if delegator == ROOT {
-            let root = &self.root.signed;
-            let keys = root
-                .role(TARGETS)
-                .ok_or(TufError::Order("root without a targets role"))?;
-            doc.verify(&root.keys, &keys.keyids, keys.threshold)?;
+        let parent = if delegator == ROOT {
+            None
         } else {
-            let parent = self
-                .targets
-                .get(delegator)
-                .ok_or(TufError::Order("delegated role before its delegator"))?;
-            let delegations = parent
-                .signed
-                .delegations
-                .as_ref()
-                .ok_or(TufError::Order("delegator without delegations"))?;
-            let (keyids, threshold) = delegations
-                .role_keys(role)
-                .ok_or(TufError::Order("role not delegated by its delegator"))?;
-            doc.verify(&delegations.keys, keyids, threshold)?;
-        }
-        let new: Targets = doc.typed()?;
+            Some(
+                self.targets
+                    .get(delegator)
+                    .ok_or(TufError::Order("delegated role before its delegator"))?,
+            )
+        };
+        let delegator_sha256 = parent.map_or(self.root.sha256, |p| p.sha256);
+        let (new, sha256) = self.verified(role, delegator_sha256, &bytes, || {
+            let doc = Unverified::parse(role, &bytes)?;
+            match parent {
+                None => {
+                    let root = &self.root.signed;
+                    let keys = root
+                        .role(TARGETS)
+                        .ok_or(TufError::Order("root without a targets role"))?;
+                    doc.verify(&root.keys, &keys.keyids, keys.threshold)?;
+                }
+                Some(parent) => {
+                    let delegations = parent
+                        .signed
+                        .delegations
+                        .as_ref()
+                        .ok_or(TufError::Order("delegator without delegations"))?;
+                    let (keyids, threshold) = delegations
+                        .role_keys(role)
+                        .ok_or(TufError::Order("role not delegated by its delegator"))?;
+                    doc.verify(&delegations.keys, keyids, threshold)?;
+                }
+            }
+            doc.typed::<Targets>()
+        })?;
         if new.common.version != meta.version {
             return Err(TufError::BadVersion {
                 role: role.to_owned(),
@@ -302,10 +369,27 @@ impl TrustedSet {
                 expires: new.common.expires.clone(),
             });
         }
-        self.targets
-            .insert(role.to_owned(), Trusted { signed: new, bytes });
+        self.targets.insert(
+            role.to_owned(),
+            Trusted {
+                signed: new,
+                bytes,
+                sha256,
+            },
+        );
         Ok(())
     }
+}
+
+fn check_version(role: &str, expected: u64, found: u64) -> Result<(), TufError> {
+    if found != expected {
+        return Err(TufError::BadVersion {
+            role: role.to_owned(),
+            expected,
+            found,
+        });
+    }
+    Ok(())
 }
 
 /// A root's own threshold of root keys over it.

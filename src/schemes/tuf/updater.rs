@@ -28,7 +28,7 @@ pub struct Updater<S> {
     config: Config,
     trusted: TrustedSet,
     /// The root this run started from, to notice timestamp and snapshot key rotations.
-    start_root: super::metadata::Root,
+    start_root: std::sync::Arc<super::metadata::Root>,
     refreshed: bool,
     /// Every document verified in this run, in the order it was accepted, with its role
     /// name: intermediate roots too, which later ones replace in the trusted set.
@@ -162,6 +162,11 @@ impl<S: Source> Updater<S> {
             refreshed: false,
             verified: vec![(ROOT.to_owned(), root)],
         })
+    }
+
+    /// Shares verifications with the other walks of a run (see [`super::cache`]).
+    pub fn share_verifications(&mut self, cache: std::sync::Arc<super::cache::VerifyCache>) {
+        self.trusted.share_verifications(cache);
     }
 
     /// Every document verified so far, in order, with its role name.
