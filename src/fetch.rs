@@ -280,7 +280,20 @@ impl Fetcher {
     /// one silent or slow host thousands of times costs about one or two timeouts. A host
     /// answering faster than that is never skipped.
     pub async fn get_metadata(&self, mirror: &Mirror, rel: &str) -> Result<Body, FetchError> {
-        let limit = self.config.max_metadata_bytes;
+        self.get_metadata_limited(mirror, rel, self.config.max_metadata_bytes)
+            .await
+    }
+
+    /// [`Fetcher::get_metadata`] held to `limit` bytes when that is below the metadata limit:
+    /// a scheme that knows a file's bound (TUF's 16 KiB timestamp, a length signed above it)
+    /// reads no more, and reserves no more of the shared body budget.
+    pub async fn get_metadata_limited(
+        &self,
+        mirror: &Mirror,
+        rel: &str,
+        limit: u64,
+    ) -> Result<Body, FetchError> {
+        let limit = limit.min(self.config.max_metadata_bytes);
         match &mirror.location {
             Location::Dir(dir) => {
                 let _permit = self.meta_permits.acquire().await.map_err(|_| closed())?;
@@ -1354,5 +1367,45 @@ mod tests {
             join_url(&base, "artifacts/a b#?.zip").as_str(),
             "http://h/mirror/artifacts/a%20b%23%3F.zip"
         );
+    }
+}
+
+#[cfg(test)]
+mod limited_tests {
+    use super::*;
+    use crate::profile::{Location, Mirror};
+
+    /// A scheme's own bound holds below the metadata limit, and the metadata limit above it.
+    #[test]
+    fn a_limited_metadata_read_stops_at_the_smaller_bound() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join("timestamp.json"), vec![b' '; 20_000]).unwrap();
+        let mirror = Mirror {
+            url: dir.path().display().to_string(),
+            location: Location::Dir(dir.path().to_path_buf()),
+            country: "ZZ".into(),
+            name: None,
+            proxy: None,
+        };
+        let fetcher = Fetcher::new(FetchConfig::default(), std::slice::from_ref(&mirror)).unwrap();
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap();
+        rt.block_on(async {
+            let whole = fetcher.get_metadata(&mirror, "timestamp.json").await;
+            assert_eq!(whole.unwrap().len(), 20_000);
+            let held = fetcher
+                .get_metadata_limited(&mirror, "timestamp.json", 16_384)
+                .await;
+            assert!(
+                matches!(held, Err(FetchError::TooLarge(16_384))),
+                "{held:?}"
+            );
+            let above = fetcher
+                .get_metadata_limited(&mirror, "timestamp.json", u64::MAX)
+                .await;
+            assert_eq!(above.unwrap().len(), 20_000);
+        });
     }
 }

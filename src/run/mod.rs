@@ -195,10 +195,23 @@ impl Visit {
 
     /// A metadata file, at most the fetcher's metadata limit.
     pub async fn get(&self, path: &str, keep: Keep) -> Result<Body, FetchError> {
+        self.get_limited(path, keep, u64::MAX).await
+    }
+
+    /// [`Visit::get`], at most `limit` bytes (and the fetcher's metadata limit).
+    pub async fn get_limited(
+        &self,
+        path: &str,
+        keep: Keep,
+        limit: u64,
+    ) -> Result<Body, FetchError> {
         if let Some(e) = self.not_asked() {
             return Err(e);
         }
-        let got = self.fetcher.get_metadata(&self.mirror, path).await;
+        let got = self
+            .fetcher
+            .get_metadata_limited(&self.mirror, path, limit)
+            .await;
         self.note(&got);
         match (keep, &got, &self.evidence) {
             (Keep::Add, Ok(bytes), _) => self.keep(path, bytes).await,

@@ -841,9 +841,11 @@ impl Source for VisitSource<'_> {
                     .get_url(url.clone(), max_bytes, Some(&keep_as))
                     .await
             }
-            _ if self.keep_under.is_empty() => self.visit.get(rel, Keep::Replace).await,
+            _ if self.keep_under.is_empty() => {
+                self.visit.get_limited(rel, Keep::Replace, max_bytes).await
+            }
             _ => {
-                let got = self.visit.get(rel, Keep::No).await;
+                let got = self.visit.get_limited(rel, Keep::No, max_bytes).await;
                 if let Ok(body) = &got {
                     self.visit
                         .keep(&format!("{}{rel}", self.keep_under), body)
