@@ -18,12 +18,12 @@ use http::{Behavior, Server};
 use mirrorproof::evidence::EvidenceDir;
 use mirrorproof::fetch::{ArtifactMode, FetchConfig};
 use mirrorproof::profile::Profile;
-use mirrorproof::report::{MirrorReport, Report, Status};
+use mirrorproof::report::{Report, Status};
 use mirrorproof::run::{self, CheckOptions, Latest};
 use mirrorproof::schemes::tuf::scheme;
 use mirrorproof::state::StateStore;
 use mirrorproof::time::{self, Timestamp};
-use repo::Repo;
+use repo::{ByName, Repo};
 use serde_json::json;
 use sha2::{Digest, Sha256};
 
@@ -151,39 +151,11 @@ struct Ran {
     snapshot_recorded: bool,
 }
 
-impl Ran {
-    fn mirror(&self, name: &str) -> &MirrorReport {
-        self.report
-            .mirrors
-            .iter()
-            .find(|m| m.name.as_deref() == Some(name))
-            .unwrap_or_else(|| panic!("no mirror {name}\n{}", self.table()))
+impl std::ops::Deref for Ran {
+    type Target = Report;
+    fn deref(&self) -> &Report {
+        &self.report
     }
-
-    #[track_caller]
-    fn expect(&self, name: &str, status: Status) -> &MirrorReport {
-        let m = self.mirror(name);
-        assert_eq!(m.status, status, "mirror {name}\n{}", self.table());
-        m
-    }
-
-    fn error(&self, name: &str) -> &str {
-        self.mirror(name).error.as_deref().unwrap_or("")
-    }
-
-    fn table(&self) -> String {
-        let mut s = self.report.render_human();
-        s.push_str(&self.report.to_json());
-        s
-    }
-}
-
-/// A repository with one target, `pkg.tar`, in targets version 2.
-fn repo_with_target() -> Repo {
-    let mut repo = Repo::new();
-    repo.add_target("targets", "pkg.tar", b"package bytes");
-    repo.update_targets();
-    repo
 }
 
 fn past() -> String {
@@ -196,7 +168,7 @@ fn future() -> String {
 
 #[test]
 fn honest_mirrors_are_ok_and_the_command_exits_0() {
-    let repo = repo_with_target();
+    let repo = Repo::with_target();
     let (a, b, c) = (mirror("a", &repo), mirror("b", &repo), mirror("c", &repo));
     let s = setup(&repo.root_bytes(1), &[&a, &b, &c], &["pkg.tar"]);
     let r = s.run();
@@ -251,7 +223,7 @@ fn honest_mirrors_are_ok_and_the_command_exits_0() {
 
 #[test]
 fn a_mirror_that_missed_the_last_publication_is_stale() {
-    let mut repo = repo_with_target();
+    let mut repo = Repo::with_target();
     let behind = mirror("behind", &repo);
     repo.update_snapshot();
     let (a, b) = (mirror("a", &repo), mirror("b", &repo));
@@ -272,7 +244,7 @@ fn a_mirror_that_missed_the_last_publication_is_stale() {
 
 #[test]
 fn a_frozen_mirror_serving_an_expired_timestamp_is_expired() {
-    let mut repo = repo_with_target();
+    let mut repo = Repo::with_target();
     repo.md.get_mut("timestamp").unwrap()["expires"] = json!(past());
     repo.publish("timestamp");
     let frozen = mirror("frozen", &repo);
@@ -292,7 +264,7 @@ fn a_frozen_mirror_serving_an_expired_timestamp_is_expired() {
 
 #[test]
 fn two_snapshots_signed_under_one_version_are_equivocation_with_both_kept_as_evidence() {
-    let mut repo = repo_with_target();
+    let mut repo = Repo::with_target();
     let (a, b) = (mirror("a", &repo), mirror("b", &repo));
     // The snapshot key signs another snapshot under the same version (naming a targets
     // role the other mirrors never saw); the timestamp, which names only the version,
@@ -346,7 +318,7 @@ fn two_snapshots_signed_under_one_version_are_equivocation_with_both_kept_as_evi
 
 #[test]
 fn a_tampered_target_makes_its_mirror_corrupt() {
-    let repo = repo_with_target();
+    let repo = Repo::with_target();
     let (a, bad) = (mirror("a", &repo), mirror("bad", &repo));
     let h = hex::encode(Sha256::digest(b"package bytes"));
     // Consistent snapshots: the target is fetched as HASH.NAME.
@@ -364,7 +336,7 @@ fn a_tampered_target_makes_its_mirror_corrupt() {
 
 #[test]
 fn mirrors_older_than_the_recorded_state_are_rollback() {
-    let mut repo = repo_with_target();
+    let mut repo = Repo::with_target();
     let old = mirror("old", &repo);
     repo.update_snapshot();
     let new = mirror("new", &repo);
@@ -393,7 +365,7 @@ fn mirrors_older_than_the_recorded_state_are_rollback() {
 
 #[test]
 fn a_newer_timestamp_over_an_older_snapshot_than_recorded_is_rollback() {
-    let mut repo = repo_with_target();
+    let mut repo = Repo::with_target();
     repo.update_snapshot();
     let new = mirror("new", &repo);
     let s = setup(&repo.root_bytes(1), &[&new], &["pkg.tar"]);
@@ -417,7 +389,7 @@ fn a_newer_timestamp_over_an_older_snapshot_than_recorded_is_rollback() {
 
 #[test]
 fn garbage_and_foreign_signatures_are_invalid() {
-    let mut repo = repo_with_target();
+    let mut repo = Repo::with_target();
     let (a, garbage, forged) = (
         mirror("a", &repo),
         mirror("garbage", &repo),
@@ -458,7 +430,7 @@ fn garbage_and_foreign_signatures_are_invalid() {
 
 #[test]
 fn a_root_rotation_on_one_mirror_holds_for_all_and_revoked_keys_vouch_for_nothing() {
-    let mut repo = repo_with_target();
+    let mut repo = Repo::with_target();
     // Keys come from fixed seeds in creation order: root 1, timestamp 2.
     let old_timestamp_key = repo::key(2);
     assert_eq!(
@@ -526,7 +498,7 @@ fn a_root_rotation_on_one_mirror_holds_for_all_and_revoked_keys_vouch_for_nothin
 
 #[test]
 fn a_mirror_behind_a_rotation_of_root_keys_only_is_judged_under_the_new_root() {
-    let mut repo = repo_with_target();
+    let mut repo = Repo::with_target();
     let behind = mirror("behind", &repo);
     repo.rotate_keys("root", 1);
     // Root 2 is signed by the old and the new root key.
@@ -549,7 +521,7 @@ fn a_mirror_behind_a_rotation_of_root_keys_only_is_judged_under_the_new_root() {
 
 #[test]
 fn consistent_snapshots_fetch_versioned_metadata_and_hash_prefixed_targets() {
-    let repo = repo_with_target();
+    let repo = Repo::with_target();
     assert!(repo.consistent());
     let a = mirror("a", &repo);
     // Only the hash-prefixed target and versioned metadata are needed.
@@ -574,7 +546,7 @@ fn consistent_snapshots_fetch_versioned_metadata_and_hash_prefixed_targets() {
 
 #[test]
 fn without_consistent_snapshots_targets_are_fetched_by_name() {
-    let mut repo = repo_with_target();
+    let mut repo = Repo::with_target();
     repo.md.get_mut("root").unwrap()["consistent_snapshot"] = json!(false);
     repo.publish("root");
     repo.update_snapshot();
@@ -699,7 +671,7 @@ fn one_altered_byte_in_sigstores_targets_makes_that_mirror_invalid() {
 
 #[test]
 fn one_signed_timestamp_in_two_encodings_is_the_same_content() {
-    let repo = repo_with_target();
+    let repo = Repo::with_target();
     let (a, b) = (mirror("a", &repo), mirror("b", &repo));
     // Mirror b re-encodes the file (compact JSON): other bytes, the same signed content.
     let path = b.path().join("metadata/timestamp.json");
@@ -722,7 +694,7 @@ fn one_signed_timestamp_in_two_encodings_is_the_same_content() {
 fn a_targets_metadata_larger_than_a_native_release_is_within_tufs_own_limit() {
     // Real repositories list thousands of targets: 12,000 entries make targets.json about
     // 1.5 MB, over the 1 MiB a native release document may weigh, under TUF's 5,000,000.
-    let mut repo = repo_with_target();
+    let mut repo = Repo::with_target();
     for i in 0..12_000 {
         repo.md.get_mut("targets").unwrap()["targets"][format!("pkgs/p{i:05}.tar")] = json!({
             "length": 1000 + i,
@@ -793,7 +765,7 @@ fn a_tampered_copy_is_refused_after_an_honest_copy_was_verified_once_for_all() {
     use mirrorproof::schemes::tuf::audit::Outcome;
     use mirrorproof::schemes::tuf::cache::VerifyCache;
     // Enough targets that targets.json is verified off the runtime's workers.
-    let mut repo = repo_with_target();
+    let mut repo = Repo::with_target();
     for i in 0..2_000 {
         repo.md.get_mut("targets").unwrap()["targets"][format!("pkgs/p{i:05}.tar")] = json!({
             "length": 1000 + i,
@@ -844,7 +816,7 @@ fn a_tampered_copy_is_refused_after_an_honest_copy_was_verified_once_for_all() {
 
 #[test]
 fn three_hundred_mirrors_serving_one_repository_verify_each_document_once() {
-    let repo = repo_with_target();
+    let repo = Repo::with_target();
     // One server, three hundred mirrors below it, each its own copy.
     let dir = tempfile::tempdir().unwrap();
     for i in 0..300 {

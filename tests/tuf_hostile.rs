@@ -23,12 +23,12 @@ use std::time::{Duration, Instant};
 use mirrorproof::evidence::EvidenceDir;
 use mirrorproof::fetch::{ArtifactMode, FetchConfig};
 use mirrorproof::profile::Profile;
-use mirrorproof::report::{MirrorReport, Report, Status};
+use mirrorproof::report::{Report, Status};
 use mirrorproof::run::{self, CheckOptions};
 use mirrorproof::schemes::tuf::scheme;
 use mirrorproof::state::StateStore;
 use mirrorproof::time;
-use repo::Repo;
+use repo::{ByName, Repo};
 use serde_json::json;
 
 const BIN: &str = env!("CARGO_BIN_EXE_mirrorproof");
@@ -314,38 +314,11 @@ impl Setup {
     }
 }
 
-impl Ran {
-    fn mirror(&self, name: &str) -> &MirrorReport {
-        self.report
-            .mirrors
-            .iter()
-            .find(|m| m.name.as_deref() == Some(name))
-            .unwrap_or_else(|| panic!("no mirror {name}\n{}", self.table()))
+impl std::ops::Deref for Ran {
+    type Target = Report;
+    fn deref(&self) -> &Report {
+        &self.report
     }
-
-    #[track_caller]
-    fn expect(&self, name: &str, status: Status) -> &MirrorReport {
-        let m = self.mirror(name);
-        assert_eq!(m.status, status, "mirror {name}\n{}", self.table());
-        m
-    }
-
-    fn error(&self, name: &str) -> &str {
-        self.mirror(name).error.as_deref().unwrap_or("")
-    }
-
-    fn table(&self) -> String {
-        let mut s = self.report.render_human();
-        s.push_str(&self.report.to_json());
-        s
-    }
-}
-
-fn repo_with_target() -> Repo {
-    let mut repo = Repo::new();
-    repo.add_target("targets", "pkg.tar", b"package bytes");
-    repo.update_targets();
-    repo
 }
 
 /// The signed timestamp, re-signed with `keys` after `edit`.
@@ -523,7 +496,7 @@ fn rotate_root_keys(repo: &mut Repo) {
 
 #[test]
 fn a_newer_timestamp_over_a_snapshot_the_mirror_then_404s_is_invalid() {
-    let repo = repo_with_target();
+    let repo = Repo::with_target();
     let (a, b) = (honest(&repo), honest(&repo));
     // The timestamp key signs timestamp v+1 naming snapshot v+1, which the mirror never
     // serves: clients that trust it are stuck.
@@ -554,7 +527,7 @@ fn a_newer_timestamp_over_a_snapshot_the_mirror_then_404s_is_invalid() {
 
 #[test]
 fn a_mirror_that_serves_another_snapshot_to_the_second_round_is_equivocating() {
-    let mut repo = repo_with_target();
+    let mut repo = Repo::with_target();
     let behind_files = snapshot_of(repo.path());
     let sv = repo.version("snapshot");
     // The snapshot key signs another snapshot under the same version.
@@ -596,7 +569,7 @@ fn a_mirror_that_serves_another_snapshot_to_the_second_round_is_equivocating() {
 
 #[test]
 fn a_mirror_serving_only_the_old_root_chain_is_stale_never_ok() {
-    let mut repo = repo_with_target();
+    let mut repo = Repo::with_target();
     let behind = honest(&repo);
     rotate_root_keys(&mut repo);
     let rotated = honest(&repo);
@@ -616,7 +589,7 @@ fn a_mirror_serving_only_the_old_root_chain_is_stale_never_ok() {
 
 #[test]
 fn a_newer_timestamp_signed_by_a_revoked_key_is_invalid_even_beside_the_new_root() {
-    let mut repo = repo_with_target();
+    let mut repo = Repo::with_target();
     let old_key = repo::key(2);
     assert_eq!(
         repo::keyid(&old_key),
@@ -687,7 +660,7 @@ fn mirrors_that_equivocate_on_a_delegated_role_are_equivocating() {
 
 #[test]
 fn a_fork_of_one_timestamp_version_makes_both_halves_equivocating_with_both_kept() {
-    let repo = repo_with_target();
+    let repo = Repo::with_target();
     let tv = repo.version("timestamp");
     let other = Arc::new(timestamp_with(&repo, |t| {
         t["expires"] = json!(repo::expiry(
@@ -764,7 +737,7 @@ fn a_mirror_dripping_a_delegated_role_costs_one_timeout_not_one_per_round() {
 
 #[test]
 fn a_mirror_that_404s_everything_quickly_is_not_ok() {
-    let repo = repo_with_target();
+    let repo = Repo::with_target();
     let a = honest(&repo);
     let gone = Scripted::start(|_, _| Reply::Status(404));
     let s = setup(
@@ -831,7 +804,7 @@ fn control_and_bidi_characters_in_signed_role_names_never_reach_the_terminal_raw
 
 #[test]
 fn a_higher_timestamp_over_garbage_never_moves_the_state() {
-    let mut repo = repo_with_target();
+    let mut repo = Repo::with_target();
     repo.update_snapshot();
     let a = honest(&repo);
     let s = setup(&repo.root_bytes(1), &[("a", a.url())], &["pkg.tar"]);
@@ -898,7 +871,7 @@ fn copy_state(from: &Setup, to: &Setup) {
 
 #[test]
 fn another_snapshot_under_the_recorded_version_is_equivocating_across_runs() {
-    let mut repo = repo_with_target();
+    let mut repo = Repo::with_target();
     let a = honest(&repo);
     let s = setup(&repo.root_bytes(1), &[("a", a.url())], &["pkg.tar"]);
     assert!(

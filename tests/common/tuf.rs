@@ -10,6 +10,7 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 use mirrorproof::keys::SecretKey;
+use mirrorproof::report::{MirrorReport, Report, Status};
 use mirrorproof::schemes::tuf::canonical;
 use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
@@ -252,5 +253,51 @@ impl Repo {
         );
         self.signers.insert(name.into(), vec![k]);
         self.write(name);
+    }
+}
+
+impl Repo {
+    /// A repository with one target, `pkg.tar`, in targets version 2.
+    pub fn with_target() -> Repo {
+        let mut repo = Repo::new();
+        repo.add_target("targets", "pkg.tar", b"package bytes");
+        repo.update_targets();
+        repo
+    }
+}
+
+/// A `check` report read the way the TUF scenarios read it: by mirror name, with the whole
+/// report (table and JSON) in every failure message.
+pub trait ByName {
+    fn mirror(&self, name: &str) -> &MirrorReport;
+    #[track_caller]
+    fn expect(&self, name: &str, status: Status) -> &MirrorReport;
+    fn error(&self, name: &str) -> &str;
+    fn table(&self) -> String;
+}
+
+impl ByName for Report {
+    fn mirror(&self, name: &str) -> &MirrorReport {
+        self.mirrors
+            .iter()
+            .find(|m| m.name.as_deref() == Some(name))
+            .unwrap_or_else(|| panic!("no mirror {name}\n{}", self.table()))
+    }
+
+    #[track_caller]
+    fn expect(&self, name: &str, status: Status) -> &MirrorReport {
+        let m = self.mirror(name);
+        assert_eq!(m.status, status, "mirror {name}\n{}", self.table());
+        m
+    }
+
+    fn error(&self, name: &str) -> &str {
+        self.mirror(name).error.as_deref().unwrap_or("")
+    }
+
+    fn table(&self) -> String {
+        let mut s = self.render_human();
+        s.push_str(&self.to_json());
+        s
     }
 }
