@@ -15,12 +15,11 @@
 
 use std::sync::Arc;
 
-use sha2::{Digest, Sha256};
 use url::Url;
 
-use super::cache::{self, VerifyCache};
+use super::cache::VerifyCache;
 
-use super::metadata::{self, Common, ROOT};
+use super::metadata::{self, ROOT};
 use super::source::{self, Source, SourceError};
 use super::updater::Updater;
 use super::{Config, TufError};
@@ -28,19 +27,7 @@ use crate::fetch::{ArtifactMode, ArtifactOutcome};
 use crate::time::Timestamp;
 
 /// One verified document as the mirror served it.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Document {
-    pub role: String,
-    pub version: u64,
-    /// As written in the document (`YYYY-MM-DDTHH:MM:SSZ`).
-    pub expires: String,
-    pub expires_at: Timestamp,
-    pub sha256: [u8; 32],
-    /// SHA-256 of the canonical bytes of `signed`, what the keys signed: two mirrors
-    /// serving one signed document with other signature encodings (ECDSA signatures are
-    /// malleable, and high S is accepted) or other whitespace hold the same document.
-    pub signed_sha256: [u8; 32],
-}
+pub use super::trusted::Accepted as Document;
 
 /// One named target on this mirror.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -209,11 +196,7 @@ pub async fn observe_mirror_shared<S: Source>(
         infos.push((name.clone(), info));
     }
     view.consistent_snapshot = up.trusted().root().signed.consistent();
-    view.documents = up
-        .verified()
-        .iter()
-        .filter_map(|(role, bytes)| document(role, bytes, cache))
-        .collect();
+    view.documents = up.verified().to_vec();
     let root = up.trusted().root();
     if let Some(ts) = up.trusted().timestamp() {
         view.timestamp_signers = timestamp_signers(&root.signed, &ts.bytes);
@@ -304,58 +287,6 @@ fn timestamp_signers(root: &metadata::Root, timestamp: &[u8]) -> Vec<String> {
         .filter(|id| ts.verify(&root.keys, std::slice::from_ref(*id), 1).is_ok())
         .map(|id| id.chars().take(16).collect())
         .collect()
-}
-
-#[derive(serde::Deserialize)]
-struct Signed {
-    signed: Common,
-}
-
-/// What a view keeps of a verified document besides its role: a function of its bytes
-/// alone, so the run's cache keeps it by their digest (reading it means parsing the whole
-/// document twice, as much work as verifying it).
-#[derive(Clone)]
-struct Facts {
-    version: u64,
-    expires: String,
-    expires_at: Timestamp,
-    signed_sha256: [u8; 32],
-}
-
-fn facts(bytes: &[u8]) -> Option<Facts> {
-    let c: Signed = serde_json::from_slice(bytes).ok()?;
-    Some(Facts {
-        version: c.signed.version,
-        expires_at: c.signed.expires_at(),
-        expires: c.signed.expires,
-        signed_sha256: signed_digest(bytes)?,
-    })
-}
-
-fn document(role: &str, bytes: &[u8], cache: Option<&Arc<VerifyCache>>) -> Option<Document> {
-    let sha256 = cache::digest(bytes);
-    let f = match cache {
-        Some(c) => c.facts(sha256, || {
-            cache::off_the_runtime(bytes.len() >= cache::LARGE, || facts(bytes))
-        })?,
-        None => facts(bytes)?,
-    };
-    Some(Document {
-        role: role.to_owned(),
-        version: f.version,
-        expires_at: f.expires_at,
-        expires: f.expires,
-        sha256,
-        signed_sha256: f.signed_sha256,
-    })
-}
-
-/// SHA-256 of the canonical form of a verified document's `signed` part.
-pub fn signed_digest(bytes: &[u8]) -> Option<[u8; 32]> {
-    let mut v: serde_json::Value = crate::json::from_slice_strict(bytes).ok()?;
-    let signed = v.get_mut("signed")?.take();
-    let canonical = super::canonical::encode(&signed).ok()?;
-    Some(Sha256::digest(&canonical).into())
 }
 
 async fn check_target<S: Source>(

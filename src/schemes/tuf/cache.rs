@@ -37,8 +37,6 @@ pub const MAX_BYTES: u64 = 48 * 1024 * 1024;
 /// Documents at least this large are verified off the runtime's worker threads (see
 /// [`VerifyCache::verified`]).
 pub const LARGE: usize = 64 * 1024;
-/// Facts about verified documents (small) kept at most.
-const MAX_FACTS: usize = 4096;
 
 /// What a verification is keyed by: SHA-256 of the delegator's bytes, SHA-256 of the
 /// document's bytes, and the role name.
@@ -58,8 +56,6 @@ struct State {
     /// One lock per key being verified, so that mirrors asking at once for the same
     /// document wait for one verification instead of each doing it.
     pending: HashMap<Key, Arc<Mutex<()>>>,
-    /// Small derived facts about verified documents, by SHA-256 of their bytes.
-    facts: HashMap<[u8; 32], Shared>,
 }
 
 /// The cache of one run; share it with [`Arc`].
@@ -166,30 +162,6 @@ impl VerifyCache {
             }
         }
         result
-    }
-
-    /// Facts derived from a verified document's bytes alone (`sha256` is their digest):
-    /// kept ones, or `compute`'s, kept when it gave some.
-    pub fn facts<T: Clone + Send + Sync + 'static>(
-        &self,
-        sha256: [u8; 32],
-        compute: impl FnOnce() -> Option<T>,
-    ) -> Option<T> {
-        if let Some(v) = self
-            .lock()
-            .facts
-            .get(&sha256)
-            .and_then(|v| v.clone().downcast::<T>().ok())
-        {
-            return Some(v.as_ref().clone());
-        }
-        let v = compute()?;
-        let mut state = self.lock();
-        if state.facts.len() < MAX_FACTS {
-            let shared: Shared = Arc::new(v.clone());
-            state.facts.insert(sha256, shared);
-        }
-        Some(v)
     }
 }
 

@@ -49,6 +49,13 @@ pub struct Unverified<'a> {
 }
 
 impl<'a> Unverified<'a> {
+    /// SHA-256 of the canonical `signed` part: what identifies the signed content across
+    /// encodings (mirrors are compared by it), computed from the bytes verification used.
+    pub fn signed_sha256(&self) -> [u8; 32] {
+        use sha2::Digest;
+        sha2::Sha256::digest(&self.canonical).into()
+    }
+
     /// Splits the envelope. `role` names the document in errors.
     pub fn parse(role: &str, bytes: &'a [u8]) -> Result<Unverified<'a>, TufError> {
         let bad = |reason: String| TufError::Malformed {

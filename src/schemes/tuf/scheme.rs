@@ -185,13 +185,11 @@ fn load_pinned_root(
     let trusted =
         super::trusted::TrustedSet::new(bytes.clone(), chrono::DateTime::<chrono::Utc>::MIN_UTC)
             .map_err(|e| err(e.to_string()))?;
-    let root = &trusted.root().signed.common;
+    let root = trusted.root().accepted(ROOT);
     let report = RootReport {
         version: root.version,
-        payload_sha256: audit::signed_digest(&bytes)
-            .map(hex::encode)
-            .unwrap_or_default(),
-        expires: root.expires.clone(),
+        payload_sha256: hex::encode(root.signed_sha256),
+        expires: root.expires,
     };
     Ok((bytes, report))
 }

@@ -15,7 +15,7 @@ use std::sync::Arc;
 use super::TufError;
 use super::cache::{self, VerifyCache};
 use super::metadata::{
-    ROOT, Root, SNAPSHOT, Snapshot, TARGETS, TIMESTAMP, Targets, TimestampDoc, Unverified,
+    ROOT, Root, SNAPSHOT, Signed, Snapshot, TARGETS, TIMESTAMP, Targets, TimestampDoc, Unverified,
 };
 use crate::time::Timestamp;
 
@@ -27,7 +27,43 @@ pub struct Trusted<T> {
     pub bytes: Vec<u8>,
     /// SHA-256 of `bytes`: what the documents it delegates to are cached under.
     pub sha256: [u8; 32],
+    /// SHA-256 of the canonical `signed` part, taken when it was verified.
+    pub signed_sha256: [u8; 32],
 }
+
+/// What the client accepted of one document, without its bytes: what identifies it (the
+/// bytes served, the content signed) and what orders and ends it. Taken from the verified
+/// document, so nothing is parsed twice.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Accepted {
+    pub role: String,
+    pub version: u64,
+    /// As written in the document (`YYYY-MM-DDTHH:MM:SSZ`).
+    pub expires: String,
+    pub expires_at: Timestamp,
+    pub sha256: [u8; 32],
+    /// SHA-256 of the canonical bytes of `signed`, what the keys signed: two mirrors
+    /// serving one signed document with other signature encodings (ECDSA signatures are
+    /// malleable, and high S is accepted) or other whitespace hold the same document.
+    pub signed_sha256: [u8; 32],
+}
+
+impl<T: Signed> Trusted<T> {
+    pub fn accepted(&self, role: &str) -> Accepted {
+        let c = self.signed.common();
+        Accepted {
+            role: role.to_owned(),
+            version: c.version,
+            expires: c.expires.clone(),
+            expires_at: c.expires_at(),
+            sha256: self.sha256,
+            signed_sha256: self.signed_sha256,
+        }
+    }
+}
+
+/// A verified document, the SHA-256 of its bytes and of its canonical signed part.
+type Verified<T> = (Arc<T>, [u8; 32], [u8; 32]);
 
 #[derive(Debug, Clone)]
 pub struct TrustedSet {
@@ -57,6 +93,7 @@ impl TrustedSet {
     pub fn new(root: Vec<u8>, now: Timestamp) -> Result<TrustedSet, TufError> {
         let doc = Unverified::parse(ROOT, &root)?;
         let signed = Arc::new(self_signed_root(&doc)?);
+        let signed_sha256 = doc.signed_sha256();
         let sha256 = cache::digest(&root);
         Ok(TrustedSet {
             now,
@@ -64,6 +101,7 @@ impl TrustedSet {
                 signed,
                 bytes: root,
                 sha256,
+                signed_sha256,
             },
             timestamp: None,
             snapshot: None,
@@ -86,21 +124,22 @@ impl TrustedSet {
         role: &str,
         delegator: [u8; 32],
         bytes: &[u8],
-        verify: impl FnOnce() -> Result<T, TufError>,
-    ) -> Result<(Arc<T>, [u8; 32]), TufError> {
+        verify: impl FnOnce() -> Result<(T, [u8; 32]), TufError>,
+    ) -> Result<Verified<T>, TufError> {
         let sha256 = cache::digest(bytes);
-        let signed = match &self.cache {
+        let verify = || verify().map(|(doc, signed)| (Arc::new(doc), signed));
+        let (doc, signed_sha256) = match &self.cache {
             Some(c) => {
                 let key = cache::Key {
                     delegator,
                     document: sha256,
                     role: role.to_owned(),
                 };
-                c.verified(key, bytes.len(), verify)?
+                c.verified(key, bytes.len(), verify)?.as_ref().clone()
             }
-            None => Arc::new(verify()?),
+            None => verify()?,
         };
-        Ok((signed, sha256))
+        Ok((doc, sha256, signed_sha256))
     }
 
     pub fn now(&self) -> Timestamp {
@@ -136,7 +175,7 @@ impl TrustedSet {
         }
         let old = &self.root.signed;
         let want = old.common.version.saturating_add(1);
-        let (new, sha256) = self.verified(ROOT, self.root.sha256, &bytes, || {
+        let (new, sha256, signed_sha256) = self.verified(ROOT, self.root.sha256, &bytes, || {
             let doc = Unverified::parse(ROOT, &bytes)?;
             let role = old
                 .role(ROOT)
@@ -144,7 +183,7 @@ impl TrustedSet {
             doc.verify(&old.keys, &role.keyids, role.threshold)?;
             let new: Root = doc.typed()?;
             check_version(ROOT, want, new.common.version)?;
-            self_signed_root(&doc)
+            Ok((self_signed_root(&doc)?, doc.signed_sha256()))
         })?;
         // The version follows from the old root, part of the key; checked again all
         // the same, as every check against the chain is.
@@ -153,6 +192,7 @@ impl TrustedSet {
             signed: new,
             bytes,
             sha256,
+            signed_sha256,
         };
         Ok(())
     }
@@ -171,14 +211,15 @@ impl TrustedSet {
                 expires: root.common.expires.clone(),
             });
         }
-        let (new, sha256) = self.verified(TIMESTAMP, self.root.sha256, &bytes, || {
-            let doc = Unverified::parse(TIMESTAMP, &bytes)?;
-            let role = root
-                .role(TIMESTAMP)
-                .ok_or(TufError::Order("root without a timestamp role"))?;
-            doc.verify(&root.keys, &role.keyids, role.threshold)?;
-            doc.typed::<TimestampDoc>()
-        })?;
+        let (new, sha256, signed_sha256) =
+            self.verified(TIMESTAMP, self.root.sha256, &bytes, || {
+                let doc = Unverified::parse(TIMESTAMP, &bytes)?;
+                let role = root
+                    .role(TIMESTAMP)
+                    .ok_or(TufError::Order("root without a timestamp role"))?;
+                doc.verify(&root.keys, &role.keyids, role.threshold)?;
+                Ok((doc.typed::<TimestampDoc>()?, doc.signed_sha256()))
+            })?;
         if let Some(old) = &self.timestamp {
             let (old_v, new_v) = (old.signed.common.version, new.common.version);
             if new_v < old_v {
@@ -207,6 +248,7 @@ impl TrustedSet {
             signed: new,
             bytes,
             sha256,
+            signed_sha256,
         });
         self.check_final_timestamp()?;
         Ok(TimestampUpdate::New)
@@ -251,14 +293,15 @@ impl TrustedSet {
                 })?;
         }
         let root = &self.root.signed;
-        let (new, sha256) = self.verified(SNAPSHOT, self.root.sha256, &bytes, || {
-            let doc = Unverified::parse(SNAPSHOT, &bytes)?;
-            let role = root
-                .role(SNAPSHOT)
-                .ok_or(TufError::Order("root without a snapshot role"))?;
-            doc.verify(&root.keys, &role.keyids, role.threshold)?;
-            doc.typed::<Snapshot>()
-        })?;
+        let (new, sha256, signed_sha256) =
+            self.verified(SNAPSHOT, self.root.sha256, &bytes, || {
+                let doc = Unverified::parse(SNAPSHOT, &bytes)?;
+                let role = root
+                    .role(SNAPSHOT)
+                    .ok_or(TufError::Order("root without a snapshot role"))?;
+                doc.verify(&root.keys, &role.keyids, role.threshold)?;
+                Ok((doc.typed::<Snapshot>()?, doc.signed_sha256()))
+            })?;
         if let Some(old) = &self.snapshot {
             for (name, info) in &old.signed.meta {
                 let Some(now) = new.meta.get(name) else {
@@ -277,6 +320,7 @@ impl TrustedSet {
             signed: new,
             bytes,
             sha256,
+            signed_sha256,
         });
         self.check_final_snapshot()
     }
@@ -332,7 +376,7 @@ impl TrustedSet {
             )
         };
         let delegator_sha256 = parent.map_or(self.root.sha256, |p| p.sha256);
-        let (new, sha256) = self.verified(role, delegator_sha256, &bytes, || {
+        let (new, sha256, signed_sha256) = self.verified(role, delegator_sha256, &bytes, || {
             let doc = Unverified::parse(role, &bytes)?;
             match parent {
                 None => {
@@ -354,7 +398,7 @@ impl TrustedSet {
                     doc.verify(&delegations.keys, keyids, threshold)?;
                 }
             }
-            doc.typed::<Targets>()
+            Ok((doc.typed::<Targets>()?, doc.signed_sha256()))
         })?;
         if new.common.version != meta.version {
             return Err(TufError::BadVersion {
@@ -375,6 +419,7 @@ impl TrustedSet {
                 signed: new,
                 bytes,
                 sha256,
+                signed_sha256,
             },
         );
         Ok(())

@@ -11,7 +11,7 @@ use url::Url;
 
 use super::metadata::{Hasher, ROOT, SNAPSHOT, TARGETS, TIMESTAMP, TargetFile, Targets};
 use super::source::{self, Source, SourceError};
-use super::trusted::{self, TimestampUpdate, TrustedSet};
+use super::trusted::{self, Accepted, TimestampUpdate, TrustedSet};
 use super::{Config, TufError};
 use crate::time::Timestamp;
 
@@ -32,7 +32,7 @@ pub struct Updater<S> {
     refreshed: bool,
     /// Every document verified in this run, in the order it was accepted, with its role
     /// name: intermediate roots too, which later ones replace in the trusted set.
-    verified: Vec<(String, Vec<u8>)>,
+    verified: Vec<Accepted>,
 }
 
 /// The file a role is kept in below the metadata directory.
@@ -152,6 +152,7 @@ impl<S: Source> Updater<S> {
         now: Timestamp,
     ) -> Result<Updater<S>, TufError> {
         let trusted = TrustedSet::new(root.clone(), now)?;
+        let verified = vec![trusted.root().accepted(ROOT)];
         Ok(Updater {
             dir,
             metadata_url: source::dir_url(&metadata_url),
@@ -160,7 +161,7 @@ impl<S: Source> Updater<S> {
             config,
             trusted,
             refreshed: false,
-            verified: vec![(ROOT.to_owned(), root)],
+            verified,
         })
     }
 
@@ -170,7 +171,7 @@ impl<S: Source> Updater<S> {
     }
 
     /// Every document verified so far, in order, with its role name.
-    pub fn verified(&self) -> &[(String, Vec<u8>)] {
+    pub fn verified(&self) -> &[Accepted] {
         &self.verified
     }
 
@@ -210,13 +211,16 @@ impl<S: Source> Updater<S> {
     }
 
     /// Records a newly verified document, and keeps it on disk when there is a disk.
-    fn persist(&mut self, role: &str, bytes: Vec<u8>) -> Result<(), TufError> {
+    fn persist(&mut self, accepted: Option<Accepted>, bytes: Vec<u8>) -> Result<(), TufError> {
+        let Some(accepted) = accepted else {
+            return Err(TufError::Order("a document recorded before it was trusted"));
+        };
         if let Some(dir) = &self.dir {
-            let file = metadata_file(dir, role);
+            let file = metadata_file(dir, &accepted.role);
             crate::fsutil::atomic_write(&file, &bytes, FILE_MODE)
                 .map_err(|e| TufError::io(&format!("writing {}", file.display()), &e))?;
         }
-        self.verified.push((role.to_owned(), bytes));
+        self.verified.push(accepted);
         Ok(())
     }
 
@@ -239,7 +243,7 @@ impl<S: Source> Updater<S> {
                 Err(e) => return Err(e),
             };
             self.trusted.update_root(bytes.clone())?;
-            self.persist(ROOT, bytes)?;
+            self.persist(Some(self.trusted.root().accepted(ROOT)), bytes)?;
         }
         // 5.3.11: after a rotation of timestamp or snapshot keys the stored ones are not
         // a floor any more (the repository may have had to start their versions over).
@@ -271,7 +275,10 @@ impl<S: Source> Updater<S> {
             .await?;
         match self.trusted.update_timestamp(bytes.clone())? {
             TimestampUpdate::Same => Ok(()),
-            TimestampUpdate::New => self.persist(TIMESTAMP, bytes),
+            TimestampUpdate::New => {
+                let accepted = self.trusted.timestamp().map(|t| t.accepted(TIMESTAMP));
+                self.persist(accepted, bytes)
+            }
         }
     }
 
@@ -296,7 +303,8 @@ impl<S: Source> Updater<S> {
             .then_some(meta.version);
         let bytes = self.fetch(SNAPSHOT, version, max).await?;
         self.trusted.update_snapshot(bytes.clone(), false)?;
-        self.persist(SNAPSHOT, bytes)
+        let accepted = self.trusted.snapshot().map(|t| t.accepted(SNAPSHOT));
+        self.persist(accepted, bytes)
     }
 
     /// 5.6 / 5.7.1: a targets role, from disk when the stored copy is the one snapshot
@@ -325,7 +333,8 @@ impl<S: Source> Updater<S> {
         let bytes = self.fetch(role, version, max).await?;
         self.trusted
             .update_targets(bytes.clone(), role, delegator)?;
-        self.persist(role, bytes)
+        let accepted = self.trusted.targets(role).map(|t| t.accepted(role));
+        self.persist(accepted, bytes)
     }
 
     /// 5.7: the target's signed length and hashes, from the first role in pre-order
