@@ -38,4 +38,5 @@ pub mod stream;
 pub mod text;
 pub mod time;
 pub mod trust;
+pub mod vantage;
 pub mod verify;

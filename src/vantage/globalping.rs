@@ -1,0 +1,1 @@
+//! Globalping vantages (`globalping:CC`): written in issue 10.

@@ -1,0 +1,1 @@
+//! Managed Tor vantages (`tor:CC`): written in issue 10.
