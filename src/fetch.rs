@@ -6,6 +6,7 @@
 
 use std::collections::HashMap;
 use std::io::Read;
+use std::net::IpAddr;
 use std::path::Path;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
@@ -15,7 +16,7 @@ use sha2::{Digest, Sha256};
 use tokio::sync::Semaphore;
 
 use crate::fsutil::BelowError;
-use crate::profile::{Location, Mirror};
+use crate::profile::{Location, Mirror, Route};
 use crate::release::{Artifact, Expected};
 use crate::schemes::{Prehash, Prehasher};
 
@@ -44,6 +45,10 @@ pub enum FetchError {
     NotAsked { host: String, why: String },
     #[error("{0}")]
     Io(String),
+    /// The vantage cannot look at this at all (Globalping returns the first 10 KB of a
+    /// body): says nothing about the mirror.
+    #[error("out of the vantage's reach: {0}")]
+    OutOfReach(&'static str),
     /// A local mirror's directory is not there at all: said as such, not as a missing
     /// file, so a typo in a path (or a host name without its scheme) is plain to see.
     #[error("directory {0} does not exist")]
@@ -102,7 +107,9 @@ pub enum ArtifactOutcome {
 pub struct Fetcher {
     config: FetchConfig,
     default_client: reqwest::Client,
-    proxied: HashMap<String, reqwest::Client>,
+    /// One client per proxy and pinned address (entries of vantages and of
+    /// `--each-address`), built up front so that entries share connection pools.
+    routed: HashMap<ClientKey, reqwest::Client>,
     /// Artifact and image transfers: `--concurrency`.
     permits: Arc<Semaphore>,
     /// Metadata requests, which are small: a larger bound, sized from the file-descriptor
@@ -141,6 +148,10 @@ pub const PER_HOST: usize = 4;
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 struct HostKey {
     proxy: Option<String>,
+    /// With `--each-address`, each address of a name is a host of its own.
+    address: Option<IpAddr>,
+    /// Requests through Globalping's probes are not this machine's connections.
+    route: Route,
     scheme: String,
     host: String,
     port: Option<u16>,
@@ -153,6 +164,8 @@ impl HostKey {
         };
         Some(HostKey {
             proxy: mirror.proxy.clone(),
+            address: mirror.address,
+            route: mirror.route.clone(),
             scheme: url.scheme().to_owned(),
             // `example.org.` is the same DNS name as `example.org` (the URL parser keeps the
             // dot, and has already lowercased the name and normalised IP literals).
@@ -166,8 +179,11 @@ impl HostKey {
         if let Some(p) = self.port {
             s.push_str(&format!(":{p}"));
         }
+        if let Some(a) = self.address {
+            s.push_str(&format!(" at {a}"));
+        }
         if let Some(proxy) = &self.proxy {
-            s.push_str(&format!(" (via {proxy})"));
+            s.push_str(&format!(" (via {})", crate::vantage::redacted_proxy(proxy)));
         }
         s
     }
@@ -196,11 +212,12 @@ impl Fetcher {
     /// Raises the process's open-file limit to what the system allows (once), and sizes
     /// the number of metadata requests in flight from it.
     pub fn new(config: FetchConfig, mirrors: &[Mirror]) -> Result<Fetcher, FetchError> {
-        let default_client = build_client(&config, None)?;
-        let mut proxied = HashMap::new();
-        for p in mirrors.iter().filter_map(|m| m.proxy.as_ref()) {
-            if !proxied.contains_key(p) {
-                proxied.insert(p.clone(), build_client(&config, Some(p))?);
+        let default_client = build_client(&config, &ClientKey::default())?;
+        let mut routed = HashMap::new();
+        for key in mirrors.iter().filter_map(ClientKey::of) {
+            if !routed.contains_key(&key) {
+                let client = build_client(&config, &key)?;
+                routed.insert(key, client);
             }
         }
         let mut hosts = HashMap::new();
@@ -224,7 +241,7 @@ impl Fetcher {
         Ok(Fetcher {
             config,
             default_client,
-            proxied,
+            routed,
             permits,
             meta_permits,
             body_budget: Arc::new(Semaphore::new(BODY_BUDGET_KIB as usize)),
@@ -237,10 +254,8 @@ impl Fetcher {
     }
 
     fn client(&self, mirror: &Mirror) -> &reqwest::Client {
-        mirror
-            .proxy
-            .as_ref()
-            .and_then(|p| self.proxied.get(p))
+        ClientKey::of(mirror)
+            .and_then(|k| self.routed.get(&k))
             .unwrap_or(&self.default_client)
     }
 
@@ -318,6 +333,9 @@ impl Fetcher {
                 .await?;
                 Ok(Body::new(bytes, memory))
             }
+            Location::Http(_) if mirror.route != Route::Http => {
+                self.get_routed(mirror, rel, None, limit).await
+            }
             Location::Http(base) => {
                 let host = self.host(mirror);
                 let _polite = match host {
@@ -357,9 +375,44 @@ impl Fetcher {
     /// role separately. The same deadline (connect and whole body), body budget and size
     /// checks as [`Fetcher::get_metadata`]; the URL names no profile mirror, so there is
     /// no per-host turn-taking.
-    pub async fn get_url(&self, url: reqwest::Url, limit: u64) -> Result<Body, FetchError> {
+    /// `via` is the mirror entry the URL belongs to: its proxy, pinned address or
+    /// vantage route carries the request, as for its other files.
+    pub async fn get_url(
+        &self,
+        via: Option<&Mirror>,
+        url: reqwest::Url,
+        limit: u64,
+    ) -> Result<Body, FetchError> {
+        if let Some(m) = via.filter(|m| m.route != Route::Http) {
+            return self.get_routed(m, "", Some(url), limit).await;
+        }
         let _permit = self.meta_permits.acquire().await.map_err(|_| closed())?;
-        self.fetch_body(&self.default_client, url, limit).await.0
+        let client = via.map_or(&self.default_client, |m| self.client(m));
+        self.fetch_body(client, url, limit).await.0
+    }
+
+    /// A metadata request of an entry whose vantage does not use this machine's HTTP
+    /// client: Globalping's probes, or a vantage that could not be set up.
+    async fn get_routed(
+        &self,
+        mirror: &Mirror,
+        rel: &str,
+        url: Option<reqwest::Url>,
+        limit: u64,
+    ) -> Result<Body, FetchError> {
+        let url = match (url, &mirror.location) {
+            (Some(u), _) => u,
+            (None, Location::Http(base)) => join_url(base, rel),
+            (None, Location::Dir(_)) => return Err(FetchError::Io("not an HTTP mirror".into())),
+        };
+        match &mirror.route {
+            Route::Http => Err(FetchError::Io("not a routed mirror".into())),
+            Route::Unavailable(why) => Err(FetchError::Network(why.clone())),
+            Route::Globalping { country } => {
+                let _ = (url, country, limit);
+                Err(FetchError::Network("Globalping is not available".into()))
+            }
+        }
     }
 
     /// One metadata request: the timeout covers connect, headers and body, but not the wait
@@ -443,6 +496,11 @@ impl Fetcher {
         if mode == ArtifactMode::None {
             return ArtifactOutcome::Skipped;
         }
+        match &mirror.route {
+            Route::Http => {}
+            Route::Unavailable(why) => return ArtifactOutcome::Error(why.clone()),
+            Route::Globalping { .. } => return ArtifactOutcome::Skipped,
+        }
         let host = self.host(mirror);
         if let Some(why) = self.stalled(host) {
             return ArtifactOutcome::Error(why);
@@ -506,6 +564,11 @@ impl Fetcher {
         cap: u64,
         prehash: Prehash,
     ) -> Result<Vec<u8>, FetchError> {
+        match &mirror.route {
+            Route::Http => {}
+            Route::Unavailable(why) => return Err(FetchError::Network(why.clone())),
+            Route::Globalping { .. } => return Err(FetchError::OutOfReach(GLOBALPING_BODY)),
+        }
         let host = self.host(mirror);
         if let Some(why) = self.stalled(host) {
             return Err(FetchError::Network(why));
@@ -754,7 +817,36 @@ fn closed() -> FetchError {
     FetchError::Io("fetcher closed".into())
 }
 
-fn build_client(config: &FetchConfig, proxy: Option<&str>) -> Result<reqwest::Client, FetchError> {
+/// What Globalping cannot do, said once.
+pub const GLOBALPING_BODY: &str =
+    "Globalping's probes return only the first 10 KB of a body, so larger files are not checked through them";
+
+/// What makes one entry's HTTP client differ from another's: its proxy, and the address its
+/// host name is pinned to (`--each-address`).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Hash)]
+struct ClientKey {
+    proxy: Option<String>,
+    pin: Option<(String, std::net::SocketAddr)>,
+}
+
+impl ClientKey {
+    fn of(mirror: &Mirror) -> Option<ClientKey> {
+        let pin = match (&mirror.location, mirror.address) {
+            (Location::Http(url), Some(ip)) => {
+                let host = url.host_str()?.to_owned();
+                Some((host, std::net::SocketAddr::new(ip, url.port_or_known_default()?)))
+            }
+            _ => None,
+        };
+        (mirror.proxy.is_some() || pin.is_some()).then(|| ClientKey {
+            proxy: mirror.proxy.clone(),
+            pin,
+        })
+    }
+}
+
+fn build_client(config: &FetchConfig, key: &ClientKey) -> Result<reqwest::Client, FetchError> {
+    let proxy = key.proxy.as_deref();
     let mut b = reqwest::Client::builder()
         .user_agent(USER_AGENT)
         .redirect(reqwest::redirect::Policy::limited(MAX_REDIRECTS))
@@ -767,9 +859,14 @@ fn build_client(config: &FetchConfig, proxy: Option<&str>) -> Result<reqwest::Cl
         .pool_max_idle_per_host(0)
         .referer(false);
     if let Some(p) = proxy {
-        let proxy =
-            reqwest::Proxy::all(p).map_err(|e| FetchError::Network(format!("proxy {p}: {e}")))?;
+        let proxy = reqwest::Proxy::all(p).map_err(|e| {
+            FetchError::Network(format!("proxy {}: {e}", crate::vantage::redacted_proxy(p)))
+        })?;
         b = b.proxy(proxy);
+    }
+    if let Some((host, addr)) = &key.pin {
+        // Same Host header and TLS name, one address: DNS is not asked for this name.
+        b = b.resolve(host, *addr);
     }
     let mut certs = Vec::new();
     for pem in &config.extra_roots {
@@ -1386,6 +1483,9 @@ mod limited_tests {
             country: "ZZ".into(),
             name: None,
             proxy: None,
+            vantage: None,
+            address: None,
+            route: Default::default(),
         };
         let fetcher = Fetcher::new(FetchConfig::default(), std::slice::from_ref(&mirror)).unwrap();
         let rt = tokio::runtime::Builder::new_current_thread()

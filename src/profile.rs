@@ -1,11 +1,13 @@
 //! Profiles: one release stream and the mirrors that carry it, as TOML.
 
+use std::net::IpAddr;
 use std::path::{Path, PathBuf};
 
 use serde::Deserialize;
 use url::Url;
 
 use crate::schemes::Format;
+use crate::vantage::{VantageDoc, VantageSpec};
 
 /// Profiles are small; anything bigger is a mistake or an attack on the parser.
 pub const MAX_PROFILE_BYTES: u64 = 1024 * 1024;
@@ -93,6 +95,8 @@ struct ProfileDoc {
     required_entries: Vec<String>,
     #[serde(default)]
     mirrors: Vec<MirrorDoc>,
+    #[serde(default)]
+    vantages: Vec<VantageDoc>,
 }
 
 fn native() -> String {
@@ -112,6 +116,14 @@ struct MirrorDoc {
     /// TUF only: where the mirror serves targets (default: `url` + `targets/`).
     #[serde(default)]
     targets_url: Option<String>,
+    /// The vantage this mirror's documents were seen through, as a label only: evidence
+    /// bundles name it for each of their directories, which are then not asked through
+    /// the run's vantages again.
+    #[serde(default)]
+    vantage: Option<String>,
+    /// With the vantage: the address the documents came from (`--each-address`).
+    #[serde(default)]
+    address: Option<std::net::IpAddr>,
 }
 
 /// Where a mirror's files are read from.
@@ -129,6 +141,28 @@ pub struct Mirror {
     pub country: String,
     pub name: Option<String>,
     pub proxy: Option<String>,
+    /// The vantage this entry is reached through, in a run with vantages (see
+    /// [`crate::vantage`]); a label given by a profile for evidence it already holds.
+    pub vantage: Option<String>,
+    /// With `--each-address`: the one address this entry's host name is pinned to, with
+    /// the same Host header and TLS name as the mirror's URL.
+    pub address: Option<IpAddr>,
+    /// How this entry's requests travel when not by this machine's HTTP client.
+    pub route: Route,
+}
+
+/// How a mirror entry's bytes travel.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Hash)]
+pub enum Route {
+    /// This machine's HTTP client, directly or through `proxy`; local directories.
+    #[default]
+    Http,
+    /// Globalping's probes in a country fetch release documents; artifacts are out of
+    /// their reach (they return the first 10 KB of a body).
+    Globalping { country: String },
+    /// The vantage could not be set up (a Tor client that did not start): every request
+    /// fails with this reason, rather than going out by another path.
+    Unavailable(String),
 }
 
 #[derive(Debug, Clone)]
@@ -143,6 +177,8 @@ pub struct Profile {
     pub signed: Option<SignedSource>,
     /// For `scheme = "tuf"`: the targets to check and where mirrors serve targets.
     pub tuf: Option<TufSource>,
+    /// The `[[vantages]]` every mirror is checked through (none: this machine only).
+    pub vantages: Vec<VantageSpec>,
 }
 
 /// A TUF repository as a profile names it: `root` (in [`Profile::root`]) is the pinned
@@ -325,9 +361,28 @@ impl Profile {
                 // The same mistakes as on the command line: `mirror.example.org/x/` would
                 // otherwise be a local directory that can only fail.
                 refuse_bare_host(&m.url, base)?;
-                Mirror::new(&m.url, &country, m.name, m.proxy, base)
+                let mut mirror = Mirror::new(&m.url, &country, m.name, m.proxy, base)?;
+                if m.address.is_some() && m.vantage.is_none() {
+                    return Err(ProfileError::Mirror {
+                        url: m.url.clone(),
+                        reason: "address is only given with vantage (evidence bundles)".into(),
+                    });
+                }
+                mirror.vantage = m.vantage;
+                mirror.address = m.address;
+                Ok(mirror)
             })
             .collect::<Result<Vec<_>, _>>()?;
+        let vantages = doc
+            .vantages
+            .into_iter()
+            .enumerate()
+            .map(|(i, v)| {
+                v.into_spec()
+                    .map_err(|reason| bad(format!("vantage {}: {reason}", i + 1)))
+            })
+            .collect::<Result<Vec<_>, _>>()?;
+        crate::vantage::check_all(&vantages).map_err(|e| bad(e.to_string()))?;
         Ok(Profile {
             name: doc.name,
             scheme: doc.scheme,
@@ -336,6 +391,7 @@ impl Profile {
             mirrors,
             signed,
             tuf,
+            vantages,
         })
     }
 }
@@ -600,6 +656,9 @@ impl Mirror {
             country: country.to_owned(),
             name,
             proxy,
+            vantage: None,
+            address: None,
+            route: Route::Http,
         })
     }
 

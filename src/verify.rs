@@ -350,6 +350,7 @@ mod tests {
             fetch: FetchConfig::default(),
             state: None,
             now: crate::time::parse("2030-01-01T00:00:00Z").unwrap(),
+            vantages: Default::default(),
         };
         check_profile(profile, profile.mirrors.clone(), opts, None).unwrap()
     }
@@ -447,6 +448,7 @@ mod tests {
             with_state: false,
             evidence: Vec::new(),
             copies: Vec::new(),
+            vantages: Vec::new(),
         });
         let e = reference(&out).unwrap_err();
         assert!(matches!(e, VerifyError::Equivocation { what: "versions" }));

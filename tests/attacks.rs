@@ -237,6 +237,7 @@ fn check_signify(dir: &Path, key: &Path, mirrors: &[(&str, &str, String)]) -> Re
         },
         state: None,
         now: mirrorproof::time::now(),
+        vantages: Default::default(),
     };
     let files = Files::new(pinned, source, &profile.name, &opts);
     run::check(files, &profile.name, profile.mirrors, opts, None)

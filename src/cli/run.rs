@@ -14,6 +14,7 @@ use mirrorproof::profile::{Mirror, Profile};
 use mirrorproof::run::{CheckError, CheckOptions, ProfileCheck, ProfileOutcome};
 use mirrorproof::state::{NotRecorded, StatePlan, StateSetting, StateStore};
 use mirrorproof::time;
+use mirrorproof::vantage::{VantageSpec, Vantages};
 
 use super::{Fail, problem, usage};
 
@@ -56,6 +57,30 @@ pub(crate) struct RunArgs {
     /// Neither read nor write state.
     #[arg(long, conflicts_with = "state")]
     no_state: bool,
+    /// Check every mirror through this vantage point (repeatable; replaces the profile's
+    /// [[vantages]]): direct, direct=CC, tor:CC (a Tor client with exits in CC, started
+    /// and stopped by mirrorproof), globalping:CC (Globalping's probes in CC; release
+    /// documents only), or name=NAME,proxy=URL,country=CC (socks5h, socks5, http, https).
+    #[arg(long = "vantage", value_name = "SPEC")]
+    vantages: Vec<String>,
+    /// Check every address each mirror's host name resolves to as its own mirror (same
+    /// Host header and TLS name): GeoDNS and anycast hosts serve different machines.
+    #[arg(long)]
+    each_address: bool,
+    /// The tor program for tor:CC vantages [default: tor on the PATH]
+    #[arg(long, value_name = "PATH")]
+    tor: Option<PathBuf>,
+    /// Lines to add to every managed Tor client's configuration (bridges, a private
+    /// network's directory authorities).
+    #[arg(long, value_name = "FILE")]
+    tor_config: Option<PathBuf>,
+    /// Seconds a managed Tor client may take to connect to the network.
+    #[arg(long, default_value_t = 120.0, value_name = "SECS")]
+    tor_bootstrap_timeout: f64,
+    /// Globalping's API for globalping:CC vantages [default: https://api.globalping.io;
+    /// also MIRRORPROOF_GLOBALPING_API]. A token, if any, is read from GLOBALPING_TOKEN.
+    #[arg(long, value_name = "URL")]
+    globalping_api: Option<String>,
 }
 
 impl RunArgs {
@@ -117,6 +142,31 @@ impl RunArgs {
         Ok((mirrors, fetch))
     }
 
+    /// `--vantage` (else the profile's), `--each-address` and how managed vantages start.
+    fn vantages(&self, profile: &Profile) -> Result<Vantages, Fail> {
+        let specs = if self.vantages.is_empty() {
+            profile.vantages.clone()
+        } else {
+            self.vantages
+                .iter()
+                .map(|s| VantageSpec::parse_arg(s).map_err(|e| usage(format!("--vantage: {e}"))))
+                .collect::<Result<Vec<_>, _>>()?
+        };
+        mirrorproof::vantage::check_all(&specs).map_err(|e| usage(format!("--vantage: {e}")))?;
+        Ok(Vantages {
+            specs,
+            each_address: self.each_address,
+            tor_binary: self.tor.clone(),
+            tor_config: self.tor_config.clone(),
+            tor_bootstrap: Some(seconds(self.tor_bootstrap_timeout, "--tor-bootstrap-timeout")?),
+            globalping_api: self
+                .globalping_api
+                .clone()
+                .or_else(|| std::env::var("MIRRORPROOF_GLOBALPING_API").ok()),
+            globalping_token: std::env::var("GLOBALPING_TOKEN").ok().filter(|t| !t.is_empty()),
+        })
+    }
+
     /// Where this run keeps state, recording under `key`/`channel`.
     fn state_plan(&self, key: &str, channel: &str) -> Result<StatePlan, Fail> {
         StatePlan::for_run(&self.state_setting(), key, channel).map_err(usage)
@@ -147,6 +197,7 @@ pub(crate) fn start(
         fetch,
         state: None,
         now: time::now(),
+        vantages: run.vantages(profile)?,
     };
     let check = ProfileCheck::load(profile, opts).map_err(usage)?;
     let plan = run.state_plan(&check.state_key(), &channel)?;

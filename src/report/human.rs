@@ -38,6 +38,7 @@ fn human(report: &Report, columns: usize) -> String {
     for n in &report.notices {
         let _ = writeln!(out, "note: {}", shown(n));
     }
+    write_vantages(&mut out, report, columns);
     let latest_published = report
         .latest
         .as_ref()
@@ -71,9 +72,21 @@ fn human(report: &Report, columns: usize) -> String {
                 width = width
             );
             write_wrapped(&mut out, &head, &reason, columns);
+            if let Some(c) = &m.carried_by {
+                write_wrapped(&mut out, "      ", &shown(&carrier_words(c)), columns);
+            }
         }
     }
     let _ = writeln!(out);
+    for t in report.targeted.iter().flatten() {
+        let views: Vec<String> = t
+            .statuses
+            .iter()
+            .map(|(v, st)| format!("{} through {v}", st.as_str()))
+            .collect();
+        let head = format!("TARGETED: {} is ", shown(&t.url));
+        write_wrapped(&mut out, &head, &shown(&views.join(", ")), columns);
+    }
     for e in &report.root_equivocations {
         let _ = writeln!(
             out,
@@ -117,6 +130,9 @@ fn human(report: &Report, columns: usize) -> String {
             }
         );
         write_copies(&mut out, &e.copies, columns);
+        if !e.vantages.is_empty() {
+            let _ = writeln!(out, "  seen through vantages: {}", shown(&e.vantages.join(", ")));
+        }
         for (i, doc) in e.evidence.iter().enumerate() {
             let _ = writeln!(out, "  signed evidence {}:", i + 1);
             for line in doc.lines().take(40) {
@@ -193,7 +209,98 @@ fn write_wrapped(out: &mut String, head: &str, text: &str, columns: usize) {
 }
 
 fn label(m: &MirrorReport) -> String {
-    shown(m.name.as_deref().unwrap_or(&m.url)).into_owned()
+    let mut l = shown(m.name.as_deref().unwrap_or(&m.url)).into_owned();
+    match (&m.vantage, &m.address) {
+        (Some(v), Some(a)) => l.push_str(&format!(" [{} at {}]", shown(v), shown(a))),
+        (Some(v), None) => l.push_str(&format!(" [{}]", shown(v))),
+        (None, Some(a)) => l.push_str(&format!(" [at {}]", shown(a))),
+        (None, None) => {}
+    }
+    l
+}
+
+/// The vantages of a run, each in words that say what its country claim rests on: a
+/// hosting network or an exit is not "users in FR", so it is never called that.
+fn write_vantages(out: &mut String, report: &Report, columns: usize) {
+    use crate::vantage::{CountrySource, Kind};
+    if report.vantages.is_empty() {
+        return;
+    }
+    let _ = writeln!(out, "\nVantages");
+    for v in &report.vantages {
+        let cc = shown(&v.country);
+        let path = match v.kind {
+            Kind::Direct if v.country_source == CountrySource::Unknown => {
+                "this machine's own network".to_owned()
+            }
+            Kind::Direct => format!("this machine's own network, in {cc} as configured"),
+            Kind::Proxy => format!(
+                "through proxy {}, leaving in {cc} as configured",
+                shown(v.proxy.as_deref().unwrap_or("?"))
+            ),
+            Kind::Tor => format!("through Tor, via an exit in {cc} (by Tor's GeoIP)"),
+            Kind::Globalping => format!(
+                "Globalping probes in {cc} (as the probes report; a third party's view, not first hand)"
+            ),
+        };
+        let status = match v.status {
+            super::VantageStatus::Ok => "ok",
+            super::VantageStatus::Degraded => "DEGRADED",
+        };
+        let head = format!("  {:<9} {:<20} ", status, shown(&v.name));
+        let mut text = format!("{path}; reached {} of {}", v.reached, v.entries);
+        if let Some(r) = &v.reason {
+            text.push_str(&format!("; {}", shown(r)));
+        }
+        write_wrapped(out, &head, &text, columns);
+    }
+}
+
+/// Who carried an entry's requests, in a few words.
+fn carrier_words(c: &crate::vantage::Carrier) -> String {
+    use crate::vantage::Carrier;
+    match c {
+        Carrier::Tor { exits } if exits.is_empty() => {
+            "carried by: no Tor exit recorded".to_owned()
+        }
+        Carrier::Tor { exits } => {
+            let each: Vec<String> = exits
+                .iter()
+                .map(|e| {
+                    format!(
+                        "{} {} ({}{})",
+                        e.nickname,
+                        e.fingerprint,
+                        e.address,
+                        e.country.as_deref().map(|c| format!(", {c}")).unwrap_or_default()
+                    )
+                })
+                .collect();
+            format!("carried by Tor exit {}", each.join(", "))
+        }
+        Carrier::Globalping { probes, .. } => {
+            let each: Vec<String> = probes
+                .iter()
+                .map(|p| {
+                    let mut w = format!("in {}", p.country);
+                    if let Some(city) = &p.city {
+                        w.push_str(&format!(" ({city})"));
+                    }
+                    if let Some(n) = &p.network {
+                        w.push_str(&format!(", network {n}"));
+                    }
+                    if let Some(a) = p.asn {
+                        w.push_str(&format!(" AS{a}"));
+                    }
+                    w
+                })
+                .collect();
+            format!(
+                "seen by a Globalping probe {} (a third party's measurement, not first hand)",
+                each.join("; ")
+            )
+        }
+    }
 }
 
 fn lag_words(d: chrono::TimeDelta) -> String {

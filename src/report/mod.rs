@@ -44,6 +44,48 @@ pub struct Report {
     pub root_rejected: Vec<RejectedRoot>,
     /// Extension: how artifacts were checked (none, size, full).
     pub artifacts_mode: &'static str,
+    /// The vantage points of the run (contract: present whenever vantages or
+    /// `--each-address` are used), each `ok` or `degraded`.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub vantages: Vec<VantageReport>,
+    /// Mirrors whose status differs between non-degraded vantages (or addresses);
+    /// present with `vantages`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub targeted: Option<Vec<TargetedReport>>,
+}
+
+/// One vantage point of a run, and whether it could be relied on.
+#[derive(Debug, Clone, Serialize)]
+pub struct VantageReport {
+    pub name: String,
+    pub kind: crate::vantage::Kind,
+    pub country: String,
+    /// Extension: where the country claim comes from (configuration, tor-geoip, probe).
+    pub country_source: crate::vantage::CountrySource,
+    /// `ok`, or `degraded` when it could not reach most mirrors other vantages reached.
+    pub status: VantageStatus,
+    pub reason: Option<String>,
+    /// Extension: the proxy, without its password.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub proxy: Option<String>,
+    /// Extension: entries checked through it, and how many of them answered.
+    pub entries: usize,
+    pub reached: usize,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum VantageStatus {
+    Ok,
+    Degraded,
+}
+
+/// A mirror served differently depending on the vantage (or address) that asked.
+#[derive(Debug, Clone, Serialize)]
+pub struct TargetedReport {
+    pub url: String,
+    /// Status per vantage (`VANTAGE` or, with `--each-address`, `VANTAGE/ADDRESS`).
+    pub statuses: BTreeMap<String, Status>,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -80,6 +122,22 @@ pub struct MirrorReport {
     pub artifacts: Vec<ArtifactReport>,
     pub elapsed_ms: u64,
     pub error: Option<String>,
+    /// The vantage this entry was checked through (runs with vantages).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub vantage: Option<String>,
+    /// With `--each-address`: the address this entry was checked at.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub address: Option<String>,
+    /// Extension: who carried this entry's requests when not this machine: the Tor exit
+    /// relays (from Tor's control port), or the Globalping probe (a third party's view,
+    /// not first hand).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub carried_by: Option<crate::vantage::Carrier>,
+    /// Extension: the vantage could not look at what this entry asks for (a document
+    /// larger than Globalping returns): its status says nothing about the mirror, and it
+    /// takes no part in `targeted`.
+    #[serde(skip_serializing_if = "is_false")]
+    pub out_of_reach: bool,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -117,6 +175,10 @@ pub struct EquivocationReport {
     /// digest in `payload_sha256` (absent where that is not known).
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub copies: Vec<EquivocationCopy>,
+    /// The vantages through which the conflicting copies were seen (runs with vantages):
+    /// a country served its own signed release shows here.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub vantages: Vec<String>,
 }
 
 /// One of the conflicting copies of an equivocation, and who holds it.
@@ -151,6 +213,7 @@ pub struct RejectedRoot {
 impl Report {
     /// Fills `countries`, `ok` and `independent` from the mirror list.
     pub fn summarise(&mut self) {
+        let relied = crate::vantage::verdicts::judge(self);
         let mut countries: BTreeMap<String, CountryReport> = BTreeMap::new();
         for m in &self.mirrors {
             let c = countries.entry(m.country.clone()).or_default();
@@ -161,15 +224,35 @@ impl Report {
             *c.statuses.entry(m.status).or_default() += 1;
         }
         let no_equivocation = self.equivocations.is_empty() && self.root_equivocations.is_empty();
+        let targeted = self.targeted.as_ref().is_some_and(|t| !t.is_empty());
+        // Entries seen through a degraded vantage are shown, but decide neither verdict.
+        let decisive = || {
+            self.mirrors
+                .iter()
+                .zip(&relied)
+                .filter(|(_, r)| **r)
+                .map(|(m, _)| m)
+        };
         self.ok = no_equivocation
+            && !targeted
             && self.latest.is_some()
-            && !self.mirrors.is_empty()
-            && self.mirrors.iter().all(|m| m.status == Status::Ok);
-        let reachable_countries: Vec<&CountryReport> = countries
+            && decisive().next().is_some()
+            && decisive().all(|m| m.status == Status::Ok);
+        let mut decided: BTreeMap<&str, CountryReport> = BTreeMap::new();
+        for m in decisive() {
+            let c = decided.entry(m.country.as_str()).or_default();
+            c.mirrors += 1;
+            if m.status == Status::Ok {
+                c.ok += 1;
+            }
+            *c.statuses.entry(m.status).or_default() += 1;
+        }
+        let reachable_countries: Vec<&CountryReport> = decided
             .values()
             .filter(|c| c.statuses.get(&Status::Unreachable).copied().unwrap_or(0) < c.mirrors)
             .collect();
         self.independent = no_equivocation
+            && !targeted
             && self.latest.is_some()
             && !reachable_countries.is_empty()
             && reachable_countries.iter().all(|c| c.ok > 0);
@@ -291,6 +374,25 @@ impl Report {
             s.push_str(&problems.join("; "));
         }
         s.push('.');
+        let targeted = self.targeted.as_ref().map_or(0, Vec::len);
+        if targeted > 0 {
+            s.push_str(&format!(
+                " {} served differently depending on the vantage that asked (targeted).",
+                count(targeted, "mirror is", "mirrors are")
+            ));
+        }
+        let degraded: Vec<&str> = self
+            .vantages
+            .iter()
+            .filter(|v| v.status == VantageStatus::Degraded)
+            .map(|v| v.name.as_str())
+            .collect();
+        if !degraded.is_empty() {
+            s.push_str(&format!(
+                " Degraded, so not counted: vantage {}.",
+                degraded.join(", ")
+            ));
+        }
         if self.independent {
             s.push_str(
                 " Independent: a user in every reachable country gets the same verified release.",

@@ -82,6 +82,8 @@ pub struct CheckOptions {
     pub fetch: FetchConfig,
     pub state: Option<StateStore>,
     pub now: Timestamp,
+    /// The vantage points every mirror is checked through (none: this machine only).
+    pub vantages: crate::vantage::Vantages,
 }
 
 /// What a run produced, whatever the scheme.
@@ -251,7 +253,7 @@ impl Visit {
             return Err(e);
         }
         let limit = limit.min(self.fetcher.config().max_metadata_bytes);
-        let got = self.fetcher.get_url(url, limit).await;
+        let got = self.fetcher.get_url(Some(&self.mirror), url, limit).await;
         self.note(&got);
         if let (Some(path), Ok(bytes)) = (keep_as, &got) {
             self.served.store(true, Ordering::Relaxed);
@@ -332,10 +334,19 @@ async fn pipeline<S: Scheme>(
         Some(store) => store.load(&key, &opts.channel)?,
         None => None,
     };
+    let matrix = crate::vantage::plan(
+        mirrors,
+        &opts.vantages.specs,
+        opts.vantages.each_address,
+        None,
+        opts.fetch.timeout,
+    )
+    .await;
     let fetcher = Arc::new(
-        Fetcher::new(opts.fetch.clone(), &mirrors).map_err(|e| CheckError::Setup(e.to_string()))?,
+        Fetcher::new(opts.fetch.clone(), &matrix.entries)
+            .map_err(|e| CheckError::Setup(e.to_string()))?,
     );
-    let mirrors: Vec<Arc<Mirror>> = mirrors.into_iter().map(Arc::new).collect();
+    let mirrors: Vec<Arc<Mirror>> = matrix.entries.iter().cloned().map(Arc::new).collect();
     let visits: Vec<Arc<Visit>> = mirrors
         .iter()
         .enumerate()
@@ -449,6 +460,10 @@ async fn pipeline<S: Scheme>(
             artifacts: arts,
             elapsed_ms: elapsed[i] + extra_ms,
             error,
+            vantage: m.vantage.clone(),
+            address: m.address.map(|a| a.to_string()),
+            carried_by: None,
+            out_of_reach: false,
         });
     }
 
@@ -457,6 +472,11 @@ async fn pipeline<S: Scheme>(
         .as_ref()
         .and_then(|l| observations[l.example].signed());
     let url_of = |i: &usize| mirrors[*i].url.clone();
+    let vantages_of = |is: &[usize]| -> Vec<String> {
+        let names: std::collections::BTreeSet<String> =
+            is.iter().filter_map(|i| mirrors[*i].vantage.clone()).collect();
+        names.into_iter().collect()
+    };
     let mut report = Report {
         schema: SCHEMA,
         profile: profile_name.to_owned(),
@@ -493,6 +513,7 @@ async fn pipeline<S: Scheme>(
                         state: c.state,
                     })
                     .collect(),
+                vantages: vantages_of(&e.mirrors),
             })
             .collect(),
         scheme: None,
@@ -501,7 +522,10 @@ async fn pipeline<S: Scheme>(
         root_equivocations: Vec::new(),
         root_rejected: Vec::new(),
         artifacts_mode: artifacts::mode_name(opts.artifacts),
+        vantages: Vec::new(),
+        targeted: None,
     };
+    matrix.describe(&mut report);
     scheme.describe(&observations, &opts, &mut report);
     report.summarise();
 

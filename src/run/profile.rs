@@ -184,6 +184,7 @@ mod tests {
             fetch: FetchConfig::default(),
             state: None,
             now: crate::time::parse("2030-01-01T00:00:00Z").unwrap(),
+            vantages: Default::default(),
         }
     }
 

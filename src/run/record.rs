@@ -82,6 +82,7 @@ fn record_latest(
                 with_state: true,
                 evidence: Vec::new(),
                 copies: Vec::new(),
+                vantages: Vec::new(),
             });
             if let Some(l) = report.latest.as_mut() {
                 l.equivocated = true;

@@ -279,6 +279,7 @@ impl Eco {
             fetch: self.fetch.clone(),
             state: self.state.clone(),
             now: mirrorproof::time::now(),
+            vantages: Default::default(),
         };
         let files = Files::new(pinned, source, &profile.name, &opts);
         run::check(files, &profile.name, profile.mirrors, opts, None).map_err(|e| e.to_string())

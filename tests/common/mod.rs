@@ -296,6 +296,7 @@ impl World {
             fetch: self.fetch.clone(),
             state: self.state.clone(),
             now: self.now,
+            vantages: Default::default(),
         };
         let outcome = run::check(Native::new(pinned, &opts), PROJECT, mirrors, opts, None)?;
         Ok(Run {

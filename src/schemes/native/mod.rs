@@ -263,6 +263,7 @@ impl Native {
                         state: false,
                     })
                     .collect(),
+                vantages: Vec::new(),
             });
             return None;
         }

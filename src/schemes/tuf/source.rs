@@ -102,7 +102,7 @@ impl Source for FetcherSource {
                 }),
             };
         }
-        match self.fetcher.get_url(url.clone(), max_bytes).await {
+        match self.fetcher.get_url(None, url.clone(), max_bytes).await {
             Ok(body) => Ok(body.to_vec()),
             Err(e) => Err(from_fetch(e)),
         }

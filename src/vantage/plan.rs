@@ -1,0 +1,283 @@
+//! The matrix of a run with vantages: one entry per mirror, vantage and (with
+//! `--each-address`) address. Each entry is an ordinary [`Mirror`] to the rest of the
+//! pipeline, whose requests travel the vantage's way: so the fetch limits, the judge, the
+//! artifacts stage and the evidence bundle need no second code path for vantages.
+
+use std::collections::BTreeSet;
+use std::net::IpAddr;
+use std::time::Duration;
+
+use crate::profile::{Location, Mirror, Route};
+
+use super::{CountrySource, Kind, VantageSpec};
+
+/// Addresses one host name is checked at, at most: a name resolving to hundreds of
+/// addresses must not multiply the run by hundreds.
+pub const MAX_ADDRESSES: usize = 16;
+
+/// The entries of one run and, for each, where it came from.
+#[derive(Debug, Clone)]
+pub struct Matrix {
+    pub entries: Vec<Mirror>,
+    /// The run's vantages; empty for a run without any (then entries are the mirrors).
+    pub vantages: Vec<VantageSpec>,
+    /// Per entry, the index of its vantage in `vantages` (`None`: a labelled entry from
+    /// an evidence bundle, or a run without vantages).
+    pub cells: Vec<Option<usize>>,
+    /// What the plan could not do as asked, for the report.
+    pub notices: Vec<String>,
+}
+
+/// How the plan reaches a managed Tor client: its SOCKS URL for one country, with a SOCKS
+/// username that isolates `isolation`'s streams on circuits of their own.
+pub trait TorProxies: Sync {
+    fn proxy_url(&self, country: &str, isolation: &str) -> Option<String>;
+}
+
+/// The SOCKS username isolating one entry's streams: the entry's place in the matrix,
+/// nothing a mirror could choose.
+pub fn isolation(entry: usize) -> String {
+    format!("mirrorproof-{entry}")
+}
+
+/// Builds the matrix: every mirror through every vantage and, with `each_address`, every
+/// address its host name resolves to from here (resolved once, within `timeout`).
+/// Mirrors a profile already labels with a vantage (evidence being re-checked or merged)
+/// stay as they are.
+pub async fn plan(
+    mirrors: Vec<Mirror>,
+    vantages: &[VantageSpec],
+    each_address: bool,
+    tor: Option<&dyn TorProxies>,
+    timeout: Duration,
+) -> Matrix {
+    let mut vantages = vantages.to_vec();
+    if vantages.is_empty() && each_address {
+        // Addresses are columns of the report like vantages; they need one to sit in.
+        vantages.push(VantageSpec {
+            name: "direct".into(),
+            kind: Kind::Direct,
+            proxy: None,
+            country: crate::profile::UNKNOWN_COUNTRY.into(),
+        });
+    }
+    let mut m = Matrix {
+        entries: Vec::new(),
+        vantages,
+        cells: Vec::new(),
+        notices: Vec::new(),
+    };
+    if m.vantages.is_empty() {
+        m.cells = vec![None; mirrors.len()];
+        m.entries = mirrors;
+        return m;
+    }
+    let mut resolved = std::collections::HashMap::new();
+    let mut unresolvable_notice = BTreeSet::new();
+    for mirror in mirrors {
+        if mirror.vantage.is_some() {
+            m.cells.push(None);
+            m.entries.push(mirror);
+            continue;
+        }
+        for (vi, v) in m.vantages.clone().iter().enumerate() {
+            let addresses = if each_address && pins_addresses(v) {
+                match host_of(&mirror) {
+                    Some((host, port)) => {
+                        if !resolved.contains_key(&(host.clone(), port)) {
+                            let got = resolve(&host, port, timeout).await;
+                            resolved.insert((host.clone(), port), got);
+                        }
+                        match &resolved[&(host.clone(), port)] {
+                            Ok(a) => a.clone(),
+                            Err(why) => {
+                                unresolvable_notice.insert(format!(
+                                    "--each-address: {} did not resolve ({why}); checked by name",
+                                    crate::text::shown(&host)
+                                ));
+                                vec![None]
+                            }
+                        }
+                    }
+                    None => vec![None],
+                }
+            } else {
+                vec![None]
+            };
+            for address in addresses {
+                let index = m.entries.len();
+                let mut entry = mirror.clone();
+                entry.vantage = Some(v.name.clone());
+                entry.address = address;
+                match v.kind {
+                    Kind::Direct => {}
+                    Kind::Proxy => entry.proxy = v.proxy.clone(),
+                    Kind::Tor => {
+                        entry.proxy =
+                            tor.and_then(|t| t.proxy_url(&v.country, &isolation(index)));
+                        if entry.proxy.is_none() {
+                            // Never fall back to the direct path: that would report this
+                            // machine's view as the country's.
+                            entry.route = Route::Unavailable(format!(
+                                "no Tor client with exits in {} is running",
+                                v.country
+                            ));
+                        }
+                    }
+                    Kind::Globalping => {
+                        entry.proxy = None;
+                        entry.route = Route::Globalping {
+                            country: v.country.clone(),
+                        }
+                    }
+                }
+                m.cells.push(Some(vi));
+                m.entries.push(entry);
+            }
+        }
+    }
+    if each_address {
+        for v in &m.vantages {
+            if !pins_addresses(v) {
+                m.notices.push(format!(
+                    "--each-address: vantage {} resolves names on its own side ({}), so its entries are checked by name",
+                    v.name,
+                    match v.kind {
+                        Kind::Tor => "at the Tor exit".to_owned(),
+                        Kind::Globalping => "at Globalping's probe".to_owned(),
+                        _ => "at the proxy".to_owned(),
+                    }
+                ));
+            }
+        }
+    }
+    m.notices.extend(unresolvable_notice);
+    m
+}
+
+impl Matrix {
+    /// Adds the vantage part of the report: each vantage (its status is settled later, by
+    /// [`super::verdicts::judge`] in `Report::summarise`) and what the plan could not do.
+    pub fn describe(&self, report: &mut crate::report::Report) {
+        report.vantages = self
+            .vantages
+            .iter()
+            .map(|v| crate::report::VantageReport {
+                name: v.name.clone(),
+                kind: v.kind,
+                country: v.country.clone(),
+                country_source: match v.kind {
+                    Kind::Tor => CountrySource::TorGeoip,
+                    Kind::Globalping => CountrySource::Probe,
+                    _ if v.country == crate::profile::UNKNOWN_COUNTRY => CountrySource::Unknown,
+                    _ => CountrySource::Configuration,
+                },
+                status: crate::report::VantageStatus::Ok,
+                reason: None,
+                proxy: v.proxy.as_deref().map(super::redacted_proxy),
+                entries: 0,
+                reached: 0,
+            })
+            .collect();
+        report.notices.extend(self.notices.iter().cloned());
+    }
+}
+
+/// Whether an address resolved here can be pinned for this vantage: on this machine's own
+/// network, or through a proxy that is handed addresses (`socks5`). `socks5h`, HTTP
+/// proxies, Tor and Globalping resolve names on their side, which is the point of them.
+fn pins_addresses(v: &VantageSpec) -> bool {
+    match v.kind {
+        Kind::Direct => true,
+        Kind::Proxy => v.proxy.as_deref().is_some_and(|p| p.starts_with("socks5://")),
+        Kind::Tor | Kind::Globalping => false,
+    }
+}
+
+/// The host name and port of an HTTP(S) mirror, when it names a host (not an IP literal,
+/// which has one address already).
+fn host_of(mirror: &Mirror) -> Option<(String, u16)> {
+    let Location::Http(url) = &mirror.location else {
+        return None;
+    };
+    match url.host()? {
+        url::Host::Domain(d) => Some((d.to_owned(), url.port_or_known_default()?)),
+        _ => None,
+    }
+}
+
+async fn resolve(host: &str, port: u16, timeout: Duration) -> Result<Vec<Option<IpAddr>>, String> {
+    let found = tokio::time::timeout(timeout, tokio::net::lookup_host((host, port)))
+        .await
+        .map_err(|_| format!("no answer within {}s", timeout.as_secs_f64()))?
+        .map_err(|e| crate::envelope::one_line(&e.to_string()))?;
+    let addresses: BTreeSet<IpAddr> = found.map(|a| a.ip()).collect();
+    if addresses.is_empty() {
+        return Err("no addresses".into());
+    }
+    Ok(addresses.into_iter().take(MAX_ADDRESSES).map(Some).collect())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::path::Path;
+
+    fn mirror(url: &str) -> Mirror {
+        Mirror::new(url, "FR", None, None, Path::new("/")).unwrap()
+    }
+
+    fn run<F: std::future::Future>(f: F) -> F::Output {
+        tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap()
+            .block_on(f)
+    }
+
+    struct FakeTor;
+    impl TorProxies for FakeTor {
+        fn proxy_url(&self, country: &str, isolation: &str) -> Option<String> {
+            (country == "FR").then(|| format!("socks5h://{isolation}:x@127.0.0.1:9"))
+        }
+    }
+
+    #[test]
+    fn every_mirror_through_every_vantage() {
+        let vs: Vec<VantageSpec> = ["direct", "tor:FR", "tor:DE", "globalping:JP"]
+            .iter()
+            .map(|s| VantageSpec::parse_arg(s).unwrap())
+            .collect();
+        let m = run(plan(
+            vec![mirror("http://a.test/"), mirror("http://b.test/")],
+            &vs,
+            false,
+            Some(&FakeTor),
+            Duration::from_secs(1),
+        ));
+        assert_eq!(m.entries.len(), 8);
+        assert_eq!(m.entries[1].proxy.as_deref(), Some("socks5h://mirrorproof-1:x@127.0.0.1:9"));
+        assert!(matches!(m.entries[2].route, Route::Unavailable(_)));
+        assert_eq!(m.entries[3].route, Route::Globalping { country: "JP".into() });
+        assert_eq!(m.entries[4].vantage.as_deref(), Some("direct"));
+        assert_eq!(m.cells[7], Some(3));
+    }
+
+    #[test]
+    fn each_address_pins_what_localhost_resolves_to() {
+        let m = run(plan(
+            vec![mirror("http://localhost:1/"), mirror("http://127.0.0.1:1/")],
+            &[],
+            true,
+            None,
+            Duration::from_secs(5),
+        ));
+        assert_eq!(m.vantages.len(), 1);
+        let local: Vec<_> = m.entries.iter().filter(|e| e.url.contains("localhost")).collect();
+        assert!(!local.is_empty());
+        assert!(local.iter().all(|e| e.address.is_some_and(|a| a.is_loopback())));
+        let literal: Vec<_> = m.entries.iter().filter(|e| e.url.contains("127.0.0.1")).collect();
+        assert_eq!(literal.len(), 1);
+        assert_eq!(literal[0].address, None);
+    }
+}

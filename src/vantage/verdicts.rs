@@ -1,0 +1,108 @@
+//! The two verdicts only a run with several vantages can give: a vantage that could not
+//! reach most of what the others reached is `degraded` (the path is broken, not the
+//! mirrors, so its entries decide nothing), and a mirror whose status differs between the
+//! vantages that are not degraded is `targeted` (what it serves depends on who asks).
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use crate::report::{Report, Status, TargetedReport, VantageStatus};
+
+/// A vantage is degraded when it missed more than this share of the mirrors (and
+/// addresses) that another vantage reached (the contract's 70 %).
+pub const DEGRADED_PERCENT: usize = 70;
+
+/// Gives every vantage of `report` its status and fills `targeted`; returns, per entry of
+/// `report.mirrors`, whether it may decide `ok` and `independent` (false for entries
+/// seen through a degraded vantage). Without vantages, every entry decides.
+pub fn judge(report: &mut Report) -> Vec<bool> {
+    if report.vantages.is_empty() {
+        return vec![true; report.mirrors.len()];
+    }
+    // Who reached which (mirror, address), by vantage.
+    let key = |m: &crate::report::MirrorReport| (m.url.clone(), m.address.clone());
+    let mut reached_by: BTreeMap<(String, Option<String>), BTreeSet<&str>> = BTreeMap::new();
+    for m in &report.mirrors {
+        if m.status != Status::Unreachable {
+            if let Some(v) = &m.vantage {
+                reached_by.entry(key(m)).or_default().insert(v.as_str());
+            }
+        }
+    }
+    let mut degraded = BTreeSet::new();
+    let mut updates = Vec::new();
+    for (vi, v) in report.vantages.iter().enumerate() {
+        let mine: Vec<_> = report
+            .mirrors
+            .iter()
+            .filter(|m| m.vantage.as_deref() == Some(v.name.as_str()))
+            .collect();
+        let reached = mine
+            .iter()
+            .filter(|m| m.status != Status::Unreachable)
+            .count();
+        // The (mirror, address) pairs someone else reached that this vantage also asked.
+        let others: Vec<_> = mine
+            .iter()
+            .filter(|m| {
+                reached_by
+                    .get(&key(m))
+                    .is_some_and(|by| by.iter().any(|b| *b != v.name))
+            })
+            .collect();
+        let missed = others
+            .iter()
+            .filter(|m| m.status == Status::Unreachable)
+            .count();
+        let is_degraded =
+            !others.is_empty() && missed * 100 > DEGRADED_PERCENT * others.len();
+        let reason = is_degraded.then(|| {
+            format!(
+                "could not reach {missed} of the {} mirrors other vantages reached; its observations decide nothing",
+                others.len()
+            )
+        });
+        if is_degraded {
+            degraded.insert(v.name.clone());
+        }
+        updates.push((vi, mine.len(), reached, is_degraded, reason));
+    }
+    for (vi, entries, reached, is_degraded, reason) in updates {
+        let v = &mut report.vantages[vi];
+        v.entries = entries;
+        v.reached = reached;
+        if is_degraded {
+            v.status = VantageStatus::Degraded;
+            v.reason = reason;
+        }
+    }
+    let relied: Vec<bool> = report
+        .mirrors
+        .iter()
+        .map(|m| m.vantage.as_ref().is_none_or(|v| !degraded.contains(v)))
+        .collect();
+
+    // Statuses per mirror URL over the vantages (and addresses) that decide.
+    let mut by_url: BTreeMap<&str, BTreeMap<String, Status>> = BTreeMap::new();
+    for (m, relied) in report.mirrors.iter().zip(&relied) {
+        if !relied || m.out_of_reach {
+            continue;
+        }
+        let column = match (&m.vantage, &m.address) {
+            (Some(v), Some(a)) => format!("{v}/{a}"),
+            (Some(v), None) => v.clone(),
+            (None, Some(a)) => a.clone(),
+            (None, None) => "direct".to_owned(),
+        };
+        by_url.entry(m.url.as_str()).or_default().insert(column, m.status);
+    }
+    let targeted = by_url
+        .into_iter()
+        .filter(|(_, statuses)| statuses.values().collect::<BTreeSet<_>>().len() > 1)
+        .map(|(url, statuses)| TargetedReport {
+            url: url.to_owned(),
+            statuses,
+        })
+        .collect();
+    report.targeted = Some(targeted);
+    relied
+}
