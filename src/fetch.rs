@@ -215,9 +215,9 @@ impl Fetcher {
         let default_client = build_client(&config, &ClientKey::default())?;
         let mut routed = HashMap::new();
         for key in mirrors.iter().filter_map(ClientKey::of) {
-            if !routed.contains_key(&key) {
-                let client = build_client(&config, &key)?;
-                routed.insert(key, client);
+            if let std::collections::hash_map::Entry::Vacant(slot) = routed.entry(key) {
+                let client = build_client(&config, slot.key())?;
+                slot.insert(client);
             }
         }
         let mut hosts = HashMap::new();
@@ -309,6 +309,9 @@ impl Fetcher {
         limit: u64,
     ) -> Result<Body, FetchError> {
         let limit = limit.min(self.config.max_metadata_bytes);
+        if let Route::Unavailable(why) = &mirror.route {
+            return Err(FetchError::Network(why.clone()));
+        }
         match &mirror.location {
             Location::Dir(dir) => {
                 let _permit = self.meta_permits.acquire().await.map_err(|_| closed())?;
@@ -818,8 +821,7 @@ fn closed() -> FetchError {
 }
 
 /// What Globalping cannot do, said once.
-pub const GLOBALPING_BODY: &str =
-    "Globalping's probes return only the first 10 KB of a body, so larger files are not checked through them";
+pub const GLOBALPING_BODY: &str = "Globalping's probes return only the first 10 KB of a body, so larger files are not checked through them";
 
 /// What makes one entry's HTTP client differ from another's: its proxy, and the address its
 /// host name is pinned to (`--each-address`).
@@ -834,7 +836,10 @@ impl ClientKey {
         let pin = match (&mirror.location, mirror.address) {
             (Location::Http(url), Some(ip)) => {
                 let host = url.host_str()?.to_owned();
-                Some((host, std::net::SocketAddr::new(ip, url.port_or_known_default()?)))
+                Some((
+                    host,
+                    std::net::SocketAddr::new(ip, url.port_or_known_default()?),
+                ))
             }
             _ => None,
         };

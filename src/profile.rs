@@ -124,6 +124,14 @@ struct MirrorDoc {
     /// With the vantage: the address the documents came from (`--each-address`).
     #[serde(default)]
     address: Option<std::net::IpAddr>,
+    /// The mirror's URL as the run that took the evidence named it: reports name the entry
+    /// so, while its files are read from `url`.
+    #[serde(default)]
+    source: Option<String>,
+    /// With the vantage: the entry served nothing when the evidence was taken, and why (as
+    /// that run recorded it): it is shown unreachable, and nothing is read.
+    #[serde(default)]
+    unreached: Option<String>,
 }
 
 /// Where a mirror's files are read from.
@@ -335,6 +343,7 @@ impl Profile {
         };
         for m in &doc.mirrors {
             if let (Some(t), Some(tuf)) = (&m.targets_url, tuf.as_mut()) {
+                let named = m.source.as_ref().unwrap_or(&m.url);
                 let at = Mirror::new(t, UNKNOWN_COUNTRY, None, None, base).map_err(|e| {
                     tuf_error(TufProfileError::TargetsUrl {
                         url: m.url.clone(),
@@ -344,7 +353,7 @@ impl Profile {
                         },
                     })
                 })?;
-                tuf.targets_at.push((m.url.clone(), at.location));
+                tuf.targets_at.push((named.clone(), at.location));
             }
         }
         let mirrors = doc
@@ -362,14 +371,24 @@ impl Profile {
                 // otherwise be a local directory that can only fail.
                 refuse_bare_host(&m.url, base)?;
                 let mut mirror = Mirror::new(&m.url, &country, m.name, m.proxy, base)?;
-                if m.address.is_some() && m.vantage.is_none() {
+                if (m.address.is_some() || m.unreached.is_some()) && m.vantage.is_none() {
                     return Err(ProfileError::Mirror {
                         url: m.url.clone(),
-                        reason: "address is only given with vantage (evidence bundles)".into(),
+                        reason:
+                            "address and unreached are only given with vantage (evidence bundles)"
+                                .into(),
                     });
                 }
                 mirror.vantage = m.vantage;
                 mirror.address = m.address;
+                if let Some(why) = m.unreached {
+                    mirror.route = Route::Unavailable(format!(
+                        "served nothing when the evidence was taken ({why})"
+                    ));
+                }
+                if let Some(source) = m.source {
+                    mirror.url = source;
+                }
                 Ok(mirror)
             })
             .collect::<Result<Vec<_>, _>>()?;

@@ -73,16 +73,21 @@ pub(crate) fn run(args: CheckArgs) -> Result<i32, Fail> {
         outcome.finish_evidence(ev, &loaded).map_err(usage)?;
     }
     let report = outcome.report;
-    if json {
-        println!("{}", report.to_json());
-    } else {
-        print!("{}", report.render_human_at(columns()));
-    }
+    print_report(&report, json);
     // The report is out; only then the state that could not be recorded.
     if let Some(why) = unrecorded {
         return Err(usage(unrecorded_message(&why, "the report above is")));
     }
     Ok(if report.ok { EXIT_OK } else { EXIT_PROBLEM })
+}
+
+/// The report on stdout, as JSON or for people.
+pub(crate) fn print_report(report: &mirrorproof::report::Report, json: bool) {
+    if json {
+        println!("{}", report.to_json());
+    } else {
+        print!("{}", report.render_human_at(columns()));
+    }
 }
 
 /// The terminal's width when the shell says it, else the report's default.

@@ -15,6 +15,7 @@ use mirrorproof::text::shown;
 
 mod check;
 mod docs;
+mod merge;
 mod mirrors;
 mod publish;
 mod run;
@@ -48,6 +49,9 @@ enum Command {
         after_help = "With a PROFILE, the PROFILE comes first, then the FILEs. With --key and --sig there is no PROFILE: a checksum list's names are matched exactly as written in the list (as `signify -C`), relative to the current directory or to --dir DIR."
     )]
     Verify(verify::VerifyArgs),
+    /// Join evidence bundles from several machines or vantages into one report, every
+    /// signed document verified again; bundles pinned to different trust are refused.
+    Merge(merge::MergeArgs),
     /// Generate an Ed25519 key pair: PREFIX.key (secret, mode 0600) and PREFIX.pub.
     Keygen(publish::KeygenArgs),
     /// Root documents.
@@ -80,6 +84,7 @@ fn dispatch(cmd: Command) -> Result<i32, Fail> {
     match cmd {
         Command::Check(a) => check::run(a),
         Command::Verify(a) => verify::run(a),
+        Command::Merge(a) => merge::run(a),
         Command::Keygen(a) => publish::keygen(a),
         Command::Root(c) => publish::root(c),
         Command::Release(c) => publish::release(c),

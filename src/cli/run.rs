@@ -158,12 +158,17 @@ impl RunArgs {
             each_address: self.each_address,
             tor_binary: self.tor.clone(),
             tor_config: self.tor_config.clone(),
-            tor_bootstrap: Some(seconds(self.tor_bootstrap_timeout, "--tor-bootstrap-timeout")?),
+            tor_bootstrap: Some(seconds(
+                self.tor_bootstrap_timeout,
+                "--tor-bootstrap-timeout",
+            )?),
             globalping_api: self
                 .globalping_api
                 .clone()
                 .or_else(|| std::env::var("MIRRORPROOF_GLOBALPING_API").ok()),
-            globalping_token: std::env::var("GLOBALPING_TOKEN").ok().filter(|t| !t.is_empty()),
+            globalping_token: std::env::var("GLOBALPING_TOKEN")
+                .ok()
+                .filter(|t| !t.is_empty()),
         })
     }
 

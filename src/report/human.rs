@@ -131,7 +131,11 @@ fn human(report: &Report, columns: usize) -> String {
         );
         write_copies(&mut out, &e.copies, columns);
         if !e.vantages.is_empty() {
-            let _ = writeln!(out, "  seen through vantages: {}", shown(&e.vantages.join(", ")));
+            let _ = writeln!(
+                out,
+                "  seen through vantages: {}",
+                shown(&e.vantages.join(", "))
+            );
         }
         for (i, doc) in e.evidence.iter().enumerate() {
             let _ = writeln!(out, "  signed evidence {}:", i + 1);
@@ -260,9 +264,7 @@ fn write_vantages(out: &mut String, report: &Report, columns: usize) {
 fn carrier_words(c: &crate::vantage::Carrier) -> String {
     use crate::vantage::Carrier;
     match c {
-        Carrier::Tor { exits } if exits.is_empty() => {
-            "carried by: no Tor exit recorded".to_owned()
-        }
+        Carrier::Tor { exits } if exits.is_empty() => "carried by: no Tor exit recorded".to_owned(),
         Carrier::Tor { exits } => {
             let each: Vec<String> = exits
                 .iter()
@@ -272,7 +274,10 @@ fn carrier_words(c: &crate::vantage::Carrier) -> String {
                         e.nickname,
                         e.fingerprint,
                         e.address,
-                        e.country.as_deref().map(|c| format!(", {c}")).unwrap_or_default()
+                        e.country
+                            .as_deref()
+                            .map(|c| format!(", {c}"))
+                            .unwrap_or_default()
                     )
                 })
                 .collect();

@@ -473,8 +473,10 @@ async fn pipeline<S: Scheme>(
         .and_then(|l| observations[l.example].signed());
     let url_of = |i: &usize| mirrors[*i].url.clone();
     let vantages_of = |is: &[usize]| -> Vec<String> {
-        let names: std::collections::BTreeSet<String> =
-            is.iter().filter_map(|i| mirrors[*i].vantage.clone()).collect();
+        let names: std::collections::BTreeSet<String> = is
+            .iter()
+            .filter_map(|i| mirrors[*i].vantage.clone())
+            .collect();
         names.into_iter().collect()
     };
     let mut report = Report {

@@ -277,8 +277,7 @@ fn default_name(kind: Kind, country: &str) -> String {
 fn check_name(n: &str) -> Result<(), String> {
     let ok = !n.is_empty()
         && n.len() <= 64
-        && n
-            .bytes()
+        && n.bytes()
             .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.' | b'@'));
     if ok {
         Ok(())
@@ -339,7 +338,10 @@ mod tests {
     #[test]
     fn shorthands() {
         let d = VantageSpec::parse_arg("direct").unwrap();
-        assert_eq!((d.kind, d.name.as_str(), d.country.as_str()), (Kind::Direct, "direct", "ZZ"));
+        assert_eq!(
+            (d.kind, d.name.as_str(), d.country.as_str()),
+            (Kind::Direct, "direct", "ZZ")
+        );
         let d = VantageSpec::parse_arg("direct=de").unwrap();
         assert_eq!((d.name.as_str(), d.country.as_str()), ("direct-de", "DE"));
         let t = VantageSpec::parse_arg("tor:FR").unwrap();

@@ -84,11 +84,13 @@ pub async fn plan(
             let addresses = if each_address && pins_addresses(v) {
                 match host_of(&mirror) {
                     Some((host, port)) => {
-                        if !resolved.contains_key(&(host.clone(), port)) {
-                            let got = resolve(&host, port, timeout).await;
-                            resolved.insert((host.clone(), port), got);
-                        }
-                        match &resolved[&(host.clone(), port)] {
+                        let slot = match resolved.entry((host.clone(), port)) {
+                            std::collections::hash_map::Entry::Occupied(o) => o.into_mut(),
+                            std::collections::hash_map::Entry::Vacant(v) => {
+                                v.insert(resolve(&host, port, timeout).await)
+                            }
+                        };
+                        match slot {
                             Ok(a) => a.clone(),
                             Err(why) => {
                                 unresolvable_notice.insert(format!(
@@ -113,8 +115,7 @@ pub async fn plan(
                     Kind::Direct => {}
                     Kind::Proxy => entry.proxy = v.proxy.clone(),
                     Kind::Tor => {
-                        entry.proxy =
-                            tor.and_then(|t| t.proxy_url(&v.country, &isolation(index)));
+                        entry.proxy = tor.and_then(|t| t.proxy_url(&v.country, &isolation(index)));
                         if entry.proxy.is_none() {
                             // Never fall back to the direct path: that would report this
                             // machine's view as the country's.
@@ -189,7 +190,10 @@ impl Matrix {
 fn pins_addresses(v: &VantageSpec) -> bool {
     match v.kind {
         Kind::Direct => true,
-        Kind::Proxy => v.proxy.as_deref().is_some_and(|p| p.starts_with("socks5://")),
+        Kind::Proxy => v
+            .proxy
+            .as_deref()
+            .is_some_and(|p| p.starts_with("socks5://")),
         Kind::Tor | Kind::Globalping => false,
     }
 }
@@ -215,7 +219,11 @@ async fn resolve(host: &str, port: u16, timeout: Duration) -> Result<Vec<Option<
     if addresses.is_empty() {
         return Err("no addresses".into());
     }
-    Ok(addresses.into_iter().take(MAX_ADDRESSES).map(Some).collect())
+    Ok(addresses
+        .into_iter()
+        .take(MAX_ADDRESSES)
+        .map(Some)
+        .collect())
 }
 
 #[cfg(test)]
@@ -256,9 +264,17 @@ mod tests {
             Duration::from_secs(1),
         ));
         assert_eq!(m.entries.len(), 8);
-        assert_eq!(m.entries[1].proxy.as_deref(), Some("socks5h://mirrorproof-1:x@127.0.0.1:9"));
+        assert_eq!(
+            m.entries[1].proxy.as_deref(),
+            Some("socks5h://mirrorproof-1:x@127.0.0.1:9")
+        );
         assert!(matches!(m.entries[2].route, Route::Unavailable(_)));
-        assert_eq!(m.entries[3].route, Route::Globalping { country: "JP".into() });
+        assert_eq!(
+            m.entries[3].route,
+            Route::Globalping {
+                country: "JP".into()
+            }
+        );
         assert_eq!(m.entries[4].vantage.as_deref(), Some("direct"));
         assert_eq!(m.cells[7], Some(3));
     }
@@ -273,10 +289,22 @@ mod tests {
             Duration::from_secs(5),
         ));
         assert_eq!(m.vantages.len(), 1);
-        let local: Vec<_> = m.entries.iter().filter(|e| e.url.contains("localhost")).collect();
+        let local: Vec<_> = m
+            .entries
+            .iter()
+            .filter(|e| e.url.contains("localhost"))
+            .collect();
         assert!(!local.is_empty());
-        assert!(local.iter().all(|e| e.address.is_some_and(|a| a.is_loopback())));
-        let literal: Vec<_> = m.entries.iter().filter(|e| e.url.contains("127.0.0.1")).collect();
+        assert!(
+            local
+                .iter()
+                .all(|e| e.address.is_some_and(|a| a.is_loopback()))
+        );
+        let literal: Vec<_> = m
+            .entries
+            .iter()
+            .filter(|e| e.url.contains("127.0.0.1"))
+            .collect();
         assert_eq!(literal.len(), 1);
         assert_eq!(literal[0].address, None);
     }

@@ -22,10 +22,8 @@ pub fn judge(report: &mut Report) -> Vec<bool> {
     let key = |m: &crate::report::MirrorReport| (m.url.clone(), m.address.clone());
     let mut reached_by: BTreeMap<(String, Option<String>), BTreeSet<&str>> = BTreeMap::new();
     for m in &report.mirrors {
-        if m.status != Status::Unreachable {
-            if let Some(v) = &m.vantage {
-                reached_by.entry(key(m)).or_default().insert(v.as_str());
-            }
+        if let (true, Some(v)) = (m.status != Status::Unreachable, &m.vantage) {
+            reached_by.entry(key(m)).or_default().insert(v.as_str());
         }
     }
     let mut degraded = BTreeSet::new();
@@ -53,8 +51,7 @@ pub fn judge(report: &mut Report) -> Vec<bool> {
             .iter()
             .filter(|m| m.status == Status::Unreachable)
             .count();
-        let is_degraded =
-            !others.is_empty() && missed * 100 > DEGRADED_PERCENT * others.len();
+        let is_degraded = !others.is_empty() && missed * 100 > DEGRADED_PERCENT * others.len();
         let reason = is_degraded.then(|| {
             format!(
                 "could not reach {missed} of the {} mirrors other vantages reached; its observations decide nothing",
@@ -93,7 +90,10 @@ pub fn judge(report: &mut Report) -> Vec<bool> {
             (None, Some(a)) => a.clone(),
             (None, None) => "direct".to_owned(),
         };
-        by_url.entry(m.url.as_str()).or_default().insert(column, m.status);
+        by_url
+            .entry(m.url.as_str())
+            .or_default()
+            .insert(column, m.status);
     }
     let targeted = by_url
         .into_iter()

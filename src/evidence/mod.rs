@@ -12,6 +12,8 @@
 //! the way is refused, never replaced), and no symbolic link is ever followed below `DIR`
 //! (each directory is opened with `O_NOFOLLOW` relative to its parent's descriptor).
 
+pub mod merge;
+
 use std::fmt::Write as _;
 use std::io::Write as _;
 use std::path::{Path, PathBuf};
@@ -438,8 +440,29 @@ impl Bundle {
         for line in &trust.lines {
             let _ = writeln!(profile, "{line}");
         }
+        push_vantages(&mut profile, report);
         for (i, (mirror, served)) in served.iter().enumerate() {
             if !served {
+                // In a run with vantages, what an entry did not serve is part of the
+                // picture (a vantage that reached nothing is degraded; a mirror one country
+                // cannot reach is targeted), so a merge must know of it.
+                if let Some(v) = &mirror.vantage {
+                    let why = report
+                        .mirrors
+                        .get(i)
+                        .and_then(|m| m.error.clone())
+                        .unwrap_or_else(|| "nothing kept".into());
+                    let _ = writeln!(
+                        profile,
+                        "\n[[mirrors]]\nurl = {}\nsource = {}\ncountry = {}\nvantage = {}\nunreached = {}",
+                        toml_str(&mirror_dir(i)),
+                        toml_str(&mirror.url),
+                        toml_str(&mirror.country),
+                        toml_str(v),
+                        toml_str(&crate::envelope::one_line(&why)),
+                    );
+                    push_labels(&mut profile, mirror);
+                }
                 continue;
             }
             let sub = mirror_dir(i);
@@ -476,11 +499,43 @@ pub(crate) fn mirror_dir(index: usize) -> String {
 fn push_mirror(profile: &mut String, sub: &str, mirror: &Mirror) {
     let _ = writeln!(
         profile,
-        "\n[[mirrors]]\nurl = {}\ncountry = {}\nname = {}",
+        "\n[[mirrors]]\nurl = {}\nsource = {}\ncountry = {}",
         toml_str(sub),
+        toml_str(&mirror.url),
         toml_str(&mirror.country),
-        toml_str(mirror.label())
     );
+    if let Some(v) = &mirror.vantage {
+        let _ = writeln!(profile, "vantage = {}", toml_str(v));
+    }
+    push_labels(profile, mirror);
+}
+
+/// The optional labels of an entry: its name, its address.
+fn push_labels(profile: &mut String, mirror: &Mirror) {
+    if let Some(n) = &mirror.name {
+        let _ = writeln!(profile, "name = {}", toml_str(n));
+    }
+    if let (Some(a), Some(_)) = (mirror.address, &mirror.vantage) {
+        let _ = writeln!(profile, "address = {}", toml_str(&a.to_string()));
+    }
+}
+
+/// The run's vantages, so that re-checking or merging the bundle reports them. Every
+/// entry of the bundle names its vantage, so none of them is asked through these again:
+/// they are labels here (a proxy's password is not kept).
+fn push_vantages(profile: &mut String, report: &Report) {
+    for v in &report.vantages {
+        let _ = writeln!(
+            profile,
+            "\n[[vantages]]\nname = {}\nkind = {}\ncountry = {}",
+            toml_str(&v.name),
+            toml_str(v.kind.as_str()),
+            toml_str(&v.country)
+        );
+        if let Some(p) = &v.proxy {
+            let _ = writeln!(profile, "proxy = {}", toml_str(p));
+        }
+    }
 }
 
 /// Splits a bundle-relative path into its directories and file name; refuses empty, `.`

@@ -1,0 +1,63 @@
+//! `mirrorproof merge DIR...`: join evidence bundles into one report, every signed byte
+//! verified again here (the library decides; see `evidence::merge`).
+
+use std::path::PathBuf;
+
+use clap::Args;
+
+use mirrorproof::evidence::merge;
+use mirrorproof::fetch::{ArtifactMode, FetchConfig};
+use mirrorproof::profile::Profile;
+use mirrorproof::run::{CheckError, CheckOptions, ProfileCheck};
+use mirrorproof::vantage::Vantages;
+
+use super::check::print_report;
+use super::{EXIT_OK, EXIT_PROBLEM, Fail, problem, usage};
+
+#[derive(Args)]
+pub(crate) struct MergeArgs {
+    /// Evidence bundles (`check --evidence DIR`), one or more vantages each.
+    #[arg(required = true, value_name = "DIR")]
+    dirs: Vec<PathBuf>,
+    /// Print the report as JSON (schema mirrorproof.report/1).
+    #[arg(long)]
+    json: bool,
+    /// Your own profile: bundles must be pinned to its root or key, byte for byte
+    /// (without it, they must agree with each other).
+    #[arg(long, value_name = "PROFILE")]
+    profile: Option<PathBuf>,
+}
+
+pub(crate) fn run(args: MergeArgs) -> Result<i32, Fail> {
+    let pin = args
+        .profile
+        .as_deref()
+        .map(Profile::load)
+        .transpose()
+        .map_err(usage)?;
+    let merged = merge::load(&args.dirs, pin.as_ref()).map_err(usage)?;
+    let opts = CheckOptions {
+        channel: merged.profile.channel.clone(),
+        artifacts: ArtifactMode::None,
+        fetch: FetchConfig {
+            max_metadata_bytes: merged.profile.default_max_metadata_bytes(),
+            ..FetchConfig::default()
+        },
+        state: None,
+        now: mirrorproof::time::now(),
+        vantages: Vantages {
+            specs: merged.vantages.clone(),
+            ..Vantages::default()
+        },
+    };
+    let outcome = ProfileCheck::load(&merged.profile, opts)
+        .map_err(usage)?
+        .run(merged.profile.mirrors.clone(), None)
+        .map_err(|e| match e {
+            CheckError::RootExpired { .. } => problem(e),
+            other => usage(other),
+        })?;
+    let report = outcome.report;
+    print_report(&report, args.json);
+    Ok(if report.ok { EXIT_OK } else { EXIT_PROBLEM })
+}

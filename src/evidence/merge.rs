@@ -1,0 +1,244 @@
+//! `mirrorproof merge`: evidence bundles written on several machines (CI runners in several
+//! regions, auditors in several countries), each one or more vantages, joined into one run.
+//!
+//! Nothing a bundle says about verdicts is read: its `report.json` is ignored, and every
+//! document its mirrors served is verified again, here, under the pinned trust, by the same
+//! pipeline as `check` (each bundle's directories become entries labelled with their
+//! vantage). What a bundle can only claim (which mirror and vantage served a file, that an
+//! entry served nothing) is taken as its claim and shown as such; it can hide a mirror or
+//! show one in a bad light, never make a forged document pass. Bundles must pin the same
+//! trust, byte for byte, and describe the same stream: anything else is refused.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::{Path, PathBuf};
+
+use crate::fsutil::read_below;
+use crate::profile::{MAX_PROFILE_BYTES, Profile};
+use crate::vantage::{Kind, VantageSpec};
+
+/// Bundles one merge joins at most.
+pub const MAX_BUNDLES: usize = 256;
+/// The pinned trust files are small (a root, a key); this bounds reading them.
+const MAX_TRUST_BYTES: u64 = 8 * 1024 * 1024;
+
+#[derive(Debug, thiserror::Error)]
+pub enum MergeError {
+    #[error("no evidence bundles to merge")]
+    Empty,
+    #[error("more than {MAX_BUNDLES} bundles")]
+    TooMany,
+    #[error("bundle {dir}: {reason}")]
+    Bundle { dir: String, reason: String },
+    #[error("bundle {dir} is pinned to other trust than {first} ({what}): refusing to merge")]
+    DifferentTrust {
+        dir: String,
+        first: String,
+        what: String,
+    },
+}
+
+/// The bundles as one profile: their pinned trust (the same in all), every entry of every
+/// bundle labelled with its vantage, and those vantages.
+#[derive(Debug, Clone)]
+pub struct Merged {
+    pub profile: Profile,
+    /// The vantages of all bundles, renamed `NAME@BUNDLE` where two bundles use one name
+    /// (two machines' `direct` are two vantages).
+    pub vantages: Vec<VantageSpec>,
+}
+
+struct Bundle {
+    dir: PathBuf,
+    label: String,
+    profile: Profile,
+    trust: Vec<u8>,
+}
+
+/// Reads every bundle's profile and pinned trust (never following a link out of the
+/// bundle), checks that they agree with each other and, when given, with `pin` (the
+/// caller's own profile, whose trust then decides), and builds the merged profile.
+pub fn load(dirs: &[PathBuf], pin: Option<&Profile>) -> Result<Merged, MergeError> {
+    if dirs.is_empty() {
+        return Err(MergeError::Empty);
+    }
+    if dirs.len() > MAX_BUNDLES {
+        return Err(MergeError::TooMany);
+    }
+    let mut bundles = Vec::new();
+    let mut labels = BTreeSet::new();
+    for dir in dirs {
+        let mut b = read_bundle(dir)?;
+        // Unique, short, and plain enough for a vantage name.
+        let mut label = b.label.clone();
+        let mut n = 2;
+        while !labels.insert(label.clone()) {
+            label = format!("{}-{n}", b.label);
+            n += 1;
+        }
+        b.label = label;
+        bundles.push(b);
+    }
+    let first = &bundles[0];
+    let pinned = match pin {
+        Some(p) => {
+            let bytes = read_trust_file(&p.root).map_err(|reason| MergeError::Bundle {
+                dir: p.root.display().to_string(),
+                reason,
+            })?;
+            Some((
+                p.clone(),
+                bytes,
+                format!("the profile's {}", p.root.display()),
+            ))
+        }
+        None => None,
+    };
+    let (reference, reference_trust, reference_name) = match &pinned {
+        Some((p, bytes, name)) => (p, bytes, name.clone()),
+        None => (
+            &first.profile,
+            &first.trust,
+            first.dir.display().to_string(),
+        ),
+    };
+    for b in &bundles {
+        let differs = |what: &str| MergeError::DifferentTrust {
+            dir: b.dir.display().to_string(),
+            first: reference_name.clone(),
+            what: what.to_owned(),
+        };
+        if b.trust != *reference_trust {
+            return Err(differs("pinned root or key"));
+        }
+        if b.profile.scheme != reference.scheme {
+            return Err(differs("scheme"));
+        }
+        if b.profile.signed != reference.signed {
+            return Err(differs("signed file settings"));
+        }
+        if pin.is_none() && b.profile.name != reference.name {
+            return Err(differs("profile name"));
+        }
+        if b.profile.channel != reference.channel {
+            return Err(differs("channel"));
+        }
+    }
+
+    // A vantage name used by more than one bundle is two vantages: say whose.
+    let mut used_by: BTreeMap<String, usize> = BTreeMap::new();
+    for b in &bundles {
+        for name in bundle_vantage_names(b) {
+            *used_by.entry(name).or_default() += 1;
+        }
+    }
+    let rename = |b: &Bundle, name: &str| -> String {
+        if used_by.get(name).copied().unwrap_or(0) > 1 {
+            format!("{name}@{}", b.label)
+        } else {
+            name.to_owned()
+        }
+    };
+    let mut vantages = Vec::new();
+    let mut mirrors = Vec::new();
+    for b in &bundles {
+        for name in bundle_vantage_names(b) {
+            let mut spec = b
+                .profile
+                .vantages
+                .iter()
+                .find(|v| v.name == name)
+                .cloned()
+                .unwrap_or_else(|| VantageSpec {
+                    name: name.clone(),
+                    kind: Kind::Direct,
+                    proxy: None,
+                    country: crate::profile::UNKNOWN_COUNTRY.into(),
+                });
+            spec.name = rename(b, &name);
+            vantages.push(spec);
+        }
+        for m in &b.profile.mirrors {
+            let mut m = m.clone();
+            let v = m.vantage.clone().unwrap_or_else(|| DIRECT.to_owned());
+            m.vantage = Some(rename(b, &v));
+            mirrors.push(m);
+        }
+    }
+    let mut profile = first.profile.clone();
+    if let Some((p, _, _)) = &pinned {
+        profile.name = p.name.clone();
+    }
+    profile.mirrors = mirrors;
+    profile.vantages = vantages.clone();
+    Ok(Merged { profile, vantages })
+}
+
+/// The vantage an entry of a bundle without vantages was seen through.
+const DIRECT: &str = "direct";
+
+/// The vantage names a bundle's entries use, in the order the bundle lists them.
+fn bundle_vantage_names(b: &Bundle) -> Vec<String> {
+    let mut names: Vec<String> = b.profile.vantages.iter().map(|v| v.name.clone()).collect();
+    for m in &b.profile.mirrors {
+        let v = m.vantage.clone().unwrap_or_else(|| DIRECT.to_owned());
+        if !names.contains(&v) {
+            names.push(v);
+        }
+    }
+    names
+}
+
+fn read_bundle(dir: &Path) -> Result<Bundle, MergeError> {
+    let bad = |reason: String| MergeError::Bundle {
+        dir: dir.display().to_string(),
+        reason,
+    };
+    let bytes = read_below(dir, "profile.toml", MAX_PROFILE_BYTES)
+        .map_err(|e| bad(format!("profile.toml: {e} (is this an evidence bundle?)")))?;
+    let text = std::str::from_utf8(&bytes).map_err(|_| bad("profile.toml is not UTF-8".into()))?;
+    let profile = Profile::parse(text, dir).map_err(|e| bad(e.to_string()))?;
+    // The pinned trust must be the bundle's own file, not a path out of it.
+    let rel = profile
+        .root
+        .strip_prefix(dir)
+        .ok()
+        .and_then(|r| r.to_str())
+        .filter(|r| !r.split('/').any(|c| c == ".." || c.is_empty()))
+        .ok_or_else(|| bad("its pinned trust is not a file inside the bundle".into()))?
+        .to_owned();
+    let trust = read_below(dir, &rel, MAX_TRUST_BYTES).map_err(|e| bad(format!("{rel}: {e}")))?;
+    for m in &profile.mirrors {
+        match &m.location {
+            crate::profile::Location::Dir(d)
+                if d.starts_with(dir)
+                    && !d.components().any(|c| c == std::path::Component::ParentDir) => {}
+            _ => {
+                return Err(bad(format!(
+                    "entry {} is not a directory inside the bundle",
+                    crate::text::shown(&m.url)
+                )));
+            }
+        }
+    }
+    let label = dir
+        .file_name()
+        .and_then(|n| n.to_str())
+        .map(|n| {
+            n.chars()
+                .filter(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'))
+                .take(32)
+                .collect::<String>()
+        })
+        .filter(|n| !n.is_empty())
+        .unwrap_or_else(|| "bundle".to_owned());
+    Ok(Bundle {
+        dir: dir.to_path_buf(),
+        label,
+        profile,
+        trust,
+    })
+}
+
+fn read_trust_file(path: &Path) -> Result<Vec<u8>, String> {
+    crate::fsutil::read_limited(path, MAX_TRUST_BYTES).map_err(|e| e.to_string())
+}
