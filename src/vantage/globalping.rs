@@ -362,7 +362,11 @@ struct HttpRequest {
 
 fn measurement_request(url: &Url, country: &str) -> Result<MeasurementRequest, GlobalpingError> {
     let unsupported = |why: &str| {
-        GlobalpingError::UnsupportedUrl(format!("{} ({why})", text::shown(url.as_str())))
+        // Credentials stay out of messages too.
+        let mut shown = url.clone();
+        let _ = shown.set_username("");
+        let _ = shown.set_password(None);
+        GlobalpingError::UnsupportedUrl(format!("{} ({why})", text::shown(shown.as_str())))
     };
     let protocol = match url.scheme() {
         "http" => "HTTP",
@@ -724,6 +728,7 @@ mod tests {
                 "{bad}: {e}"
             );
             assert!(!e.to_string().contains('\n'));
+            assert!(!e.to_string().contains("secret"), "{e}");
         }
     }
 
