@@ -16,6 +16,7 @@
 pub mod binary;
 pub mod ecosystems;
 pub mod faulty;
+pub mod globalping;
 pub mod http;
 
 use std::collections::BTreeMap;
