@@ -16,6 +16,7 @@
 pub mod binary;
 pub mod ecosystems;
 pub mod faulty;
+pub mod globalping;
 pub mod http;
 pub mod proxy;
 
