@@ -45,10 +45,10 @@ pub enum FetchError {
     NotAsked { host: String, why: String },
     #[error("{0}")]
     Io(String),
-    /// The vantage cannot look at this at all (Globalping returns the first 10 KB of a
-    /// body): says nothing about the mirror.
+    /// The vantage could not look at this (Globalping returns the first 10 KB of a body;
+    /// its API failed): says nothing about the mirror.
     #[error("out of the vantage's reach: {0}")]
-    OutOfReach(&'static str),
+    OutOfReach(String),
     /// A local mirror's directory is not there at all: said as such, not as a missing
     /// file, so a typo in a path (or a host name without its scheme) is plain to see.
     #[error("directory {0} does not exist")]
@@ -411,9 +411,19 @@ impl Fetcher {
         match &mirror.route {
             Route::Http => Err(FetchError::Io("not a routed mirror".into())),
             Route::Unavailable(why) => Err(FetchError::Network(why.clone())),
-            Route::Globalping { country } => {
-                let _ = (url, country, limit);
-                Err(FetchError::Network("Globalping is not available".into()))
+            Route::Via(via) => {
+                let _permit = self.meta_permits.acquire().await.map_err(|_| closed())?;
+                let memory = self
+                    .body_budget
+                    .clone()
+                    .acquire_many_owned(budget_kib(limit))
+                    .await
+                    .map_err(|_| closed())?;
+                let bytes = via
+                    .transport
+                    .get(via.entry, &url, limit, self.config.timeout)
+                    .await?;
+                Ok(Body::new(bytes, memory))
             }
         }
     }
@@ -502,7 +512,11 @@ impl Fetcher {
         match &mirror.route {
             Route::Http => {}
             Route::Unavailable(why) => return ArtifactOutcome::Error(why.clone()),
-            Route::Globalping { .. } => return ArtifactOutcome::Skipped,
+            Route::Via(via) => {
+                if via.transport.artifacts().is_err() {
+                    return ArtifactOutcome::Skipped;
+                }
+            }
         }
         let host = self.host(mirror);
         if let Some(why) = self.stalled(host) {
@@ -570,7 +584,15 @@ impl Fetcher {
         match &mirror.route {
             Route::Http => {}
             Route::Unavailable(why) => return Err(FetchError::Network(why.clone())),
-            Route::Globalping { .. } => return Err(FetchError::OutOfReach(GLOBALPING_BODY)),
+            Route::Via(via) => {
+                return Err(FetchError::OutOfReach(
+                    via.transport
+                        .artifacts()
+                        .err()
+                        .unwrap_or("not a download")
+                        .to_owned(),
+                ));
+            }
         }
         let host = self.host(mirror);
         if let Some(why) = self.stalled(host) {
@@ -820,8 +842,24 @@ fn closed() -> FetchError {
     FetchError::Io("fetcher closed".into())
 }
 
-/// What Globalping cannot do, said once.
-pub const GLOBALPING_BODY: &str = "Globalping's probes return only the first 10 KB of a body, so larger files are not checked through them";
+/// A way of getting metadata documents that is not this machine's HTTP client (a
+/// measurement network's probes). The fetcher still holds it to its limits: a slot among
+/// the metadata requests, a share of the body budget, and `timeout` over the whole request.
+pub trait Transport: Send + Sync {
+    /// A short name for reasons and keys ("globalping:FR").
+    fn name(&self) -> &str;
+    /// One document at `url`, at most `limit` bytes, within `timeout`, for matrix entry
+    /// `entry` (so that the transport can record who carried it).
+    fn get<'a>(
+        &'a self,
+        entry: usize,
+        url: &'a reqwest::Url,
+        limit: u64,
+        timeout: Duration,
+    ) -> futures_util::future::BoxFuture<'a, Result<Vec<u8>, FetchError>>;
+    /// `Err(why)` when downloads (artifacts, images) cannot go this way at all.
+    fn artifacts(&self) -> Result<(), &'static str>;
+}
 
 /// What makes one entry's HTTP client differ from another's: its proxy, and the address its
 /// host name is pinned to (`--each-address`).

@@ -165,12 +165,40 @@ pub enum Route {
     /// This machine's HTTP client, directly or through `proxy`; local directories.
     #[default]
     Http,
-    /// Globalping's probes in a country fetch release documents; artifacts are out of
-    /// their reach (they return the first 10 KB of a body).
-    Globalping { country: String },
+    /// Another way of getting documents (Globalping's probes), for matrix entry `entry`.
+    Via(Via),
     /// The vantage could not be set up (a Tor client that did not start): every request
     /// fails with this reason, rather than going out by another path.
     Unavailable(String),
+}
+
+/// A [`Transport`] carrying one matrix entry's requests. Two are the same route when they
+/// are the same transport for the same entry.
+#[derive(Clone)]
+pub struct Via {
+    pub transport: std::sync::Arc<dyn crate::fetch::Transport>,
+    pub entry: usize,
+}
+
+impl std::fmt::Debug for Via {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "Via({}, entry {})", self.transport.name(), self.entry)
+    }
+}
+
+impl PartialEq for Via {
+    fn eq(&self, other: &Via) -> bool {
+        std::sync::Arc::ptr_eq(&self.transport, &other.transport) && self.entry == other.entry
+    }
+}
+
+impl Eq for Via {}
+
+impl std::hash::Hash for Via {
+    fn hash<H: std::hash::Hasher>(&self, h: &mut H) {
+        self.transport.name().hash(h);
+        self.entry.hash(h);
+    }
 }
 
 #[derive(Debug, Clone)]

@@ -226,33 +226,23 @@ fn label(m: &MirrorReport) -> String {
 /// The vantages of a run, each in words that say what its country claim rests on: a
 /// hosting network or an exit is not "users in FR", so it is never called that.
 fn write_vantages(out: &mut String, report: &Report, columns: usize) {
-    use crate::vantage::{CountrySource, Kind};
     if report.vantages.is_empty() {
         return;
     }
     let _ = writeln!(out, "\nVantages");
     for v in &report.vantages {
-        let cc = shown(&v.country);
-        let path = match v.kind {
-            Kind::Direct if v.country_source == CountrySource::Unknown => {
-                "this machine's own network".to_owned()
-            }
-            Kind::Direct => format!("this machine's own network, in {cc} as configured"),
-            Kind::Proxy => format!(
-                "through proxy {}, leaving in {cc} as configured",
-                shown(v.proxy.as_deref().unwrap_or("?"))
-            ),
-            Kind::Tor => format!("through Tor, via an exit in {cc} (by Tor's GeoIP)"),
-            Kind::Globalping => format!(
-                "Globalping probes in {cc} (as the probes report; a third party's view, not first hand)"
-            ),
-        };
+        let path = crate::vantage::describe(&crate::vantage::VantageSpec {
+            name: v.name.clone(),
+            kind: v.kind,
+            proxy: v.proxy.clone(),
+            country: v.country.clone(),
+        });
         let status = match v.status {
             super::VantageStatus::Ok => "ok",
             super::VantageStatus::Degraded => "DEGRADED",
         };
         let head = format!("  {:<9} {:<20} ", status, shown(&v.name));
-        let mut text = format!("{path}; reached {} of {}", v.reached, v.entries);
+        let mut text = format!("{}; reached {} of {}", shown(&path), v.reached, v.entries);
         if let Some(r) = &v.reason {
             text.push_str(&format!("; {}", shown(r)));
         }

@@ -172,6 +172,9 @@ pub struct Visit {
     /// ([`Visit::get_url`]) name no host it knows, and a mirror dripping only those would
     /// otherwise cost a timeout per round.
     silent: AtomicBool,
+    /// Set once a request could not be made through the vantage at all
+    /// ([`FetchError::OutOfReach`]): what the entry shows says nothing about the mirror.
+    out_of_reach: AtomicBool,
 }
 
 impl Visit {
@@ -190,8 +193,10 @@ impl Visit {
     }
 
     fn note(&self, got: &Result<Body, FetchError>) {
-        if matches!(got, Err(FetchError::Timeout(_))) {
-            self.silent.store(true, Ordering::Release);
+        match got {
+            Err(FetchError::Timeout(_)) => self.silent.store(true, Ordering::Release),
+            Err(FetchError::OutOfReach(_)) => self.out_of_reach.store(true, Ordering::Release),
+            _ => {}
         }
     }
 
@@ -284,6 +289,7 @@ pub fn is_dead(e: &FetchError) -> bool {
             | FetchError::Network(_)
             | FetchError::NotAsked { .. }
             | FetchError::NoDirectory(_)
+            | FetchError::OutOfReach(_)
     )
 }
 
@@ -334,11 +340,15 @@ async fn pipeline<S: Scheme>(
         Some(store) => store.load(&key, &opts.channel)?,
         None => None,
     };
+    // Vantages start only when some mirror still has to be asked through them (evidence
+    // being re-checked names the vantage of every entry already).
+    let needed = mirrors.iter().any(|m| m.vantage.is_none());
+    let vantages = crate::vantage::start(&opts.vantages, needed)
+        .map_err(|e| CheckError::Setup(e.to_string()))?;
     let matrix = crate::vantage::plan(
         mirrors,
-        &opts.vantages.specs,
+        vantages,
         opts.vantages.each_address,
-        None,
         opts.fetch.timeout,
     )
     .await;
@@ -358,6 +368,7 @@ async fn pipeline<S: Scheme>(
                 evidence: evidence.clone(),
                 served: AtomicBool::new(false),
                 silent: AtomicBool::new(false),
+                out_of_reach: AtomicBool::new(false),
             })
         })
         .collect();
@@ -463,7 +474,8 @@ async fn pipeline<S: Scheme>(
             vantage: m.vantage.clone(),
             address: m.address.map(|a| a.to_string()),
             carried_by: None,
-            out_of_reach: false,
+            out_of_reach: visits[i].out_of_reach.load(Ordering::Acquire)
+                && matches!(status, Status::Unreachable | Status::Invalid),
         });
     }
 

@@ -24,6 +24,7 @@
 
 use std::fmt;
 use std::net::IpAddr;
+use std::sync::Arc;
 use std::time::Duration;
 
 use reqwest::header::{ACCEPT, AUTHORIZATION, CONTENT_TYPE, HeaderValue, USER_AGENT};
@@ -656,6 +657,130 @@ fn network(e: reqwest::Error) -> GlobalpingError {
         src = inner.source();
     }
     GlobalpingError::Network(outside(&s))
+}
+
+/// The API client of a run, from its options (`--globalping-api`, `GLOBALPING_TOKEN`).
+pub fn client(opts: &super::Vantages) -> Result<Globalping, String> {
+    let api = opts.globalping_api.as_deref().unwrap_or(DEFAULT_API);
+    let api =
+        Url::parse(api).map_err(|e| format!("Globalping API URL {:?}: {e}", text::shown(api)))?;
+    let client = reqwest::Client::builder()
+        .user_agent(crate::fetch::USER_AGENT)
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .map_err(|e| format!("cannot set up the Globalping client: {e}"))?;
+    Ok(Globalping::new(api, opts.globalping_token.clone(), client))
+}
+
+/// Measurements one Globalping vantage has in flight at once: the API meters every
+/// measurement, and a sweep must not spend a token's hourly credit in a burst.
+pub const IN_FLIGHT: usize = 8;
+
+/// `globalping:CC`: release documents fetched by Globalping's probes in CC, each recorded
+/// with the probe that fetched it. Artifacts are out of their reach.
+pub struct GlobalpingVantage {
+    spec: super::VantageSpec,
+    transport: Arc<ProbeTransport>,
+}
+
+/// The [`crate::fetch::Transport`] of one Globalping vantage.
+pub struct ProbeTransport {
+    name: String,
+    country: String,
+    api: Arc<Globalping>,
+    in_flight: tokio::sync::Semaphore,
+    /// The probes that answered, per matrix entry.
+    probes: std::sync::Mutex<std::collections::BTreeMap<usize, Vec<Probe>>>,
+}
+
+impl GlobalpingVantage {
+    pub fn new(spec: super::VantageSpec, api: Arc<Globalping>) -> GlobalpingVantage {
+        let transport = Arc::new(ProbeTransport {
+            name: format!("globalping:{}", spec.country),
+            country: spec.country.clone(),
+            api,
+            in_flight: tokio::sync::Semaphore::new(IN_FLIGHT),
+            probes: std::sync::Mutex::new(Default::default()),
+        });
+        GlobalpingVantage { spec, transport }
+    }
+}
+
+impl super::start::Vantage for GlobalpingVantage {
+    fn spec(&self) -> &super::VantageSpec {
+        &self.spec
+    }
+    fn route(&self, entry: usize, _mirror_proxy: Option<&str>) -> super::start::EntryRoute {
+        super::start::EntryRoute {
+            proxy: None,
+            route: crate::profile::Route::Via(crate::profile::Via {
+                transport: self.transport.clone(),
+                entry,
+            }),
+        }
+    }
+    fn pins_addresses(&self) -> bool {
+        false
+    }
+    fn carried_by(&self, entry: usize) -> Option<super::Carrier> {
+        let probes = self.transport.probes.lock().ok()?.get(&entry).cloned()?;
+        Some(super::Carrier::Globalping {
+            probes,
+            first_hand: false,
+        })
+    }
+}
+
+/// Why artifacts are not checked through Globalping.
+pub const OUT_OF_REACH: &str = "Globalping's probes return only the first 10 KB of a body, so artifacts are not checked through them";
+
+impl crate::fetch::Transport for ProbeTransport {
+    fn name(&self) -> &str {
+        &self.name
+    }
+
+    fn get<'a>(
+        &'a self,
+        entry: usize,
+        url: &'a Url,
+        limit: u64,
+        timeout: Duration,
+    ) -> futures_util::future::BoxFuture<'a, Result<Vec<u8>, crate::fetch::FetchError>> {
+        use crate::fetch::FetchError;
+        Box::pin(async move {
+            let started = tokio::time::Instant::now();
+            let _turn = tokio::time::timeout(timeout, self.in_flight.acquire())
+                .await
+                .map_err(|_| FetchError::OutOfReach("no measurement slot in time".into()))?
+                .map_err(|_| FetchError::Io("shutting down".into()))?;
+            let left = timeout.saturating_sub(started.elapsed());
+            match self.api.get(url, &self.country, limit, left).await {
+                Ok(answer) => {
+                    if let Ok(mut p) = self.probes.lock() {
+                        let seen = p.entry(entry).or_default();
+                        if !seen.contains(&answer.probe) {
+                            seen.push(answer.probe.clone());
+                        }
+                    }
+                    match answer.status {
+                        200..=299 => Ok(answer.body),
+                        404 | 410 => Err(FetchError::NotFound(Some(answer.status))),
+                        s => Err(FetchError::Status(s)),
+                    }
+                }
+                Err(GlobalpingError::TooLarge(n)) => Err(FetchError::TooLarge(n)),
+                Err(e) if !e.is_vantage_fault() => Err(FetchError::Network(format!(
+                    "a Globalping probe in {} could not fetch it: {e}",
+                    self.country
+                ))),
+                Err(e) => Err(FetchError::OutOfReach(e.to_string())),
+            }
+        })
+    }
+
+    fn artifacts(&self) -> Result<(), &'static str> {
+        Err(OUT_OF_REACH)
+    }
 }
 
 #[cfg(test)]

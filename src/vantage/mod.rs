@@ -12,6 +12,7 @@
 
 pub mod globalping;
 pub mod plan;
+pub mod start;
 pub mod tor;
 pub mod verdicts;
 
@@ -20,6 +21,7 @@ use serde::{Deserialize, Serialize};
 use crate::profile::{UNKNOWN_COUNTRY, check_country_hinted};
 
 pub use plan::{Matrix, plan};
+pub use start::{EntryRoute, Vantage, describe, start};
 
 /// How a vantage reaches the mirrors.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]

@@ -7,37 +7,26 @@ use std::collections::BTreeSet;
 use std::net::IpAddr;
 use std::time::Duration;
 
-use crate::profile::{Location, Mirror, Route};
+use crate::profile::{Location, Mirror};
 
-use super::{CountrySource, Kind, VantageSpec};
+use std::sync::Arc;
+
+use super::start::Vantage;
 
 /// Addresses one host name is checked at, at most: a name resolving to hundreds of
 /// addresses must not multiply the run by hundreds.
 pub const MAX_ADDRESSES: usize = 16;
 
 /// The entries of one run and, for each, where it came from.
-#[derive(Debug, Clone)]
 pub struct Matrix {
     pub entries: Vec<Mirror>,
     /// The run's vantages; empty for a run without any (then entries are the mirrors).
-    pub vantages: Vec<VantageSpec>,
+    pub vantages: Vec<Arc<dyn Vantage>>,
     /// Per entry, the index of its vantage in `vantages` (`None`: a labelled entry from
     /// an evidence bundle, or a run without vantages).
     pub cells: Vec<Option<usize>>,
     /// What the plan could not do as asked, for the report.
     pub notices: Vec<String>,
-}
-
-/// How the plan reaches a managed Tor client: its SOCKS URL for one country, with a SOCKS
-/// username that isolates `isolation`'s streams on circuits of their own.
-pub trait TorProxies: Sync {
-    fn proxy_url(&self, country: &str, isolation: &str) -> Option<String>;
-}
-
-/// The SOCKS username isolating one entry's streams: the entry's place in the matrix,
-/// nothing a mirror could choose.
-pub fn isolation(entry: usize) -> String {
-    format!("mirrorproof-{entry}")
 }
 
 /// Builds the matrix: every mirror through every vantage and, with `each_address`, every
@@ -46,21 +35,10 @@ pub fn isolation(entry: usize) -> String {
 /// stay as they are.
 pub async fn plan(
     mirrors: Vec<Mirror>,
-    vantages: &[VantageSpec],
+    vantages: Vec<Arc<dyn Vantage>>,
     each_address: bool,
-    tor: Option<&dyn TorProxies>,
     timeout: Duration,
 ) -> Matrix {
-    let mut vantages = vantages.to_vec();
-    if vantages.is_empty() && each_address {
-        // Addresses are columns of the report like vantages; they need one to sit in.
-        vantages.push(VantageSpec {
-            name: "direct".into(),
-            kind: Kind::Direct,
-            proxy: None,
-            country: crate::profile::UNKNOWN_COUNTRY.into(),
-        });
-    }
     let mut m = Matrix {
         entries: Vec::new(),
         vantages,
@@ -74,80 +52,53 @@ pub async fn plan(
     }
     let mut resolved = std::collections::HashMap::new();
     let mut unresolvable_notice = BTreeSet::new();
+    let vantages = m.vantages.clone();
     for mirror in mirrors {
         if mirror.vantage.is_some() {
             m.cells.push(None);
             m.entries.push(mirror);
             continue;
         }
-        for (vi, v) in m.vantages.clone().iter().enumerate() {
-            let addresses = if each_address && pins_addresses(v) {
-                match host_of(&mirror) {
-                    Some((host, port)) => {
-                        let slot = match resolved.entry((host.clone(), port)) {
-                            std::collections::hash_map::Entry::Occupied(o) => o.into_mut(),
-                            std::collections::hash_map::Entry::Vacant(v) => {
-                                v.insert(resolve(&host, port, timeout).await)
-                            }
-                        };
-                        match slot {
-                            Ok(a) => a.clone(),
-                            Err(why) => {
-                                unresolvable_notice.insert(format!(
-                                    "--each-address: {} did not resolve ({why}); checked by name",
-                                    crate::text::shown(&host)
-                                ));
-                                vec![None]
-                            }
-                        }
+        for (vi, v) in vantages.iter().enumerate() {
+            let mut addresses = vec![None];
+            if let (true, true, Some((host, port))) =
+                (each_address, v.pins_addresses(), host_of(&mirror))
+            {
+                let got = match resolved.entry((host.clone(), port)) {
+                    std::collections::hash_map::Entry::Occupied(o) => o.into_mut(),
+                    std::collections::hash_map::Entry::Vacant(slot) => {
+                        slot.insert(resolve(&host, port, timeout).await)
                     }
-                    None => vec![None],
+                };
+                match got {
+                    Ok(a) => addresses = a.clone(),
+                    Err(why) => {
+                        unresolvable_notice.insert(format!(
+                            "--each-address: {} did not resolve ({why}); checked by name",
+                            crate::text::shown(&host)
+                        ));
+                    }
                 }
-            } else {
-                vec![None]
-            };
+            }
             for address in addresses {
                 let index = m.entries.len();
                 let mut entry = mirror.clone();
-                entry.vantage = Some(v.name.clone());
+                entry.vantage = Some(v.spec().name.clone());
                 entry.address = address;
-                match v.kind {
-                    Kind::Direct => {}
-                    Kind::Proxy => entry.proxy = v.proxy.clone(),
-                    Kind::Tor => {
-                        entry.proxy = tor.and_then(|t| t.proxy_url(&v.country, &isolation(index)));
-                        if entry.proxy.is_none() {
-                            // Never fall back to the direct path: that would report this
-                            // machine's view as the country's.
-                            entry.route = Route::Unavailable(format!(
-                                "no Tor client with exits in {} is running",
-                                v.country
-                            ));
-                        }
-                    }
-                    Kind::Globalping => {
-                        entry.proxy = None;
-                        entry.route = Route::Globalping {
-                            country: v.country.clone(),
-                        }
-                    }
-                }
+                let r = v.route(index, mirror.proxy.as_deref());
+                entry.proxy = r.proxy;
+                entry.route = r.route;
                 m.cells.push(Some(vi));
                 m.entries.push(entry);
             }
         }
     }
     if each_address {
-        for v in &m.vantages {
-            if !pins_addresses(v) {
+        for v in &vantages {
+            if !v.pins_addresses() {
                 m.notices.push(format!(
-                    "--each-address: vantage {} resolves names on its own side ({}), so its entries are checked by name",
-                    v.name,
-                    match v.kind {
-                        Kind::Tor => "at the Tor exit".to_owned(),
-                        Kind::Globalping => "at Globalping's probe".to_owned(),
-                        _ => "at the proxy".to_owned(),
-                    }
+                    "--each-address: vantage {} resolves names on its own side, so its entries are checked by name",
+                    v.spec().name
                 ));
             }
         }
@@ -158,43 +109,33 @@ pub async fn plan(
 
 impl Matrix {
     /// Adds the vantage part of the report: each vantage (its status is settled later, by
-    /// [`super::verdicts::judge`] in `Report::summarise`) and what the plan could not do.
+    /// [`super::verdicts::judge`] in `Report::summarise`), who carried each entry, and what
+    /// the plan could not do.
     pub fn describe(&self, report: &mut crate::report::Report) {
         report.vantages = self
             .vantages
             .iter()
-            .map(|v| crate::report::VantageReport {
-                name: v.name.clone(),
-                kind: v.kind,
-                country: v.country.clone(),
-                country_source: match v.kind {
-                    Kind::Tor => CountrySource::TorGeoip,
-                    Kind::Globalping => CountrySource::Probe,
-                    _ if v.country == crate::profile::UNKNOWN_COUNTRY => CountrySource::Unknown,
-                    _ => CountrySource::Configuration,
-                },
-                status: crate::report::VantageStatus::Ok,
-                reason: None,
-                proxy: v.proxy.as_deref().map(super::redacted_proxy),
-                entries: 0,
-                reached: 0,
+            .map(|v| {
+                let s = v.spec();
+                crate::report::VantageReport {
+                    name: s.name.clone(),
+                    kind: s.kind,
+                    country: s.country.clone(),
+                    country_source: v.country_source(),
+                    status: crate::report::VantageStatus::Ok,
+                    reason: None,
+                    proxy: s.proxy.as_deref().map(super::redacted_proxy),
+                    entries: 0,
+                    reached: 0,
+                }
             })
             .collect();
+        for (i, (m, cell)) in report.mirrors.iter_mut().zip(&self.cells).enumerate() {
+            if let Some(v) = cell.and_then(|c| self.vantages.get(c)) {
+                m.carried_by = v.carried_by(i);
+            }
+        }
         report.notices.extend(self.notices.iter().cloned());
-    }
-}
-
-/// Whether an address resolved here can be pinned for this vantage: on this machine's own
-/// network, or through a proxy that is handed addresses (`socks5`). `socks5h`, HTTP
-/// proxies, Tor and Globalping resolve names on their side, which is the point of them.
-fn pins_addresses(v: &VantageSpec) -> bool {
-    match v.kind {
-        Kind::Direct => true,
-        Kind::Proxy => v
-            .proxy
-            .as_deref()
-            .is_some_and(|p| p.starts_with("socks5://")),
-        Kind::Tor | Kind::Globalping => false,
     }
 }
 
@@ -229,6 +170,8 @@ async fn resolve(host: &str, port: u16, timeout: Duration) -> Result<Vec<Option<
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::profile::Route;
+    use crate::vantage::{VantageSpec, Vantages};
     use std::path::Path;
 
     fn mirror(url: &str) -> Mirror {
@@ -243,49 +186,49 @@ mod tests {
             .block_on(f)
     }
 
-    struct FakeTor;
-    impl TorProxies for FakeTor {
-        fn proxy_url(&self, country: &str, isolation: &str) -> Option<String> {
-            (country == "FR").then(|| format!("socks5h://{isolation}:x@127.0.0.1:9"))
-        }
+    fn started(specs: &[&str], each_address: bool) -> Vec<Arc<dyn Vantage>> {
+        let opts = Vantages {
+            specs: specs
+                .iter()
+                .map(|s| VantageSpec::parse_arg(s).unwrap())
+                .collect(),
+            each_address,
+            globalping_api: Some("http://127.0.0.1:9/".into()),
+            ..Vantages::default()
+        };
+        crate::vantage::start::start(&opts, true).unwrap()
     }
 
     #[test]
     fn every_mirror_through_every_vantage() {
-        let vs: Vec<VantageSpec> = ["direct", "tor:FR", "tor:DE", "globalping:JP"]
-            .iter()
-            .map(|s| VantageSpec::parse_arg(s).unwrap())
-            .collect();
+        let vs = started(
+            &[
+                "direct",
+                "name=fr,proxy=socks5h://127.0.0.1:9,country=FR",
+                "globalping:JP",
+            ],
+            false,
+        );
         let m = run(plan(
             vec![mirror("http://a.test/"), mirror("http://b.test/")],
-            &vs,
+            vs,
             false,
-            Some(&FakeTor),
             Duration::from_secs(1),
         ));
-        assert_eq!(m.entries.len(), 8);
-        assert_eq!(
-            m.entries[1].proxy.as_deref(),
-            Some("socks5h://mirrorproof-1:x@127.0.0.1:9")
-        );
-        assert!(matches!(m.entries[2].route, Route::Unavailable(_)));
-        assert_eq!(
-            m.entries[3].route,
-            Route::Globalping {
-                country: "JP".into()
-            }
-        );
-        assert_eq!(m.entries[4].vantage.as_deref(), Some("direct"));
-        assert_eq!(m.cells[7], Some(3));
+        assert_eq!(m.entries.len(), 6);
+        assert_eq!(m.entries[1].proxy.as_deref(), Some("socks5h://127.0.0.1:9"));
+        assert!(matches!(&m.entries[2].route, Route::Via(v) if v.entry == 2));
+        assert_eq!(m.entries[3].vantage.as_deref(), Some("direct"));
+        assert_eq!(m.entries[3].route, Route::Http);
+        assert_eq!(m.cells[5], Some(2));
     }
 
     #[test]
     fn each_address_pins_what_localhost_resolves_to() {
         let m = run(plan(
             vec![mirror("http://localhost:1/"), mirror("http://127.0.0.1:1/")],
-            &[],
+            started(&[], true),
             true,
-            None,
             Duration::from_secs(5),
         ));
         assert_eq!(m.vantages.len(), 1);
