@@ -130,29 +130,45 @@ for node in "${nodes[@]}"; do
 done
 
 declare -A orport dirport fpr
+for node in "${nodes[@]}"; do
+    read -r name kind addr cc <<<"$node"
+    mkdir -m 700 -p "$dir/$name/keys"
+    orport[$name]=$(free_port "$addr")
+    [ "$kind" = auth ] && dirport[$name]=$(free_port "$addr")
+done
+
+# Keys for every node, in parallel (RSA key generation is most of this step).
+keygen() {
+    local name=$1 kind=$2 addr=$3 d="$dir/$1"
+    if [ "$kind" = auth ]; then
+        # The authority's v3 identity (offline in real life) and a signing key it certifies.
+        echo "" | "$GENCERT" --create-identity-key --passphrase-fd 0 -m 12 \
+            -a "$addr:${dirport[$name]}" \
+            -i "$d/keys/authority_identity_key" -s "$d/keys/authority_signing_key" \
+            -c "$d/keys/authority_certificate" >"$d/keygen.log" 2>&1 || return 1
+    fi
+    # The relay identity: generated now, so every node's torrc can name every authority.
+    "$TOR" --list-fingerprint --ignore-missing-torrc -f "$d/none" \
+        --defaults-torrc "$d/none" --DataDirectory "$d" --ORPort 1 \
+        --DirAuthority "x 127.0.0.1:1 ffffffffffffffffffffffffffffffffffffffff" \
+        --Log "err stderr" >>"$d/keygen.log" 2>&1
+}
+declare -A keyjob
+for node in "${nodes[@]}"; do
+    read -r name kind addr cc <<<"$node"
+    keygen "$name" "$kind" "$addr" &
+    keyjob[$name]=$!
+done
+for node in "${nodes[@]}"; do
+    read -r name kind addr cc <<<"$node"
+    wait "${keyjob[$name]}" || fail "key generation failed for $name" "$dir/$name/keygen.log"
+done
+keys_done=$(date +%s)
+
 authorities=""
 for node in "${nodes[@]}"; do
     read -r name kind addr cc <<<"$node"
     d="$dir/$name"
-    mkdir -m 700 -p "$d/keys"
-    orport[$name]=$(free_port "$addr")
-    if [ "$kind" = auth ]; then
-        dirport[$name]=$(free_port "$addr")
-        # The authority's v3 identity (offline in real life) and a signing key it certifies.
-        if ! echo "" | "$GENCERT" --create-identity-key --passphrase-fd 0 -m 12 \
-            -a "$addr:${dirport[$name]}" \
-            -i "$d/keys/authority_identity_key" -s "$d/keys/authority_signing_key" \
-            -c "$d/keys/authority_certificate" >"$d/gencert.log" 2>&1; then
-            fail "tor-gencert failed for $name" "$d/gencert.log"
-        fi
-    fi
-    # The relay identity: generated now, so every node's torrc can name every authority.
-    if ! "$TOR" --list-fingerprint --ignore-missing-torrc -f "$d/none" \
-        --defaults-torrc "$d/none" --DataDirectory "$d" --ORPort 1 \
-        --DirAuthority "x 127.0.0.1:1 ffffffffffffffffffffffffffffffffffffffff" \
-        --Log "err stderr" >"$d/fingerprint.log" 2>&1; then
-        fail "tor --list-fingerprint failed for $name" "$d/fingerprint.log"
-    fi
     fpr[$name]=$(awk '{print $2}' "$d/fingerprint")
     if [ "$kind" = auth ]; then
         v3ident=$(awk '$1 == "fingerprint" {print $2}' "$d/keys/authority_certificate")
@@ -290,4 +306,6 @@ for node in "${nodes[@]}"; do
 done
 mv "$dir/client.torrc.tmp" "$dir/client.torrc"
 mv "$dir/exits.tmp" "$dir/exits"
-echo "tor-testnet: network in $dir ready after $(($(date +%s) - started))s" >&2
+now=$(date +%s)
+echo "tor-testnet: network in $dir ready after $((now - started)) s" \
+    "(keys $((keys_done - started)) s, first usable consensus $((now - keys_done)) s)" >&2
