@@ -17,6 +17,7 @@ pub mod binary;
 pub mod ecosystems;
 pub mod faulty;
 pub mod http;
+pub mod tor;
 
 use std::collections::BTreeMap;
 use std::ops::Deref;
