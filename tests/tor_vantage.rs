@@ -58,7 +58,7 @@ fn tor_vantages_leave_through_an_exit_in_their_country() {
     }
 
     // No exit in JP: tor never finishes bootstrapping; the deadline ends it, naming JP.
-    let jp_opts = options(&net, Duration::from_secs(8));
+    let jp_opts = options(&net, Duration::from_secs(5));
     let jp = std::thread::spawn(move || ManagedTor::start(&["JP".to_string()], &jp_opts));
 
     let www = tempfile::tempdir().expect("tempdir");
@@ -163,6 +163,6 @@ fn tor_vantages_leave_through_an_exit_in_their_country() {
         .expect_err("no exit in JP: tor:JP cannot bootstrap");
     assert!(matches!(err, TorError::Bootstrap { .. }), "{err}");
     let msg = err.to_string();
-    assert!(msg.contains("tor:JP") && msg.contains("8 s"), "{msg}");
+    assert!(msg.contains("tor:JP") && msg.contains("5 s"), "{msg}");
     assert!(!msg.contains('\n'), "{msg}");
 }
