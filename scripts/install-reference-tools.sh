@@ -1,13 +1,15 @@
 #!/usr/bin/env bash
 # Installs the reference tools that the ecosystem and differential tests run against:
-# signify-openbsd, minisign and ssh-keygen (openssh-client), from Debian's packages.
-# Idempotent: does nothing when all three are already installed.
+# signify-openbsd, minisign and ssh-keygen (openssh-client), from Debian's packages; and tor
+# (with tor-gencert), which the managed-Tor tests run as a private network on loopback
+# (scripts/tor-testnet.sh). Idempotent: does nothing when all of them are already installed.
 set -euo pipefail
 
 missing=()
 command -v signify-openbsd >/dev/null 2>&1 || missing+=(signify-openbsd)
 command -v minisign >/dev/null 2>&1 || missing+=(minisign)
 command -v ssh-keygen >/dev/null 2>&1 || missing+=(openssh-client)
+{ command -v tor >/dev/null 2>&1 && command -v tor-gencert >/dev/null 2>&1; } || missing+=(tor)
 
 if [ ${#missing[@]} -eq 0 ]; then
     exit 0
@@ -21,4 +23,4 @@ else
 fi
 "${sudo[@]}" apt-get update
 "${sudo[@]}" env DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends \
-    signify-openbsd minisign openssh-client
+    signify-openbsd minisign openssh-client tor
