@@ -20,6 +20,7 @@ mod mirrors;
 mod publish;
 mod run;
 mod tuf_client;
+mod vantages;
 mod verify;
 
 pub const EXIT_OK: i32 = 0;
@@ -68,6 +69,9 @@ enum Command {
     /// Mirror lists for profiles.
     #[command(subcommand)]
     Mirrors(mirrors::MirrorsCmd),
+    /// Vantage points: which countries a tor:CC vantage can use now.
+    #[command(subcommand)]
+    Vantages(vantages::VantagesCmd),
     /// Print a shell completion script for SHELL (bash, zsh, fish, elvish, powershell).
     Completions(docs::CompletionsArgs),
     /// Print the manual page (roff), e.g. `mirrorproof man | man -l -`.
@@ -91,6 +95,7 @@ fn dispatch(cmd: Command) -> Result<i32, Fail> {
         Command::Sign(a) => publish::sign(a),
         Command::Mirror(c) => publish::mirror(c),
         Command::Mirrors(c) => mirrors::run(c),
+        Command::Vantages(c) => vantages::run(c),
         Command::Completions(a) => docs::completions(a),
         Command::Man => docs::man(),
         Command::TufClient(args) => Ok(tuf_client::run(args)),

@@ -307,11 +307,24 @@ pub fn check<S: Scheme>(
     }
     crate::release::check_channel_name(&opts.channel)
         .map_err(|e| CheckError::Setup(e.to_string()))?;
+    // Vantages start only when some mirror still has to be asked through them (evidence
+    // being re-checked names the vantage of every entry already); managed Tor clients
+    // bootstrap here, before the run, each within its deadline.
+    let needed = mirrors.iter().any(|m| m.vantage.is_none());
+    let vantages = crate::vantage::start(&opts.vantages, needed)
+        .map_err(|e| CheckError::Setup(e.to_string()))?;
     let rt = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
         .map_err(|e| CheckError::Setup(format!("cannot start the async runtime: {e}")))?;
-    let out = rt.block_on(pipeline(scheme, profile_name, mirrors, opts, evidence));
+    let out = rt.block_on(pipeline(
+        scheme,
+        profile_name,
+        mirrors,
+        vantages,
+        opts,
+        evidence,
+    ));
     // A read stuck in the kernel (a hung network filesystem, a FIFO) must not keep the
     // process alive after its deadline passed: do not wait for blocking threads.
     rt.shutdown_background();
@@ -332,6 +345,7 @@ async fn pipeline<S: Scheme>(
     scheme: S,
     profile_name: &str,
     mirrors: Vec<Mirror>,
+    vantages: Vec<Arc<dyn crate::vantage::Vantage>>,
     opts: CheckOptions,
     evidence: Option<Arc<EvidenceDir>>,
 ) -> Result<Outcome<S::Latest>, CheckError> {
@@ -340,11 +354,6 @@ async fn pipeline<S: Scheme>(
         Some(store) => store.load(&key, &opts.channel)?,
         None => None,
     };
-    // Vantages start only when some mirror still has to be asked through them (evidence
-    // being re-checked names the vantage of every entry already).
-    let needed = mirrors.iter().any(|m| m.vantage.is_none());
-    let vantages = crate::vantage::start(&opts.vantages, needed)
-        .map_err(|e| CheckError::Setup(e.to_string()))?;
     let matrix = crate::vantage::plan(
         mirrors,
         vantages,

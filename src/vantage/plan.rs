@@ -11,6 +11,7 @@ use crate::profile::{Location, Mirror};
 
 use std::sync::Arc;
 
+use super::Kind;
 use super::start::Vantage;
 
 /// Addresses one host name is checked at, at most: a name resolving to hundreds of
@@ -52,6 +53,7 @@ pub async fn plan(
     }
     let mut resolved = std::collections::HashMap::new();
     let mut unresolvable_notice = BTreeSet::new();
+    let mut local_skipped = false;
     let vantages = m.vantages.clone();
     for mirror in mirrors {
         if mirror.vantage.is_some() {
@@ -60,6 +62,12 @@ pub async fn plan(
             continue;
         }
         for (vi, v) in vantages.iter().enumerate() {
+            if matches!(mirror.location, Location::Dir(_)) && v.spec().kind != Kind::Direct {
+                // A directory is read here whatever the vantage: an entry through a proxy,
+                // Tor or a probe would claim a view it never had.
+                local_skipped = true;
+                continue;
+            }
             let mut addresses = vec![None];
             if let (true, true, Some((host, port))) =
                 (each_address, v.pins_addresses(), host_of(&mirror))
@@ -102,6 +110,12 @@ pub async fn plan(
                 ));
             }
         }
+    }
+    if local_skipped {
+        m.notices.push(
+            "local directory mirrors are read on this machine, so they are checked through direct vantages only"
+                .to_owned(),
+        );
     }
     m.notices.extend(unresolvable_notice);
     m

@@ -128,6 +128,95 @@ impl Vantage for Label {
     }
 }
 
+/// `tor:CC`: a tor process of its own (one per country, as tor's `ExitNodes` is per
+/// process), each entry on circuits of its own (a SOCKS username per entry), each entry's
+/// exit read back from tor's control port.
+struct Tor {
+    spec: VantageSpec,
+    /// The client, or why it did not start: its entries then fail with that reason and
+    /// the vantage is degraded, rather than their requests going out another way.
+    tor: Result<super::tor::ManagedTor, String>,
+}
+
+impl Vantage for Tor {
+    fn spec(&self) -> &VantageSpec {
+        &self.spec
+    }
+    fn route(&self, entry: usize, _mirror_proxy: Option<&str>) -> EntryRoute {
+        let proxy = self
+            .tor
+            .as_ref()
+            .map_err(Clone::clone)
+            .and_then(|t| {
+                t.proxy_url(&self.spec.country, &isolation(entry))
+                    .ok_or_else(|| format!("no tor for {}", self.spec.country))
+            });
+        match proxy {
+            Ok(p) => EntryRoute {
+                proxy: Some(p),
+                route: Route::Http,
+            },
+            Err(why) => EntryRoute {
+                proxy: None,
+                route: Route::Unavailable(why),
+            },
+        }
+    }
+    fn pins_addresses(&self) -> bool {
+        false
+    }
+    fn carried_by(&self, entry: usize) -> Option<Carrier> {
+        let tor = self.tor.as_ref().ok()?;
+        Some(Carrier::Tor {
+            exits: tor.exits(&self.spec.country, &isolation(entry)),
+        })
+    }
+}
+
+/// The SOCKS username isolating one entry's streams: the entry's place in the matrix,
+/// nothing a mirror could choose.
+fn isolation(entry: usize) -> String {
+    format!("mirrorproof-{entry}")
+}
+
+/// Starts one tor per country, all at once (each bootstrap waits up to the deadline), so
+/// that a country without a usable exit fails alone.
+fn start_tors(
+    countries: &[String],
+    opts: &Vantages,
+) -> Vec<(String, Result<super::tor::ManagedTor, String>)> {
+    let mut tor = super::tor::TorOptions::default();
+    if let Some(b) = &opts.tor_binary {
+        tor.binary = b.clone();
+    }
+    if let Some(t) = opts.tor_bootstrap {
+        tor.bootstrap_timeout = t;
+    }
+    tor.extra_config = opts.tor_config.clone();
+    std::thread::scope(|scope| {
+        let running: Vec<_> = countries
+            .iter()
+            .map(|cc| {
+                let tor = &tor;
+                let handle = scope.spawn(move || {
+                    super::tor::ManagedTor::start(std::slice::from_ref(cc), tor)
+                        .map_err(|e| e.to_string())
+                });
+                (cc.clone(), handle)
+            })
+            .collect();
+        running
+            .into_iter()
+            .map(|(cc, h)| {
+                let got = h
+                    .join()
+                    .unwrap_or_else(|_| Err("the tor starter failed".to_owned()));
+                (cc, got)
+            })
+            .collect()
+    })
+}
+
 /// What a run's vantages need started, and the reason one could not be.
 #[derive(Debug, thiserror::Error)]
 pub enum StartError {
@@ -158,6 +247,19 @@ pub fn start(opts: &Vantages, needed: bool) -> Result<Vec<Arc<dyn Vantage>>, Sta
     } else {
         None
     };
+    let countries: Vec<String> = if needed {
+        let mut c: Vec<String> = specs
+            .iter()
+            .filter(|s| s.kind == Kind::Tor)
+            .map(|s| s.country.clone())
+            .collect();
+        c.sort();
+        c.dedup();
+        c
+    } else {
+        Vec::new()
+    };
+    let mut tors = start_tors(&countries, opts);
     for spec in specs {
         let v: Arc<dyn Vantage> = match (spec.kind, needed) {
             (_, false) => Arc::new(Label(spec)),
@@ -167,7 +269,17 @@ pub fn start(opts: &Vantages, needed: bool) -> Result<Vec<Arc<dyn Vantage>>, Sta
                 Some(g) => Arc::new(super::globalping::GlobalpingVantage::new(spec, g.clone())),
                 None => Arc::new(Label(spec)),
             },
-            (Kind::Tor, true) => Arc::new(Label(spec)),
+            (Kind::Tor, true) => {
+                // Two tor vantages for one country share nothing but the country: each
+                // gets its own tor (only the first takes the one started above).
+                let tor = match tors.iter().position(|(cc, _)| *cc == spec.country) {
+                    Some(i) => tors.swap_remove(i).1,
+                    None => start_tors(std::slice::from_ref(&spec.country), opts)
+                        .pop()
+                        .map_or_else(|| Err("tor did not start".to_owned()), |(_, t)| t),
+                };
+                Arc::new(Tor { spec, tor })
+            }
         };
         out.push(v);
     }
