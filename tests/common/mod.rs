@@ -19,6 +19,7 @@ pub mod faulty;
 pub mod globalping;
 pub mod http;
 pub mod proxy;
+pub mod vantages;
 
 use std::collections::BTreeMap;
 use std::ops::Deref;
