@@ -586,6 +586,39 @@ fn each_address_pins_addresses_through_socks5_and_leaves_socks5h_to_the_proxy() 
     assert_eq!(c.code(), Some(1));
 }
 
+/// A vantage that resolves names on its own side has no address to compare by: whether it
+/// is broken is judged against what other vantages reached at any address of the mirror
+/// (here only `direct`, which checks each address).
+#[test]
+fn each_address_still_finds_a_broken_vantage_that_resolves_names_itself() {
+    let (mut w, _) = world(3);
+    for n in names(3) {
+        let port = w.server(&n).addr().port();
+        w.on(&n).at_url(&format!("http://localhost:{port}/"));
+    }
+    let dead = SocksProxy::start(Rules::honest().refuse_all());
+    let vdead = vantage("dead", &dead.url("socks5h"), "RU");
+    let p = profile(&w, "p.toml", &names(3), &[]);
+    let mut args = vantage_args(true, &[&vdead]);
+    args.push("--each-address".into());
+    let c = check(&w, &p, &args);
+
+    c.expect_all(&names(3), "dead", "unreachable");
+    for m in c.entries().iter().filter(|m| m["vantage"] == "direct") {
+        assert_eq!(m["status"], "ok", "{}", c.table());
+        assert!(m["address"].is_string(), "{}", c.table());
+    }
+    assert_eq!(
+        c.vantage_status("dead"),
+        "degraded",
+        "{}",
+        c.json["vantages"]
+    );
+    assert!(c.targeted().is_empty(), "{}", c.json["targeted"]);
+    assert!(c.ok() && c.independent(), "{}", c.out.describe());
+    assert_eq!(c.code(), Some(0));
+}
+
 // ---------------------------------------------------------------------------------------
 // 10. Profiles and the command line.
 
