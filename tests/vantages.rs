@@ -487,12 +487,10 @@ fn each_address_of_a_name_is_its_own_entry() {
         eprintln!("SKIPPED each_address_of_a_name_is_its_own_entry: {why}");
         return;
     }
-    let (mut w, _) = world(1);
+    let (mut w, rel) = world(1);
     let old = previous(&w);
     w.mirror("old", "ZZ").serves(&old);
-    w.mirror("two", "NL");
-    let rel = genuine(&w);
-    w.on("two").serves(&rel);
+    w.mirror("two", "NL").serves(&rel);
     let (v4, v6) = same_port(
         IpAddr::V4(Ipv4Addr::LOCALHOST),
         &w.on("two").dir(),
@@ -592,8 +590,10 @@ fn each_address_pins_addresses_through_socks5_and_leaves_socks5h_to_the_proxy() 
 #[test]
 fn each_address_still_finds_a_broken_vantage_that_resolves_names_itself() {
     let (mut w, _) = world(3);
+    let mut servers = Vec::new();
     for n in names(3) {
-        let port = w.server(&n).addr().port();
+        let (port, here) = on_localhost(&w.on(&n).dir());
+        servers.extend(here);
         w.on(&n).at_url(&format!("http://localhost:{port}/"));
     }
     let dead = SocksProxy::start(Rules::honest().refuse_all());
