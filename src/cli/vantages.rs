@@ -50,7 +50,10 @@ pub(crate) fn run(cmd: VantagesCmd) -> Result<i32, Fail> {
             "schema": "mirrorproof.tor-exits/1",
             "countries": countries,
         });
-        println!("{}", mirrorproof::text::json_pretty(&doc).unwrap_or_default());
+        println!(
+            "{}",
+            mirrorproof::text::json_pretty(&doc).unwrap_or_default()
+        );
     } else {
         for (cc, exits) in &countries {
             println!(

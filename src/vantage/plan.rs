@@ -3,7 +3,7 @@
 //! pipeline, whose requests travel the vantage's way: so the fetch limits, the judge, the
 //! artifacts stage and the evidence bundle need no second code path for vantages.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeSet, HashMap};
 use std::net::IpAddr;
 use std::time::Duration;
 
@@ -51,7 +51,19 @@ pub async fn plan(
         m.entries = mirrors;
         return m;
     }
-    let mut resolved = std::collections::HashMap::new();
+    // Every name to pin, resolved before the matrix is laid out: all at once (a few at a
+    // time) under one deadline, so a list of names whose DNS never answers costs one
+    // `timeout`, not one per name.
+    let resolved = if each_address && m.vantages.iter().any(|v| v.pins_addresses()) {
+        let names: BTreeSet<(String, u16)> = mirrors
+            .iter()
+            .filter(|mirror| mirror.vantage.is_none())
+            .filter_map(host_of)
+            .collect();
+        resolve_all(names, timeout, lookup).await
+    } else {
+        HashMap::new()
+    };
     let mut unresolvable_notice = BTreeSet::new();
     let mut local_skipped = false;
     let vantages = m.vantages.clone();
@@ -72,20 +84,15 @@ pub async fn plan(
             if let (true, true, Some((host, port))) =
                 (each_address, v.pins_addresses(), host_of(&mirror))
             {
-                let got = match resolved.entry((host.clone(), port)) {
-                    std::collections::hash_map::Entry::Occupied(o) => o.into_mut(),
-                    std::collections::hash_map::Entry::Vacant(slot) => {
-                        slot.insert(resolve(&host, port, timeout).await)
-                    }
-                };
-                match got {
-                    Ok(a) => addresses = a.clone(),
-                    Err(why) => {
+                match resolved.get(&(host.clone(), port)) {
+                    Some(Ok(a)) => addresses = a.clone(),
+                    Some(Err(why)) => {
                         unresolvable_notice.insert(format!(
                             "--each-address: {} did not resolve ({why}); checked by name",
                             crate::text::shown(&host)
                         ));
                     }
+                    None => {}
                 }
             }
             for address in addresses {
@@ -165,10 +172,50 @@ fn host_of(mirror: &Mirror) -> Option<(String, u16)> {
     }
 }
 
-async fn resolve(host: &str, port: u16, timeout: Duration) -> Result<Vec<Option<IpAddr>>, String> {
-    let found = tokio::time::timeout(timeout, tokio::net::lookup_host((host, port)))
+/// Host names looked up at once, at most: each lookup may hold a thread of the runtime's
+/// blocking pool until the system resolver gives up, deadline or not.
+const RESOLVING_AT_ONCE: usize = 16;
+
+/// The addresses of a name, as [`Mirror::address`] holds them, or why there are none.
+type Resolved = Result<Vec<Option<IpAddr>>, String>;
+
+/// Resolves every name, [`RESOLVING_AT_ONCE`] at a time, all within one `timeout`; a name
+/// without an answer by then gets an error saying so.
+async fn resolve_all<F, Fut>(
+    names: BTreeSet<(String, u16)>,
+    timeout: Duration,
+    lookup: F,
+) -> HashMap<(String, u16), Resolved>
+where
+    F: Fn(String, u16) -> Fut,
+    Fut: std::future::Future<Output = Resolved>,
+{
+    use futures_util::StreamExt;
+    let deadline = tokio::time::Instant::now() + timeout;
+    let mut out = HashMap::with_capacity(names.len());
+    {
+        let mut answers = futures_util::stream::iter(names.iter().cloned())
+            .map(|(host, port)| {
+                let answer = lookup(host.clone(), port);
+                async move { ((host, port), answer.await) }
+            })
+            .buffer_unordered(RESOLVING_AT_ONCE);
+        while let Ok(Some((name, answer))) = tokio::time::timeout_at(deadline, answers.next()).await
+        {
+            out.insert(name, answer);
+        }
+    }
+    for name in names {
+        out.entry(name)
+            .or_insert_with(|| Err(format!("no answer within {}s", timeout.as_secs_f64())));
+    }
+    out
+}
+
+/// This machine's resolver (the caller bounds the time).
+async fn lookup(host: String, port: u16) -> Resolved {
+    let found = tokio::net::lookup_host((host.as_str(), port))
         .await
-        .map_err(|_| format!("no answer within {}s", timeout.as_secs_f64()))?
         .map_err(|e| crate::envelope::one_line(&e.to_string()))?;
     let addresses: BTreeSet<IpAddr> = found.map(|a| a.ip()).collect();
     if addresses.is_empty() {
@@ -187,6 +234,7 @@ mod tests {
     use crate::profile::Route;
     use crate::vantage::{VantageSpec, Vantages};
     use std::path::Path;
+    use std::sync::atomic::{AtomicUsize, Ordering::SeqCst};
 
     fn mirror(url: &str) -> Mirror {
         Mirror::new(url, "FR", None, None, Path::new("/")).unwrap()
@@ -235,6 +283,59 @@ mod tests {
         assert_eq!(m.entries[3].vantage.as_deref(), Some("direct"));
         assert_eq!(m.entries[3].route, Route::Http);
         assert_eq!(m.cells[5], Some(2));
+    }
+
+    /// Lookups in flight now, and at most.
+    type Counts = Arc<(AtomicUsize, AtomicUsize)>;
+
+    /// Counts a lookup in flight until dropped (a lookup that never answers is dropped at
+    /// the deadline).
+    struct InFlight(Counts);
+    impl InFlight {
+        fn start(c: &Counts) -> InFlight {
+            let now = c.0.fetch_add(1, SeqCst) + 1;
+            c.1.fetch_max(now, SeqCst);
+            InFlight(c.clone())
+        }
+    }
+    impl Drop for InFlight {
+        fn drop(&mut self) {
+            self.0.0.fetch_sub(1, SeqCst);
+        }
+    }
+
+    #[test]
+    fn names_whose_dns_never_answers_cost_one_deadline_together() {
+        let counts: Counts = Arc::default();
+        let mut names: BTreeSet<(String, u16)> = (0..100)
+            .map(|i| (format!("silent-{i:03}.test"), 80))
+            .collect();
+        names.insert(("a-answers.test".into(), 80));
+        let lookup = |host: String, _port: u16| {
+            let guard = InFlight::start(&counts);
+            async move {
+                let _guard = guard;
+                if host == "a-answers.test" {
+                    return Ok(vec![Some(IpAddr::from([127, 0, 0, 1]))]);
+                }
+                std::future::pending().await
+            }
+        };
+        let got = run(resolve_all(names, Duration::from_millis(200), lookup));
+        assert_eq!(got.len(), 101);
+        assert_eq!(
+            got[&("a-answers.test".to_owned(), 80)],
+            Ok(vec![Some(IpAddr::from([127, 0, 0, 1]))])
+        );
+        let silent = got
+            .values()
+            .filter(|r| r.as_ref().is_err_and(|e| e.contains("no answer within")))
+            .count();
+        assert_eq!(silent, 100);
+        // Looked up side by side, a bounded number at a time, and none left running.
+        let most = counts.1.load(SeqCst);
+        assert!(most > 1 && most <= RESOLVING_AT_ONCE, "{most} at once");
+        assert_eq!(counts.0.load(SeqCst), 0);
     }
 
     #[test]

@@ -143,14 +143,10 @@ impl Vantage for Tor {
         &self.spec
     }
     fn route(&self, entry: usize, _mirror_proxy: Option<&str>) -> EntryRoute {
-        let proxy = self
-            .tor
-            .as_ref()
-            .map_err(Clone::clone)
-            .and_then(|t| {
-                t.proxy_url(&self.spec.country, &isolation(entry))
-                    .ok_or_else(|| format!("no tor for {}", self.spec.country))
-            });
+        let proxy = self.tor.as_ref().map_err(Clone::clone).and_then(|t| {
+            t.proxy_url(&self.spec.country, &isolation(entry))
+                .ok_or_else(|| format!("no tor for {}", self.spec.country))
+        });
         match proxy {
             Ok(p) => EntryRoute {
                 proxy: Some(p),

@@ -18,14 +18,28 @@ pub fn judge(report: &mut Report) -> Vec<bool> {
     if report.vantages.is_empty() {
         return vec![true; report.mirrors.len()];
     }
-    // Who reached which (mirror, address), by vantage.
-    let key = |m: &crate::report::MirrorReport| (m.url.clone(), m.address.clone());
-    let mut reached_by: BTreeMap<(String, Option<String>), BTreeSet<&str>> = BTreeMap::new();
+    // Per mirror, the vantages that reached it and at which address (`None`: by name).
+    let mut reached_by: BTreeMap<&str, BTreeSet<(&str, Option<&str>)>> = BTreeMap::new();
     for m in &report.mirrors {
         if let (true, Some(v)) = (m.status != Status::Unreachable, &m.vantage) {
-            reached_by.entry(key(m)).or_default().insert(v.as_str());
+            reached_by
+                .entry(m.url.as_str())
+                .or_default()
+                .insert((v.as_str(), m.address.as_deref()));
         }
     }
+    // Whether a vantage other than `name` reached what `m` asked for: the same address,
+    // or the mirror at all when either side went by name. A vantage that resolves names
+    // on its own side (socks5h, Tor, Globalping) has no address under `--each-address`;
+    // compared by address only, it would be compared with nothing and never found broken,
+    // and its failures would make every mirror look targeted.
+    let reached_elsewhere = |m: &crate::report::MirrorReport, name: &str| {
+        reached_by.get(m.url.as_str()).is_some_and(|by| {
+            by.iter().any(|(b, a)| {
+                *b != name && (m.address.is_none() || a.is_none() || *a == m.address.as_deref())
+            })
+        })
+    };
     let mut degraded = BTreeSet::new();
     let mut updates = Vec::new();
     for (vi, v) in report.vantages.iter().enumerate() {
@@ -38,14 +52,10 @@ pub fn judge(report: &mut Report) -> Vec<bool> {
             .iter()
             .filter(|m| m.status != Status::Unreachable)
             .count();
-        // The (mirror, address) pairs someone else reached that this vantage also asked.
+        // The entries of this vantage whose mirror (and address) another one reached.
         let others: Vec<_> = mine
             .iter()
-            .filter(|m| {
-                reached_by
-                    .get(&key(m))
-                    .is_some_and(|by| by.iter().any(|b| *b != v.name))
-            })
+            .filter(|m| reached_elsewhere(m, &v.name))
             .collect();
         let missed = others
             .iter()

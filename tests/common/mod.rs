@@ -20,6 +20,7 @@ pub mod globalping;
 pub mod http;
 pub mod proxy;
 pub mod tor;
+pub mod vantages;
 
 use std::collections::BTreeMap;
 use std::ops::Deref;
