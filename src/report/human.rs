@@ -156,7 +156,12 @@ fn write_copies(out: &mut String, copies: &[EquivocationCopy], columns: usize) {
         let digest: String = c.digest.chars().take(COPY_DIGEST_CHARS).collect();
         let mut holders = Vec::new();
         if !c.mirrors.is_empty() {
-            holders.push(format!("served by {}", c.mirrors.join(", ")));
+            let through = if c.vantages.is_empty() {
+                String::new()
+            } else {
+                format!(" through {}", c.vantages.join(", "))
+            };
+            holders.push(format!("served by {}{through}", c.mirrors.join(", ")));
         }
         if c.state {
             holders.push("recorded in local state".to_owned());

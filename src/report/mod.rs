@@ -190,6 +190,9 @@ pub struct EquivocationCopy {
     /// True when the local state holds it.
     #[serde(skip_serializing_if = "is_false")]
     pub state: bool,
+    /// The vantages through which this copy was seen (runs with vantages).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub vantages: Vec<String>,
 }
 
 fn is_false(b: &bool) -> bool {
@@ -312,10 +315,23 @@ impl Report {
             .iter()
             .filter(|m| m.status == Status::Ok)
             .count();
+        // With vantages, each mirror is checked once per vantage (and address): say so.
+        let entries = if self.vantages.is_empty() {
+            count(self.mirrors.len(), "mirror", "mirrors")
+        } else {
+            let urls: std::collections::BTreeSet<&str> =
+                self.mirrors.iter().map(|m| m.url.as_str()).collect();
+            format!(
+                "{} ({} through {})",
+                count(self.mirrors.len(), "check", "checks"),
+                count(urls.len(), "mirror", "mirrors"),
+                count(self.vantages.len(), "vantage", "vantages")
+            )
+        };
         let mut s = match self.scheme {
             None => format!(
                 "{ok_mirrors} of {} in {ok_countries} of {} {} the same release {} signed by {} of {} pinned release keys",
-                count(self.mirrors.len(), "mirror", "mirrors"),
+                entries,
                 count(self.countries.len(), "country", "countries"),
                 plural(ok_mirrors, "serves", "serve"),
                 latest.version,
@@ -324,7 +340,7 @@ impl Report {
             ),
             Some(scheme) => format!(
                 "{ok_mirrors} of {} in {ok_countries} of {} {} the same {scheme}-signed content {}{} ({})",
-                count(self.mirrors.len(), "mirror", "mirrors"),
+                entries,
                 count(self.countries.len(), "country", "countries"),
                 plural(ok_mirrors, "serves", "serve"),
                 latest

@@ -492,7 +492,16 @@ async fn pipeline<S: Scheme>(
         .latest
         .as_ref()
         .and_then(|l| observations[l.example].signed());
-    let url_of = |i: &usize| mirrors[*i].url.clone();
+    // A mirror seen through several vantages is one URL in these lists.
+    let urls_of = |is: &[usize]| -> Vec<String> {
+        let mut out: Vec<String> = Vec::new();
+        for i in is {
+            if !out.contains(&mirrors[*i].url) {
+                out.push(mirrors[*i].url.clone());
+            }
+        }
+        out
+    };
     let vantages_of = |is: &[usize]| -> Vec<String> {
         let names: std::collections::BTreeSet<String> = is
             .iter()
@@ -524,7 +533,7 @@ async fn pipeline<S: Scheme>(
                 kind: e.kind.clone(),
                 version: e.version,
                 payload_sha256: e.payload_sha256.clone(),
-                mirrors: e.mirrors.iter().map(url_of).collect(),
+                mirrors: urls_of(&e.mirrors),
                 with_state: e.with_state,
                 evidence: e.evidence.clone(),
                 copies: e
@@ -532,8 +541,9 @@ async fn pipeline<S: Scheme>(
                     .iter()
                     .map(|c| EquivocationCopy {
                         digest: c.digest.clone(),
-                        mirrors: c.mirrors.iter().map(url_of).collect(),
+                        mirrors: urls_of(&c.mirrors),
                         state: c.state,
+                        vantages: vantages_of(&c.mirrors),
                     })
                     .collect(),
                 vantages: vantages_of(&e.mirrors),

@@ -261,6 +261,7 @@ impl Native {
                         digest: digest.clone(),
                         mirrors: ms.iter().map(|i| mirrors_url(mirrors, *i)).collect(),
                         state: false,
+                        vantages: Vec::new(),
                     })
                     .collect(),
                 vantages: Vec::new(),
