@@ -736,15 +736,15 @@ fn hostile_bundles_are_refused_with_one_line() {
     };
     cases.push((
         variant(&w, "dotdot-entry", url0("../../etc")),
-        "not a directory inside",
+        "not from a directory inside",
     ));
     cases.push((
         variant(&w, "absolute-entry", url0("/etc")),
-        "not a directory inside",
+        "not from a directory inside",
     ));
     cases.push((
         variant(&w, "network-entry", url0("http://127.0.0.1:9/")),
-        "not a directory inside",
+        "not from a directory inside",
     ));
     let root = |to: String| {
         move |t: &str| t.replace("root = \"pinned-root-1.json\"", &format!("root = {to:?}"))
@@ -772,7 +772,7 @@ fn hostile_bundles_are_refused_with_one_line() {
     ));
     cases.push((
         variant(&w, "not-toml", |t| format!("{t}\n[[[ this is not toml")),
-        "not-toml",
+        "profile.toml: line",
     ));
 
     // profile.toml a link to a real profile elsewhere.

@@ -13,7 +13,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 
 use crate::fsutil::read_below;
-use crate::profile::{MAX_PROFILE_BYTES, Profile};
+use crate::profile::{Location, MAX_PROFILE_BYTES, Profile, ProfileError};
 use crate::vantage::{Kind, VantageSpec};
 
 /// Bundles one merge joins at most.
@@ -196,7 +196,15 @@ fn read_bundle(dir: &Path) -> Result<Bundle, MergeError> {
     let bytes = read_below(dir, "profile.toml", MAX_PROFILE_BYTES)
         .map_err(|e| bad(format!("profile.toml: {e} (is this an evidence bundle?)")))?;
     let text = std::str::from_utf8(&bytes).map_err(|_| bad("profile.toml is not UTF-8".into()))?;
-    let profile = Profile::parse(text, dir).map_err(|e| bad(e.to_string()))?;
+    // The bundle is already named: say what in its profile.toml is wrong, without the
+    // empty file name `Profile::parse` leaves for its caller to fill.
+    let profile = Profile::parse(text, dir).map_err(|e| {
+        bad(match e {
+            ProfileError::Parse { reason, .. } => format!("profile.toml: {reason}"),
+            ProfileError::Tuf { error, .. } => format!("profile.toml: {error}"),
+            other => format!("profile.toml: {other}"),
+        })
+    })?;
     // The pinned trust must be the bundle's own file, not a path out of it.
     let rel = profile
         .root
@@ -204,21 +212,32 @@ fn read_bundle(dir: &Path) -> Result<Bundle, MergeError> {
         .ok()
         .and_then(|r| r.to_str())
         .filter(|r| !r.split('/').any(|c| c == ".." || c.is_empty()))
-        .ok_or_else(|| bad("its pinned trust is not a file inside the bundle".into()))?
+        .ok_or_else(|| {
+            bad(format!(
+                "its pinned trust {} is not a file inside the bundle",
+                crate::text::shown(&profile.root.display().to_string())
+            ))
+        })?
         .to_owned();
     let trust = read_below(dir, &rel, MAX_TRUST_BYTES).map_err(|e| bad(format!("{rel}: {e}")))?;
     for m in &profile.mirrors {
-        match &m.location {
-            crate::profile::Location::Dir(d)
-                if d.starts_with(dir)
-                    && !d.components().any(|c| c == std::path::Component::ParentDir) => {}
-            _ => {
-                return Err(bad(format!(
-                    "entry {} is not a directory inside the bundle",
-                    crate::text::shown(&m.url)
-                )));
+        let inside = match &m.location {
+            Location::Dir(d) if !d.components().any(|c| c == std::path::Component::ParentDir) => {
+                d.strip_prefix(dir).ok()
             }
-        }
+            _ => None,
+        };
+        if inside.is_none() {
+            let at = match &m.location {
+                Location::Dir(d) => d.display().to_string(),
+                Location::Http(u) => u.to_string(),
+            };
+            return Err(bad(format!(
+                "entry {} is read from {}, not from a directory inside the bundle",
+                crate::text::shown(&m.url),
+                crate::text::shown(&at)
+            )));
+        };
     }
     let label = dir
         .file_name()
