@@ -791,6 +791,12 @@ fn hostile_bundles_are_refused_with_one_line() {
     std::fs::remove_file(link_root.join("pinned-root-1.json")).unwrap();
     std::os::unix::fs::symlink(w.pinned_path(), link_root.join("pinned-root-1.json")).unwrap();
     cases.push(("link-root".into(), "symbolic link"));
+    // An entry's directory a link out of the bundle (to a local mirror).
+    let link_entry = w.path().join("link-entry");
+    copy_dir(&w.path().join("good"), &link_entry);
+    std::fs::remove_dir_all(link_entry.join("mirrors/0000")).unwrap();
+    std::os::unix::fs::symlink(w.on("a").dir(), link_entry.join("mirrors/0000")).unwrap();
+    cases.push(("link-entry".into(), "mirrors/0000 is a symbolic link"));
     // A huge profile.toml (a valid one, padded with a comment).
     let huge = w.path().join("huge");
     copy_dir(&w.path().join("good"), &huge);

@@ -227,7 +227,7 @@ fn read_bundle(dir: &Path) -> Result<Bundle, MergeError> {
             }
             _ => None,
         };
-        if inside.is_none() {
+        let Some(rel) = inside else {
             let at = match &m.location {
                 Location::Dir(d) => d.display().to_string(),
                 Location::Http(u) => u.to_string(),
@@ -238,6 +238,8 @@ fn read_bundle(dir: &Path) -> Result<Bundle, MergeError> {
                 crate::text::shown(&at)
             )));
         };
+        no_link_on_the_way(dir, rel)
+            .map_err(|reason| bad(format!("entry {}: {reason}", crate::text::shown(&m.url))))?;
     }
     let label = dir
         .file_name()
@@ -256,6 +258,38 @@ fn read_bundle(dir: &Path) -> Result<Bundle, MergeError> {
         profile,
         trust,
     })
+}
+
+/// Files below an entry's directory are read without following links (`fsutil::open_below`),
+/// but the directory itself is opened as named: a bundle whose `mirrors/0000` is a link
+/// would have this machine's own files (a local mirror, anything readable) judged as if a
+/// mirror had served them through the bundle's vantage. So every directory from the
+/// bundle down to the entry must be a real one. A part that does not exist is left to the
+/// run (an entry that served nothing has no directory). Checked once here: a bundle is
+/// someone else's files at rest, not a directory another user changes while we merge.
+fn no_link_on_the_way(dir: &Path, rel: &Path) -> Result<(), String> {
+    let mut at = dir.to_path_buf();
+    for part in rel.components() {
+        at.push(part);
+        match std::fs::symlink_metadata(&at) {
+            Ok(meta) if meta.file_type().is_symlink() => {
+                return Err(format!(
+                    "{} is a symbolic link; a bundle is read only through its own directories",
+                    crate::text::shown(&at.display().to_string())
+                ));
+            }
+            Ok(meta) if !meta.is_dir() => {
+                return Err(format!(
+                    "{} is not a directory",
+                    crate::text::shown(&at.display().to_string())
+                ));
+            }
+            Ok(_) => {}
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(()),
+            Err(e) => return Err(e.to_string()),
+        }
+    }
+    Ok(())
 }
 
 fn read_trust_file(path: &Path) -> Result<Vec<u8>, String> {
