@@ -567,6 +567,44 @@ fn bundles_pinned_to_different_roots_are_refused() {
     assert_eq!(vantage_names(&r), ["direct-fr", "direct-de"]);
 }
 
+/// The same root, written by another tool (compact JSON, no final newline), is the same
+/// pinned trust: `--profile` compares what is pinned, not how the file is formatted.
+#[test]
+fn the_auditors_profile_may_format_the_same_root_differently() {
+    let mut w = World::new();
+    let (profile_path, _) = two_mirrors(&mut w);
+    bundle(w.path(), &profile_path, "bundle-fr", &["direct=FR"]);
+    let pinned: Value = serde_json::from_slice(&std::fs::read(w.pinned_path()).unwrap()).unwrap();
+    let compact = w.path().join("compact-root.json");
+    std::fs::write(&compact, serde_json::to_vec(&pinned).unwrap()).unwrap();
+    let mine = profile_pinned(&w, "mine.toml", &compact, &[("a", "FR"), ("b", "DE")]);
+    let (code, r) = merge(
+        w.path(),
+        &["bundle-fr"],
+        &["--profile", mine.to_str().unwrap()],
+    );
+    assert_eq!(code, Some(0), "{r:#}");
+
+    // A profile whose pinned root cannot be read says so, and is not called a bundle.
+    let gone = profile_pinned(
+        &w,
+        "gone.toml",
+        &w.path().join("no-such-root.json"),
+        &[("a", "FR")],
+    );
+    let out = merge_out(
+        w.path(),
+        &["bundle-fr"],
+        &["--profile", gone.to_str().unwrap()],
+    );
+    assert_refused(&out, "cannot read the pinned trust");
+    assert!(
+        out.stderr.contains("no-such-root.json"),
+        "{}",
+        out.describe()
+    );
+}
+
 // ---------------------------------------------------------------------------------------
 // 6. Two runners' `direct` are two vantages
 

@@ -12,6 +12,7 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 
+use crate::envelope::Envelope;
 use crate::fsutil::read_below;
 use crate::profile::{Location, MAX_PROFILE_BYTES, Profile, ProfileError};
 use crate::vantage::{Kind, VantageSpec};
@@ -29,6 +30,8 @@ pub enum MergeError {
     TooMany,
     #[error("bundle {dir}: {reason}")]
     Bundle { dir: String, reason: String },
+    #[error("cannot read the pinned trust {path} of --profile: {reason}")]
+    PinnedTrust { path: String, reason: String },
     #[error("bundle {dir} is pinned to other trust than {first} ({what}): refusing to merge")]
     DifferentTrust {
         dir: String,
@@ -81,13 +84,13 @@ pub fn load(dirs: &[PathBuf], pin: Option<&Profile>) -> Result<Merged, MergeErro
     let first = &bundles[0];
     let pinned = match pin {
         Some(p) => {
-            let bytes = read_trust_file(&p.root).map_err(|reason| MergeError::Bundle {
-                dir: p.root.display().to_string(),
+            let bytes = read_trust_file(&p.root).map_err(|reason| MergeError::PinnedTrust {
+                path: p.root.display().to_string(),
                 reason,
             })?;
             Some((
                 p.clone(),
-                bytes,
+                as_kept(p, bytes),
                 format!("the profile's {}", p.root.display()),
             ))
         }
@@ -220,6 +223,7 @@ fn read_bundle(dir: &Path) -> Result<Bundle, MergeError> {
         })?
         .to_owned();
     let trust = read_below(dir, &rel, MAX_TRUST_BYTES).map_err(|e| bad(format!("{rel}: {e}")))?;
+    let trust = as_kept(&profile, trust);
     for m in &profile.mirrors {
         let inside = match &m.location {
             Location::Dir(d) if !d.components().any(|c| c == std::path::Component::ParentDir) => {
@@ -290,6 +294,23 @@ fn no_link_on_the_way(dir: &Path, rel: &Path) -> Result<(), String> {
         }
     }
     Ok(())
+}
+
+/// The pinned trust as a bundle keeps it, so that the same trust compares equal however its
+/// file was written: a native bundle keeps the pinned root re-serialised
+/// (`Envelope::to_json_bytes` in `EvidenceDir::finish_native`), so a user's root file in
+/// another layout (compact JSON, no final newline, another tool's indentation) would
+/// otherwise never match their own bundles. The other schemes keep the file as read, and
+/// are compared so. Bytes that do not parse are left as they are (and then differ, or fail
+/// when the run loads them).
+fn as_kept(profile: &Profile, bytes: Vec<u8>) -> Vec<u8> {
+    if profile.scheme == "native"
+        && profile.signed.is_none()
+        && let Ok(envelope) = Envelope::parse(&bytes, MAX_TRUST_BYTES)
+    {
+        return envelope.to_json_bytes();
+    }
+    bytes
 }
 
 fn read_trust_file(path: &Path) -> Result<Vec<u8>, String> {
