@@ -910,6 +910,35 @@ fn text_from_a_bundle_never_reaches_the_terminal_raw() {
     );
 }
 
+/// A bundle that names one of its vantages after another machine's renamed one
+/// (`direct@runner-b`) must not merge its entries into that machine's column.
+#[test]
+fn a_bundle_cannot_pose_as_another_runners_vantage() {
+    let mut w = World::new();
+    let (profile, _) = two_mirrors(&mut w);
+    bundle(
+        w.path(),
+        &profile,
+        "runner-a",
+        &["direct", "name=direct@runner-b,kind=direct"],
+    );
+    let old = previous(&w);
+    w.on("b").serves(&old);
+    bundle(w.path(), &profile, "runner-b", &["direct"]);
+    let out = merge_out(w.path(), &["runner-a", "runner-b"], &["--json"]);
+    assert_refused(&out, "direct@runner-b");
+    assert!(
+        out.stderr.contains("runner-a") && out.stderr.contains("bundles runner-a and runner-b"),
+        "both bundles are named: {}",
+        out.describe()
+    );
+    // Each machine alone is fine.
+    for alone in ["runner-a", "runner-b"] {
+        let (_, r) = merge(w.path(), &[alone], &[]);
+        assert_eq!(cells(&r).len(), 2 * vantage_names(&r).len(), "{r:#}");
+    }
+}
+
 // ---------------------------------------------------------------------------------------
 // 9. Other schemes
 

@@ -30,6 +30,14 @@ pub enum MergeError {
     TooMany,
     #[error("bundle {dir}: {reason}")]
     Bundle { dir: String, reason: String },
+    #[error(
+        "bundles {first} and {second} both have a vantage named {name} once merged: refusing to mix their observations (rename the vantage)"
+    )]
+    VantageClash {
+        name: String,
+        first: String,
+        second: String,
+    },
     #[error("cannot read the pinned trust {path} of --profile: {reason}")]
     PinnedTrust { path: String, reason: String },
     #[error("bundle {dir} is pinned to other trust than {first} ({what}): refusing to merge")]
@@ -143,6 +151,11 @@ pub fn load(dirs: &[PathBuf], pin: Option<&Profile>) -> Result<Merged, MergeErro
     };
     let mut vantages = Vec::new();
     let mut mirrors = Vec::new();
+    // Which bundle each name of the merge belongs to. Renaming alone does not make names
+    // unique: a bundle may itself call a vantage `direct@runner-b`, the name another
+    // bundle's `direct` gets here, and its entries would then be judged as that runner's
+    // (one column holding two machines' views, each mirror twice).
+    let mut owner: BTreeMap<String, &Path> = BTreeMap::new();
     for b in &bundles {
         for name in bundle_vantage_names(b) {
             let mut spec = b
@@ -158,6 +171,13 @@ pub fn load(dirs: &[PathBuf], pin: Option<&Profile>) -> Result<Merged, MergeErro
                     country: crate::profile::UNKNOWN_COUNTRY.into(),
                 });
             spec.name = rename(b, &name);
+            if let Some(other) = owner.insert(spec.name.clone(), &b.dir) {
+                return Err(MergeError::VantageClash {
+                    name: crate::text::shown(&spec.name).into_owned(),
+                    first: other.display().to_string(),
+                    second: b.dir.display().to_string(),
+                });
+            }
             vantages.push(spec);
         }
         for m in &b.profile.mirrors {
