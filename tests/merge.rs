@@ -888,6 +888,10 @@ fn text_from_a_bundle_never_reaches_the_terminal_raw() {
             "source = \"http://evil.example/\\u001b]0;owned\\u0007\\u001b[2J\"",
         )
         .replace("name = \"a\"", "name = \"a\\u001b[31m\\u202e\\r\"")
+        .replace(
+            "vantage = \"direct-fr\"",
+            "vantage = \"fr\\u001b[8m\\u0085\"",
+        )
     });
     for format in [&[][..], &["--json"][..]] {
         let out = merge_out(w.path(), &["good", "loud"], format);
@@ -907,6 +911,10 @@ fn text_from_a_bundle_never_reaches_the_terminal_raw() {
             .iter()
             .any(|m| m["url"] == "http://evil.example/\u{1b}]0;owned\u{7}\u{1b}[2J"),
         "the claim is kept, as data: {r:#}"
+    );
+    assert!(
+        vantage_names(&r).contains(&"fr\u{1b}[8m\u{85}".to_owned()),
+        "{r:#}"
     );
 }
 
@@ -1019,6 +1027,13 @@ mod schemes {
             ])
         );
         assert_eq!(targeted(&merged).len(), 1, "{merged:#}");
+        // The auditor's own profile pins the same key and signed file: accepted.
+        let (code, pinned) = merge(
+            e.path(),
+            &["bundle-fr", "bundle-de"],
+            &["--profile", profile.to_str().unwrap()],
+        );
+        assert_eq!((code, cells(&pinned)), (Some(1), cells(&merged)));
 
         // The forged list, moved into the FR bundle's place for b, is invalid there too:
         // it is the signature that decides, not which bundle holds it.
@@ -1072,6 +1087,16 @@ mod schemes {
             cells(&merged),
             statuses(&[("m via direct-fr", "ok"), ("m via direct-de", "ok")])
         );
+        let (code, _) = merge(
+            dir.path(),
+            &["bundle-fr", "bundle-de"],
+            &["--profile", profile.to_str().unwrap()],
+        );
+        assert_eq!(
+            code,
+            Some(0),
+            "the profile that made the bundles pins the same root"
+        );
 
         // One kept metadata file edited after signing: that entry no longer verifies.
         let de = entry_dir(
@@ -1087,7 +1112,11 @@ mod schemes {
         let (code, tampered) = merge(dir.path(), &["bundle-fr", "bundle-de"], &[]);
         assert_eq!(code, Some(1), "{tampered:#}");
         assert_eq!(entry(&tampered, "m", "direct-fr")["status"], "ok");
-        assert_ne!(entry(&tampered, "m", "direct-de")["status"], "ok");
+        assert_eq!(
+            entry(&tampered, "m", "direct-de")["status"],
+            "invalid",
+            "{tampered:#}"
+        );
     }
 
     fn find_file(dir: &Path, name: &str) -> PathBuf {
