@@ -1098,6 +1098,17 @@ mod schemes {
             "the profile that made the bundles pins the same root"
         );
 
+        // A bundle that checked other targets described another stream: refused, not judged
+        // against the first bundle's targets.
+        let other = dir.path().join("other.toml");
+        let text = std::fs::read_to_string(&profile).unwrap();
+        std::fs::write(&other, text.replace("[\"pkg.tar\"]", "[\"other.tar\"]")).unwrap();
+        bundle(dir.path(), &other, "bundle-other", &["direct=US"]);
+        assert_refused(
+            &merge_out(dir.path(), &["bundle-fr", "bundle-other"], &[]),
+            "bundle-other",
+        );
+
         // One kept metadata file edited after signing: that entry no longer verifies.
         let de = entry_dir(
             &dir.path().join("bundle-de"),

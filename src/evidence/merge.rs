@@ -133,6 +133,13 @@ pub fn load(dirs: &[PathBuf], pin: Option<&Profile>) -> Result<Merged, MergeErro
         if b.profile.channel != reference.channel {
             return Err(differs("channel"));
         }
+        // A TUF run checks the targets its profile names: with others, the merged run
+        // would judge this bundle's metadata by the first bundle's list (a target its own
+        // run found missing would pass, or the reverse).
+        let targets = |p: &Profile| p.tuf.as_ref().map(|t| t.targets.clone());
+        if targets(&b.profile) != targets(reference) {
+            return Err(differs("TUF targets"));
+        }
     }
 
     // A vantage name used by more than one bundle is two vantages: say whose.
