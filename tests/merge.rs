@@ -388,6 +388,33 @@ fn a_black_box_freezing_one_mirror_in_one_country_is_targeting_once_merged() {
     assert_eq!(entry(&merged, "b", "direct-fr")["version"], V);
 }
 
+/// A black box that flips artifact bytes for one country: that machine's run finds the
+/// artifact corrupt. Bundles keep release documents, not artifacts, so the merge must
+/// still not call that mirror `ok` through that vantage (nor exit 0).
+#[test]
+#[ignore = "bundles keep no artifact verdicts: merge re-judges documents only and reports the corrupt artifact as skipped and the entry ok"]
+fn artifact_bytes_flipped_for_one_country_stay_a_failure_once_merged() {
+    let mut w = World::new();
+    let (profile, rel) = two_mirrors(&mut w);
+    w.mirror("flipped", "DE")
+        .serves(&rel)
+        .tamper_artifact(ZIP)
+        .over_http();
+    let black_box =
+        SocksProxy::start(Rules::honest().route(&target(&w, "b"), w.server("flipped").addr()));
+    bundle(w.path(), &profile, "bundle-fr", &["direct=FR"]);
+    let de = bundle(
+        w.path(),
+        &profile,
+        "bundle-de",
+        &[&via(&black_box, "de-isp", "DE")],
+    );
+    assert_eq!(entry(&de, "b", "de-isp")["status"], "corrupt", "{de:#}");
+    let (code, merged) = merge(w.path(), &["bundle-fr", "bundle-de"], &[]);
+    assert_eq!(code, Some(1), "{merged:#}");
+    assert_ne!(entry(&merged, "b", "de-isp")["status"], "ok", "{merged:#}");
+}
+
 // ---------------------------------------------------------------------------------------
 // 3. Equivocation visible only across bundles
 
