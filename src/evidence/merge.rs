@@ -12,8 +12,9 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 
+use crate::envelope::Envelope;
 use crate::fsutil::read_below;
-use crate::profile::{MAX_PROFILE_BYTES, Profile};
+use crate::profile::{Location, MAX_PROFILE_BYTES, Profile, ProfileError};
 use crate::vantage::{Kind, VantageSpec};
 
 /// Bundles one merge joins at most.
@@ -29,6 +30,16 @@ pub enum MergeError {
     TooMany,
     #[error("bundle {dir}: {reason}")]
     Bundle { dir: String, reason: String },
+    #[error(
+        "bundles {first} and {second} both have a vantage named {name} once merged: refusing to mix their observations (rename the vantage)"
+    )]
+    VantageClash {
+        name: String,
+        first: String,
+        second: String,
+    },
+    #[error("cannot read the pinned trust {path} of --profile: {reason}")]
+    PinnedTrust { path: String, reason: String },
     #[error("bundle {dir} is pinned to other trust than {first} ({what}): refusing to merge")]
     DifferentTrust {
         dir: String,
@@ -81,13 +92,13 @@ pub fn load(dirs: &[PathBuf], pin: Option<&Profile>) -> Result<Merged, MergeErro
     let first = &bundles[0];
     let pinned = match pin {
         Some(p) => {
-            let bytes = read_trust_file(&p.root).map_err(|reason| MergeError::Bundle {
-                dir: p.root.display().to_string(),
+            let bytes = read_trust_file(&p.root).map_err(|reason| MergeError::PinnedTrust {
+                path: p.root.display().to_string(),
                 reason,
             })?;
             Some((
                 p.clone(),
-                bytes,
+                as_kept(p, bytes),
                 format!("the profile's {}", p.root.display()),
             ))
         }
@@ -122,6 +133,13 @@ pub fn load(dirs: &[PathBuf], pin: Option<&Profile>) -> Result<Merged, MergeErro
         if b.profile.channel != reference.channel {
             return Err(differs("channel"));
         }
+        // A TUF run checks the targets its profile names: with others, the merged run
+        // would judge this bundle's metadata by the first bundle's list (a target its own
+        // run found missing would pass, or the reverse).
+        let targets = |p: &Profile| p.tuf.as_ref().map(|t| t.targets.clone());
+        if targets(&b.profile) != targets(reference) {
+            return Err(differs("TUF targets"));
+        }
     }
 
     // A vantage name used by more than one bundle is two vantages: say whose.
@@ -140,6 +158,11 @@ pub fn load(dirs: &[PathBuf], pin: Option<&Profile>) -> Result<Merged, MergeErro
     };
     let mut vantages = Vec::new();
     let mut mirrors = Vec::new();
+    // Which bundle each name of the merge belongs to. Renaming alone does not make names
+    // unique: a bundle may itself call a vantage `direct@runner-b`, the name another
+    // bundle's `direct` gets here, and its entries would then be judged as that runner's
+    // (one column holding two machines' views, each mirror twice).
+    let mut owner: BTreeMap<String, &Path> = BTreeMap::new();
     for b in &bundles {
         for name in bundle_vantage_names(b) {
             let mut spec = b
@@ -155,6 +178,13 @@ pub fn load(dirs: &[PathBuf], pin: Option<&Profile>) -> Result<Merged, MergeErro
                     country: crate::profile::UNKNOWN_COUNTRY.into(),
                 });
             spec.name = rename(b, &name);
+            if let Some(other) = owner.insert(spec.name.clone(), &b.dir) {
+                return Err(MergeError::VantageClash {
+                    name: crate::text::shown(&spec.name).into_owned(),
+                    first: other.display().to_string(),
+                    second: b.dir.display().to_string(),
+                });
+            }
             vantages.push(spec);
         }
         for m in &b.profile.mirrors {
@@ -196,7 +226,15 @@ fn read_bundle(dir: &Path) -> Result<Bundle, MergeError> {
     let bytes = read_below(dir, "profile.toml", MAX_PROFILE_BYTES)
         .map_err(|e| bad(format!("profile.toml: {e} (is this an evidence bundle?)")))?;
     let text = std::str::from_utf8(&bytes).map_err(|_| bad("profile.toml is not UTF-8".into()))?;
-    let profile = Profile::parse(text, dir).map_err(|e| bad(e.to_string()))?;
+    // The bundle is already named: say what in its profile.toml is wrong, without the
+    // empty file name `Profile::parse` leaves for its caller to fill.
+    let profile = Profile::parse(text, dir).map_err(|e| {
+        bad(match e {
+            ProfileError::Parse { reason, .. } => format!("profile.toml: {reason}"),
+            ProfileError::Tuf { error, .. } => format!("profile.toml: {error}"),
+            other => format!("profile.toml: {other}"),
+        })
+    })?;
     // The pinned trust must be the bundle's own file, not a path out of it.
     let rel = profile
         .root
@@ -204,21 +242,35 @@ fn read_bundle(dir: &Path) -> Result<Bundle, MergeError> {
         .ok()
         .and_then(|r| r.to_str())
         .filter(|r| !r.split('/').any(|c| c == ".." || c.is_empty()))
-        .ok_or_else(|| bad("its pinned trust is not a file inside the bundle".into()))?
+        .ok_or_else(|| {
+            bad(format!(
+                "its pinned trust {} is not a file inside the bundle",
+                crate::text::shown(&profile.root.display().to_string())
+            ))
+        })?
         .to_owned();
     let trust = read_below(dir, &rel, MAX_TRUST_BYTES).map_err(|e| bad(format!("{rel}: {e}")))?;
+    let trust = as_kept(&profile, trust);
     for m in &profile.mirrors {
-        match &m.location {
-            crate::profile::Location::Dir(d)
-                if d.starts_with(dir)
-                    && !d.components().any(|c| c == std::path::Component::ParentDir) => {}
-            _ => {
-                return Err(bad(format!(
-                    "entry {} is not a directory inside the bundle",
-                    crate::text::shown(&m.url)
-                )));
+        let inside = match &m.location {
+            Location::Dir(d) if !d.components().any(|c| c == std::path::Component::ParentDir) => {
+                d.strip_prefix(dir).ok()
             }
-        }
+            _ => None,
+        };
+        let Some(rel) = inside else {
+            let at = match &m.location {
+                Location::Dir(d) => d.display().to_string(),
+                Location::Http(u) => u.to_string(),
+            };
+            return Err(bad(format!(
+                "entry {} is read from {}, not from a directory inside the bundle",
+                crate::text::shown(&m.url),
+                crate::text::shown(&at)
+            )));
+        };
+        no_link_on_the_way(dir, rel)
+            .map_err(|reason| bad(format!("entry {}: {reason}", crate::text::shown(&m.url))))?;
     }
     let label = dir
         .file_name()
@@ -237,6 +289,55 @@ fn read_bundle(dir: &Path) -> Result<Bundle, MergeError> {
         profile,
         trust,
     })
+}
+
+/// Files below an entry's directory are read without following links (`fsutil::open_below`),
+/// but the directory itself is opened as named: a bundle whose `mirrors/0000` is a link
+/// would have this machine's own files (a local mirror, anything readable) judged as if a
+/// mirror had served them through the bundle's vantage. So every directory from the
+/// bundle down to the entry must be a real one. A part that does not exist is left to the
+/// run (an entry that served nothing has no directory). Checked once here: a bundle is
+/// someone else's files at rest, not a directory another user changes while we merge.
+fn no_link_on_the_way(dir: &Path, rel: &Path) -> Result<(), String> {
+    let mut at = dir.to_path_buf();
+    for part in rel.components() {
+        at.push(part);
+        match std::fs::symlink_metadata(&at) {
+            Ok(meta) if meta.file_type().is_symlink() => {
+                return Err(format!(
+                    "{} is a symbolic link; a bundle is read only through its own directories",
+                    crate::text::shown(&at.display().to_string())
+                ));
+            }
+            Ok(meta) if !meta.is_dir() => {
+                return Err(format!(
+                    "{} is not a directory",
+                    crate::text::shown(&at.display().to_string())
+                ));
+            }
+            Ok(_) => {}
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(()),
+            Err(e) => return Err(e.to_string()),
+        }
+    }
+    Ok(())
+}
+
+/// The pinned trust as a bundle keeps it, so that the same trust compares equal however its
+/// file was written: a native bundle keeps the pinned root re-serialised
+/// (`Envelope::to_json_bytes` in `EvidenceDir::finish_native`), so a user's root file in
+/// another layout (compact JSON, no final newline, another tool's indentation) would
+/// otherwise never match their own bundles. The other schemes keep the file as read, and
+/// are compared so. Bytes that do not parse are left as they are (and then differ, or fail
+/// when the run loads them).
+fn as_kept(profile: &Profile, bytes: Vec<u8>) -> Vec<u8> {
+    if profile.scheme == "native"
+        && profile.signed.is_none()
+        && let Ok(envelope) = Envelope::parse(&bytes, MAX_TRUST_BYTES)
+    {
+        return envelope.to_json_bytes();
+    }
+    bytes
 }
 
 fn read_trust_file(path: &Path) -> Result<Vec<u8>, String> {
