@@ -1529,6 +1529,7 @@ mod limited_tests {
             vantage: None,
             address: None,
             route: Default::default(),
+            artifacts_claim: None,
         };
         let fetcher = Fetcher::new(FetchConfig::default(), std::slice::from_ref(&mirror)).unwrap();
         let rt = tokio::runtime::Builder::new_current_thread()

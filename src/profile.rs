@@ -132,6 +132,10 @@ struct MirrorDoc {
     /// that run recorded it): it is shown unreachable, and nothing is read.
     #[serde(default)]
     unreached: Option<String>,
+    /// `corrupt: reason` or `incomplete: reason`: what the run that took the evidence found
+    /// of the entry's artifacts, which a bundle does not keep (its claim, shown as such).
+    #[serde(default)]
+    artifacts_failed: Option<String>,
 }
 
 /// Where a mirror's files are read from.
@@ -157,6 +161,32 @@ pub struct Mirror {
     pub address: Option<IpAddr>,
     /// How this entry's requests travel when not by this machine's HTTP client.
     pub route: Route,
+    /// From an evidence bundle: what the run that took it found of this entry's artifacts.
+    pub artifacts_claim: Option<ArtifactsClaim>,
+}
+
+/// An evidence bundle's word on an entry's artifacts, which it does not keep: a re-check
+/// that reads no artifact shows the entry as that run judged it, naming the claim.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ArtifactsClaim {
+    /// `corrupt` rather than `incomplete`.
+    pub corrupt: bool,
+    pub reason: String,
+}
+
+impl ArtifactsClaim {
+    fn parse(text: &str) -> Option<ArtifactsClaim> {
+        let (status, reason) = text.split_once(':')?;
+        let corrupt = match status.trim() {
+            "corrupt" => true,
+            "incomplete" => false,
+            _ => return None,
+        };
+        Some(ArtifactsClaim {
+            corrupt,
+            reason: reason.trim().to_owned(),
+        })
+    }
 }
 
 /// How a mirror entry's bytes travel.
@@ -399,13 +429,19 @@ impl Profile {
                 // otherwise be a local directory that can only fail.
                 refuse_bare_host(&m.url, base)?;
                 let mut mirror = Mirror::new(&m.url, &country, m.name, m.proxy, base)?;
-                if (m.address.is_some() || m.unreached.is_some()) && m.vantage.is_none() {
+                if m.address.is_some() && m.vantage.is_none() {
                     return Err(ProfileError::Mirror {
                         url: m.url.clone(),
-                        reason:
-                            "address and unreached are only given with vantage (evidence bundles)"
-                                .into(),
+                        reason: "address is only given with vantage (evidence bundles)".into(),
                     });
+                }
+                if let Some(claim) = &m.artifacts_failed {
+                    mirror.artifacts_claim =
+                        Some(ArtifactsClaim::parse(claim).ok_or_else(|| ProfileError::Mirror {
+                            url: m.url.clone(),
+                            reason: "artifacts_failed must be \"corrupt: REASON\" or \"incomplete: REASON\""
+                                .into(),
+                        })?);
                 }
                 mirror.vantage = m.vantage;
                 mirror.address = m.address;
@@ -706,6 +742,7 @@ impl Mirror {
             vantage: None,
             address: None,
             route: Route::Http,
+            artifacts_claim: None,
         })
     }
 

@@ -392,7 +392,6 @@ fn a_black_box_freezing_one_mirror_in_one_country_is_targeting_once_merged() {
 /// artifact corrupt. Bundles keep release documents, not artifacts, so the merge must
 /// still not call that mirror `ok` through that vantage (nor exit 0).
 #[test]
-#[ignore = "bundles keep no artifact verdicts: merge re-judges documents only and reports the corrupt artifact as skipped and the entry ok"]
 fn artifact_bytes_flipped_for_one_country_stay_a_failure_once_merged() {
     let mut w = World::new();
     let (profile, rel) = two_mirrors(&mut w);
@@ -683,7 +682,6 @@ fn two_runners_direct_vantages_stay_apart_and_are_compared() {
 /// runner must still show in the merge as unreachable from it, or the merge cannot see
 /// that a country is cut off from a mirror.
 #[test]
-#[ignore = "plain bundles do not record entries that served nothing yet: src/evidence/mod.rs writes `unreached` only for runs with vantages"]
 fn a_mirror_down_for_a_plain_runner_is_unreachable_in_the_merge() {
     let mut w = World::new();
     let (profile, _) = two_mirrors(&mut w);

@@ -20,7 +20,7 @@ use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 
 use crate::profile::{Mirror, Profile};
-use crate::report::Report;
+use crate::report::{Report, Status};
 use crate::schemes::native::NativeLatest;
 
 #[derive(Debug, thiserror::Error)]
@@ -443,26 +443,27 @@ impl Bundle {
         push_vantages(&mut profile, report);
         for (i, (mirror, served)) in served.iter().enumerate() {
             if !served {
-                // In a run with vantages, what an entry did not serve is part of the
-                // picture (a vantage that reached nothing is degraded; a mirror one country
-                // cannot reach is targeted), so a merge must know of it.
+                // What an entry did not serve is part of the picture (a vantage that
+                // reached nothing is degraded; a mirror one country cannot reach is
+                // targeted; a mirror down for one CI runner is not ok), so a re-check or a
+                // merge must know of it: listed with the run's reason, nothing to read.
+                let why = report
+                    .mirrors
+                    .get(i)
+                    .and_then(|m| m.error.clone())
+                    .unwrap_or_else(|| "nothing kept".into());
+                let _ = writeln!(
+                    profile,
+                    "\n[[mirrors]]\nurl = {}\nsource = {}\ncountry = {}\nunreached = {}",
+                    toml_str(&mirror_dir(i)),
+                    toml_str(&mirror.url),
+                    toml_str(&mirror.country),
+                    toml_str(&crate::envelope::one_line(&why)),
+                );
                 if let Some(v) = &mirror.vantage {
-                    let why = report
-                        .mirrors
-                        .get(i)
-                        .and_then(|m| m.error.clone())
-                        .unwrap_or_else(|| "nothing kept".into());
-                    let _ = writeln!(
-                        profile,
-                        "\n[[mirrors]]\nurl = {}\nsource = {}\ncountry = {}\nvantage = {}\nunreached = {}",
-                        toml_str(&mirror_dir(i)),
-                        toml_str(&mirror.url),
-                        toml_str(&mirror.country),
-                        toml_str(v),
-                        toml_str(&crate::envelope::one_line(&why)),
-                    );
-                    push_labels(&mut profile, mirror);
+                    let _ = writeln!(profile, "vantage = {}", toml_str(v));
                 }
+                push_labels(&mut profile, mirror);
                 continue;
             }
             let sub = mirror_dir(i);
@@ -474,6 +475,21 @@ impl Bundle {
                 format!("{}\n", mirror.url).as_bytes(),
             )?;
             push_mirror(&mut profile, &sub, mirror);
+            // Artifacts are not kept, so what the run found of them can only be claimed:
+            // a re-check or a merge then shows the entry as the run judged it, saying so.
+            if let Some(m) = report.mirrors.get(i)
+                && matches!(m.status, Status::Corrupt | Status::Incomplete)
+            {
+                let _ = writeln!(
+                    profile,
+                    "artifacts_failed = {}",
+                    toml_str(&format!(
+                        "{}: {}",
+                        m.status.as_str(),
+                        crate::envelope::one_line(&m.error.as_deref().unwrap_or(""))
+                    ))
+                );
+            }
         }
         self.put("profile.toml", profile.as_bytes())?;
         self.put("report.json", report.to_json().as_bytes())

@@ -460,6 +460,18 @@ async fn pipeline<S: Scheme>(
                 {
                     (st, why) = (s, Some(w));
                 }
+                if let (ArtifactMode::None, Some(claim)) = (opts.artifacts, &m.artifacts_claim) {
+                    // Evidence keeps no artifacts: the run that took it is taken at its word.
+                    st = if claim.corrupt {
+                        Status::Corrupt
+                    } else {
+                        Status::Incomplete
+                    };
+                    why = Some(format!(
+                        "artifacts, as the run that took this evidence found them (not kept, so not re-checked): {}",
+                        claim.reason
+                    ));
+                }
                 let arts = results
                     .into_iter()
                     .map(|c| artifacts::report(c.name, c.outcome))
