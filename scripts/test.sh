@@ -21,6 +21,18 @@ else
     unset MIRRORPROOF_PYTHON
     echo "test.sh: python-tuf could not be installed; the TUF differential suite will skip" >&2
 fi
+# A private Tor network on loopback for the managed-Tor tests (tests/tor_vantage.rs), started
+# once for all of them; its tor processes exit by themselves when this script does.
+tor_net="$(mktemp -d)/net"
+if scripts/tor-testnet.sh start "$tor_net"; then
+    export MIRRORPROOF_TOR_TESTNET="$tor_net"
+    trap 'scripts/tor-testnet.sh stop "$tor_net" >/dev/null 2>&1 || true' EXIT
+elif [ "${CI:-}" = "true" ]; then
+    echo "test.sh: the private Tor network did not start" >&2
+    exit 1
+else
+    echo "test.sh: the private Tor network did not start; tests/tor_vantage.rs will try on its own" >&2
+fi
 if [ "$(id -u)" -ne 0 ]; then
     echo "test.sh: not running as root, so these tests are skipped: they mount a tmpfs to" >&2
     echo "test.sh: simulate a full or read-only state directory, and mounting needs root:" >&2

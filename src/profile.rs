@@ -443,6 +443,12 @@ impl Profile {
                                 .into(),
                         })?);
                 }
+                if let Some(v) = &m.vantage {
+                    crate::vantage::check_name(v).map_err(|reason| ProfileError::Mirror {
+                        url: m.url.clone(),
+                        reason: format!("vantage: {reason}"),
+                    })?;
+                }
                 mirror.vantage = m.vantage;
                 mirror.address = m.address;
                 if let Some(why) = m.unreached {

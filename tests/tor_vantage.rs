@@ -166,3 +166,90 @@ fn tor_vantages_leave_through_an_exit_in_their_country() {
     assert!(msg.contains("tor:JP") && msg.contains("5 s"), "{msg}");
     assert!(!msg.contains('\n'), "{msg}");
 }
+
+/// `check --vantage tor:CC` from the command line: every entry through a tor vantage is
+/// carried by an exit in its country (read back from tor's control port into the report),
+/// and a country without an exit is a degraded vantage that decides nothing.
+#[test]
+fn check_through_tor_records_the_exit_that_carried_every_entry() {
+    let Some(net) = Testnet::get() else {
+        return;
+    };
+    let (w, _release) = common::vantages::world(3);
+    let names = common::vantages::names(3);
+    let profile = common::vantages::profile(&w, "tor.toml", &names, &[]);
+    let torrc = net.client_torrc().display().to_string();
+    let run = common::vantages::check(
+        &w,
+        &profile,
+        &[
+            "--vantage",
+            "direct",
+            "--vantage",
+            "tor:FR",
+            "--vantage",
+            "tor:DE",
+            "--vantage",
+            "tor:JP",
+            "--tor-config",
+            &torrc,
+            "--tor-bootstrap-timeout",
+            "10",
+            "--timeout",
+            "20",
+        ],
+    );
+    assert_eq!(run.code(), Some(0), "{}", run.table());
+    assert!(run.targeted().is_empty(), "{}", run.table());
+    for (vantage, cc) in [("tor-fr", "FR"), ("tor-de", "DE")] {
+        assert_eq!(run.vantage_status(vantage), "ok", "{}", run.table());
+        assert_eq!(run.vantage(vantage)["country_source"], "tor-geoip");
+        let want = net.exit(cc);
+        for name in &names {
+            let e = run.entry(name, vantage);
+            assert_eq!(e["status"], "ok", "{e:#}");
+            assert_eq!(e["carried_by"]["by"], "tor", "{e:#}");
+            let exits = e["carried_by"]["exits"].as_array().expect("exits");
+            assert_eq!(exits.len(), 1, "{e:#}");
+            assert_eq!(exits[0]["fingerprint"], want.fingerprint.as_str(), "{e:#}");
+            assert_eq!(exits[0]["address"], want.address.as_str(), "{e:#}");
+            assert_eq!(exits[0]["country"], cc, "{e:#}");
+        }
+    }
+    // No exit in JP: the vantage is degraded, its entries say why, nothing went out directly.
+    assert_eq!(run.vantage_status("tor-jp"), "degraded", "{}", run.table());
+    for name in &names {
+        let e = run.entry(name, "tor-jp");
+        assert_eq!(e["status"], "unreachable", "{e:#}");
+        let why = e["error"].as_str().expect("a reason");
+        assert!(why.contains("tor:JP") && why.contains("bootstrap"), "{why}");
+        assert!(e.get("carried_by").is_none(), "{e:#}");
+    }
+    // The human report says "via an exit in FR", never "users in".
+    let human = common::binary::run_in(
+        w.path(),
+        &[
+            "check",
+            &profile.display().to_string(),
+            "--no-state",
+            "--vantage",
+            "tor:FR",
+            "--tor-config",
+            &torrc,
+            "--timeout",
+            "20",
+        ],
+    );
+    assert_eq!(human.code, Some(0), "{}", human.describe());
+    assert!(
+        human.stdout.contains("via an exit in FR"),
+        "{}",
+        human.describe()
+    );
+    assert!(
+        human.stdout.contains(&net.exit("FR").fingerprint),
+        "{}",
+        human.describe()
+    );
+    assert!(!human.stdout.contains("users in"), "{}", human.describe());
+}

@@ -19,6 +19,9 @@ use crate::vantage::{Kind, VantageSpec};
 
 /// Bundles one merge joins at most.
 pub const MAX_BUNDLES: usize = 256;
+/// Entries one merge judges at most, over all bundles: what a merge holds in memory
+/// follows this, not what bundles choose to list.
+pub const MAX_ENTRIES: usize = 100_000;
 /// The pinned trust files are small (a root, a key); this bounds reading them.
 const MAX_TRUST_BYTES: u64 = 8 * 1024 * 1024;
 
@@ -28,6 +31,8 @@ pub enum MergeError {
     Empty,
     #[error("more than {MAX_BUNDLES} bundles")]
     TooMany,
+    #[error("the bundles list more than {MAX_ENTRIES} entries together")]
+    TooManyEntries,
     #[error("bundle {dir}: {reason}")]
     Bundle { dir: String, reason: String },
     #[error(
@@ -192,6 +197,9 @@ pub fn load(dirs: &[PathBuf], pin: Option<&Profile>) -> Result<Merged, MergeErro
             let v = m.vantage.clone().unwrap_or_else(|| DIRECT.to_owned());
             m.vantage = Some(rename(b, &v));
             mirrors.push(m);
+            if mirrors.len() > MAX_ENTRIES {
+                return Err(MergeError::TooManyEntries);
+            }
         }
     }
     let mut profile = first.profile.clone();

@@ -276,7 +276,7 @@ fn default_name(kind: Kind, country: &str) -> String {
 }
 
 /// Names appear in reports, evidence paths and Tor's SOCKS usernames: keep them plain.
-fn check_name(n: &str) -> Result<(), String> {
+pub(crate) fn check_name(n: &str) -> Result<(), String> {
     let ok = !n.is_empty()
         && n.len() <= 64
         && n.bytes()
