@@ -192,20 +192,50 @@ impl Globalping {
         limit: u64,
         timeout: Duration,
     ) -> Result<ProbeAnswer, GlobalpingError> {
+        self.get_seen(url, country, limit, timeout).await.0
+    }
+
+    /// [`Globalping::get`], and the probe that ran the GET whenever one did, whatever came
+    /// of it: a probe that could not reach the mirror, or got a document it could not carry,
+    /// is an observation too, and a report must say whose.
+    pub async fn get_seen(
+        &self,
+        url: &Url,
+        country: &str,
+        limit: u64,
+        timeout: Duration,
+    ) -> (Result<ProbeAnswer, GlobalpingError>, Option<Probe>) {
+        let mut seen = None;
+        let result = self.get_into(url, country, limit, timeout, &mut seen).await;
+        (result, seen)
+    }
+
+    async fn get_into(
+        &self,
+        url: &Url,
+        country: &str,
+        limit: u64,
+        timeout: Duration,
+        seen: &mut Option<Probe>,
+    ) -> Result<ProbeAnswer, GlobalpingError> {
         let country = country_code(country)?;
         let request = measurement_request(url, &country)?;
         let body = serde_json::to_vec(&request)
             .map_err(|e| GlobalpingError::Malformed(format!("cannot encode the request: {e}")))?;
         let create = self.endpoint(&[])?;
         let auth = self.authorization()?;
-        let mut during = String::from("creating the measurement");
-        let run = self.run(create, auth, body, &country, limit, &mut during);
+        let mut progress = Progress {
+            during: String::from("creating the measurement"),
+            seen: None,
+        };
+        let run = self.run(create, auth, body, &country, limit, &mut progress);
         let outcome = tokio::time::timeout(timeout, run).await;
+        *seen = progress.seen;
         match outcome {
             Ok(result) => result,
             Err(_) => Err(GlobalpingError::Timeout {
                 after: timeout,
-                during,
+                during: progress.during,
             }),
         }
     }
@@ -217,7 +247,7 @@ impl Globalping {
         body: Vec<u8>,
         country: &str,
         limit: u64,
-        during: &mut String,
+        progress: &mut Progress,
     ) -> Result<ProbeAnswer, GlobalpingError> {
         let mut post = self
             .client
@@ -235,7 +265,7 @@ impl Globalping {
         let poll_url = self.endpoint(&[&id])?;
         let mut polls = 0u32;
         loop {
-            *during = format!(
+            progress.during = format!(
                 "measurement {} still in progress after {polls} polls",
                 text::shown(&id)
             );
@@ -250,7 +280,10 @@ impl Globalping {
             }
             match parse_measurement(&answer, &id)? {
                 Poll::InProgress => tokio::time::sleep(POLL_INTERVAL).await,
-                Poll::Done(result) => return answer_from(*result, country, limit),
+                Poll::Done(result) => {
+                    progress.seen = ran_the_get(&result);
+                    return answer_from(*result, country, limit);
+                }
             }
         }
     }
@@ -306,6 +339,14 @@ impl Globalping {
         value.set_sensitive(true);
         Ok(Some(value))
     }
+}
+
+/// How far one measurement got, kept outside its future so that a deadline that ends it
+/// still says where it stood.
+struct Progress {
+    during: String,
+    /// The probe that ran the GET, once the measurement says so.
+    seen: Option<Probe>,
 }
 
 /// The location code as the API wants it: two ASCII letters, upper case, an assigned
@@ -504,20 +545,32 @@ fn parse_measurement(answer: &[u8], id: &str) -> Result<Poll, GlobalpingError> {
     }
 }
 
-fn answer_from(item: ResultItem, asked: &str, limit: u64) -> Result<ProbeAnswer, GlobalpingError> {
-    let country = item.probe.country.trim().to_ascii_uppercase();
+/// The probe of a result whose test ran the GET (finished, or failed trying), as it
+/// describes itself; `None` when it never ran it or its description is off-schema.
+fn ran_the_get(item: &ResultItem) -> Option<Probe> {
+    matches!(item.result.status.as_str(), "finished" | "failed")
+        .then(|| probe_of(&item.probe).ok())
+        .flatten()
+}
+
+fn probe_of(p: &ProbeLocation) -> Result<Probe, GlobalpingError> {
+    let country = p.country.trim().to_ascii_uppercase();
     if country.len() != 2 || !country.bytes().all(|b| b.is_ascii_alphabetic()) {
         return Err(GlobalpingError::Malformed(format!(
             "probe country {:?} is not a two-letter code",
-            text::shown(&truncated(&item.probe.country))
+            text::shown(&truncated(&p.country))
         )));
     }
-    let probe = Probe {
+    Ok(Probe {
         country,
-        city: item.probe.city.as_deref().map(outside),
-        asn: item.probe.asn,
-        network: item.probe.network.as_deref().map(outside),
-    };
+        city: p.city.as_deref().map(outside),
+        asn: p.asn,
+        network: p.network.as_deref().map(outside),
+    })
+}
+
+fn answer_from(item: ResultItem, asked: &str, limit: u64) -> Result<ProbeAnswer, GlobalpingError> {
+    let probe = probe_of(&item.probe)?;
     let r = item.result;
     match r.status.as_str() {
         "finished" => {}
@@ -754,25 +807,22 @@ impl crate::fetch::Transport for ProbeTransport {
                 .map_err(|_| FetchError::OutOfReach("no measurement slot in time".into()))?
                 .map_err(|_| FetchError::Io("shutting down".into()))?;
             let left = timeout.saturating_sub(started.elapsed());
-            match self.api.get(url, &self.country, limit, left).await {
-                Ok(answer) => {
-                    if let Ok(mut p) = self.probes.lock() {
-                        let seen = p.entry(entry).or_default();
-                        if !seen.contains(&answer.probe) {
-                            seen.push(answer.probe.clone());
-                        }
-                    }
-                    match answer.status {
-                        200..=299 => Ok(answer.body),
-                        404 | 410 => Err(FetchError::NotFound(Some(answer.status))),
-                        s => Err(FetchError::Status(s)),
-                    }
+            let (result, seen) = self.api.get_seen(url, &self.country, limit, left).await;
+            if let (Some(probe), Ok(mut p)) = (seen, self.probes.lock()) {
+                let recorded = p.entry(entry).or_default();
+                if !recorded.contains(&probe) {
+                    recorded.push(probe);
                 }
+            }
+            match result {
+                Ok(answer) => match answer.status {
+                    200..=299 => Ok(answer.body),
+                    404 | 410 => Err(FetchError::NotFound(Some(answer.status))),
+                    s => Err(FetchError::Status(s)),
+                },
                 Err(GlobalpingError::TooLarge(n)) => Err(FetchError::TooLarge(n)),
-                Err(e) if !e.is_vantage_fault() => Err(FetchError::Network(format!(
-                    "a Globalping probe in {} could not fetch it: {e}",
-                    self.country
-                ))),
+                // The probe's view of the mirror; the error names the probe already.
+                Err(e) if !e.is_vantage_fault() => Err(FetchError::Network(e.to_string())),
                 Err(e) => Err(FetchError::OutOfReach(e.to_string())),
             }
         })
@@ -1008,6 +1058,24 @@ mod tests {
             "escape reaches the terminal: {reason}"
         );
         assert!(!e.is_vantage_fault());
+    }
+
+    #[test]
+    fn the_probe_that_ran_the_get_is_known_whatever_came_of_it() {
+        let failed = r#"{"id":"9J2BCohDSuxoiaOD","type":"http","status":"finished","results":[
+            {"probe":{"country":"fr","city":"Paris","asn":3215,"network":"Orange"},
+             "result":{"status":"failed","rawOutput":"connect ECONNREFUSED 192.0.2.7:80"}}]}"#;
+        let p = ran_the_get(&done(failed)).unwrap();
+        assert_eq!((p.country.as_str(), p.asn), ("FR", Some(3215)));
+        let t = FINISHED.replace("\"truncated\": false", "\"truncated\": true");
+        assert_eq!(ran_the_get(&done(&t)).unwrap().country, "KR");
+        // A probe that went offline ran nothing; one that cannot say where it is, is nobody.
+        let offline = failed.replace("\"status\":\"failed\"", "\"status\":\"offline\"");
+        assert_ne!(offline, failed);
+        assert_eq!(ran_the_get(&done(&offline)), None);
+        let nowhere = failed.replace("\"country\":\"fr\"", "\"country\":\"France\"");
+        assert_ne!(nowhere, failed);
+        assert_eq!(ran_the_get(&done(&nowhere)), None);
     }
 
     #[test]
