@@ -11,7 +11,8 @@
 //!
 //! What it cannot do: an HTTP measurement returns at most the first 10,000 characters of a
 //! body, so artifacts (and any document larger than that) are out of its reach; probes do
-//! not follow redirects (a 3xx comes back as it is) and do not check TLS certificates
+//! not follow redirects (a 3xx comes back as it is, with its `Location`; the vantage
+//! follows it with another measurement, as a user's client would) and do not check TLS certificates
 //! (`rejectUnauthorized: false` in the probe), which costs nothing here because every
 //! byte is checked against signatures, but means an `https` observation says nothing about
 //! the mirror's certificate.
@@ -81,6 +82,9 @@ impl fmt::Debug for Globalping {
 pub struct ProbeAnswer {
     /// The HTTP status the mirror answered the probe (redirects are not followed).
     pub status: u16,
+    /// For a redirect (3xx), the `Location` the mirror answered, as sent: resolved against
+    /// the URL asked and followed by the caller, as this machine's own client would.
+    pub location: Option<String>,
     /// The body as the probe reported it: the UTF-8 encoding of the API's `rawBody` string.
     ///
     /// `rawBody` is a JSON string, not bytes: the probe decodes what it received as UTF-8
@@ -507,6 +511,20 @@ struct TestResult {
     truncated: Option<bool>,
     #[serde(rename = "statusCode")]
     status_code: Option<u16>,
+    /// Header names in lower case; each value a string, or an array of them for a
+    /// repeated header.
+    headers: Option<serde_json::Map<String, serde_json::Value>>,
+}
+
+impl TestResult {
+    /// The first value of a header, by its lower-case name.
+    fn header(&self, name: &str) -> Option<&str> {
+        match self.headers.as_ref()?.get(name)? {
+            serde_json::Value::String(s) => Some(s),
+            serde_json::Value::Array(a) => a.first()?.as_str(),
+            _ => None,
+        }
+    }
 }
 
 enum Poll {
@@ -599,6 +617,15 @@ fn answer_from(item: ResultItem, asked: &str, limit: u64) -> Result<ProbeAnswer,
         .ok_or_else(|| {
             GlobalpingError::Malformed("a finished HTTP test without a status code".into())
         })?;
+    // A redirect's body is not the document: only where it points matters.
+    if (300..=399).contains(&status) {
+        return Ok(ProbeAnswer {
+            status,
+            location: r.header("location").map(str::to_owned),
+            body: Vec::new(),
+            probe,
+        });
+    }
     // `rawBody` is null when the body was empty.
     let text = r.raw_body.unwrap_or_default();
     if r.truncated == Some(true) || text.len() as u64 > MAX_BODY {
@@ -612,6 +639,7 @@ fn answer_from(item: ResultItem, asked: &str, limit: u64) -> Result<ProbeAnswer,
     }
     Ok(ProbeAnswer {
         status,
+        location: None,
         body: text.into_bytes(),
         probe,
     })
@@ -784,6 +812,10 @@ impl super::start::Vantage for GlobalpingVantage {
     }
 }
 
+/// Redirects followed for one document, at most: as many as this machine's own client
+/// follows, so that a chain is judged the same way from both.
+pub const MAX_REDIRECTS: usize = 5;
+
 /// Why artifacts are not checked through Globalping.
 pub const OUT_OF_REACH: &str = "Globalping's probes return only the first 10 KB of a body, so artifacts are not checked through them";
 
@@ -806,25 +838,46 @@ impl crate::fetch::Transport for ProbeTransport {
                 .await
                 .map_err(|_| FetchError::OutOfReach("no measurement slot in time".into()))?
                 .map_err(|_| FetchError::Io("shutting down".into()))?;
-            let left = timeout.saturating_sub(started.elapsed());
-            let (result, seen) = self.api.get_seen(url, &self.country, limit, left).await;
-            if let (Some(probe), Ok(mut p)) = (seen, self.probes.lock()) {
-                let recorded = p.entry(entry).or_default();
-                if !recorded.contains(&probe) {
-                    recorded.push(probe);
+            // Probes do not follow redirects; a user's client does, and so does this
+            // machine's: each hop is one more measurement, within the same deadline.
+            let mut at = url.clone();
+            for _ in 0..=MAX_REDIRECTS {
+                let left = timeout.saturating_sub(started.elapsed());
+                let (result, seen) = self.api.get_seen(&at, &self.country, limit, left).await;
+                if let (Some(probe), Ok(mut p)) = (seen, self.probes.lock()) {
+                    let recorded = p.entry(entry).or_default();
+                    if !recorded.contains(&probe) {
+                        recorded.push(probe);
+                    }
+                }
+                let answer = match result {
+                    Ok(answer) => answer,
+                    Err(GlobalpingError::TooLarge(n)) => return Err(FetchError::TooLarge(n)),
+                    // The probe's view of the mirror; the error names the probe already.
+                    Err(e) if !e.is_vantage_fault() => {
+                        return Err(FetchError::Network(e.to_string()));
+                    }
+                    Err(e) => return Err(FetchError::OutOfReach(e.to_string())),
+                };
+                match (answer.status, &answer.location) {
+                    (200..=299, _) => return Ok(answer.body),
+                    (404 | 410, _) => return Err(FetchError::NotFound(Some(answer.status))),
+                    (300..=399, Some(location)) => {
+                        at = at.join(location).map_err(|e| {
+                            FetchError::Network(format!(
+                                "HTTP status {} to an unusable location {:?}: {e}",
+                                answer.status,
+                                text::shown(&truncated(location))
+                            ))
+                        })?;
+                    }
+                    (s, _) => return Err(FetchError::Status(s)),
                 }
             }
-            match result {
-                Ok(answer) => match answer.status {
-                    200..=299 => Ok(answer.body),
-                    404 | 410 => Err(FetchError::NotFound(Some(answer.status))),
-                    s => Err(FetchError::Status(s)),
-                },
-                Err(GlobalpingError::TooLarge(n)) => Err(FetchError::TooLarge(n)),
-                // The probe's view of the mirror; the error names the probe already.
-                Err(e) if !e.is_vantage_fault() => Err(FetchError::Network(e.to_string())),
-                Err(e) => Err(FetchError::OutOfReach(e.to_string())),
-            }
+            Err(FetchError::Network(format!(
+                "more than {MAX_REDIRECTS} redirects, as seen by Globalping probes in {}",
+                self.country
+            )))
         })
     }
 
@@ -1058,6 +1111,27 @@ mod tests {
             "escape reaches the terminal: {reason}"
         );
         assert!(!e.is_vantage_fault());
+    }
+
+    #[test]
+    fn a_redirect_comes_back_with_where_it_points_and_no_body() {
+        let r = FINISHED
+            .replace("\"statusCode\": 200", "\"statusCode\": 302")
+            .replace(
+                "\"headers\": { \"content-type\": \"application/javascript; charset=utf-8\" }",
+                "\"headers\": { \"location\": [\"/npm/jquery@3\", \"/other\"] }",
+            );
+        assert!(r.contains("302") && r.contains("/npm/jquery@3"));
+        let a = answer_from(done(&r), "KR", 10_000).unwrap();
+        assert_eq!(a.status, 302);
+        assert_eq!(a.location.as_deref(), Some("/npm/jquery@3"));
+        assert!(a.body.is_empty());
+        // Not a redirect: no location, whatever the headers say.
+        let ok = FINISHED.replace(
+            "\"content-type\": \"application/javascript; charset=utf-8\"",
+            "\"location\": \"/elsewhere\"",
+        );
+        assert_eq!(answer_from(done(&ok), "KR", 10_000).unwrap().location, None);
     }
 
     #[test]
