@@ -603,3 +603,65 @@ fn an_equivocation_seen_only_through_the_probes_names_both_vantages() {
     let e = &r["equivocations"][0];
     assert_eq!(e["vantages"], json!(["direct", "globalping-fr"]), "{r:#}");
 }
+
+/// A mirror whose URL answers with a redirect to where the files are (a redirector, an
+/// http-to-https move): this machine's client follows it, and so does a user's.
+#[test]
+fn a_redirecting_mirror_is_followed_through_the_probes_too_and_not_targeted() {
+    use common::faulty::{Fault, FaultServer, Loopback};
+    let mut w = world();
+    let latest = genuine(&w);
+    three_mirrors(&mut w, &latest);
+    let target = w.url_of("m-de");
+    let redirector = FaultServer::start(
+        Loopback::V4,
+        &w.path().join("nothing-here"),
+        vec![("", Fault::RedirectTo(target.clone()))],
+    );
+    w.on("m-de").at_url(&redirector.url());
+    let looping = FaultServer::start(
+        Loopback::V4,
+        &w.path().join("nothing-here"),
+        vec![("", Fault::RedirectLoop)],
+    );
+    w.on("m-us").at_url(&looping.url());
+    let api = api();
+
+    let out = check(&w, &api.url(), &["direct", "globalping:FR"], None, true);
+    let r = report(&out);
+    assert_eq!(entry(&r, "m-de", "direct")["status"], "ok", "{r:#}");
+    let g = entry(&r, "m-de", "globalping-fr");
+    assert_eq!(g["status"], "ok", "{g}");
+    // A loop is cut after as many hops as this machine's client follows, the same
+    // verdict from both sides.
+    assert_eq!(entry(&r, "m-us", "direct")["status"], "unreachable");
+    let l = entry(&r, "m-us", "globalping-fr");
+    assert_eq!(l["status"], "unreachable", "{l}");
+    assert!(l.get("out_of_reach").is_none(), "{l}");
+    assert!(
+        l["error"]
+            .as_str()
+            .unwrap()
+            .contains("more than 5 redirects"),
+        "{l}"
+    );
+    let loop_port = json!(url::Url::parse(&looping.url()).unwrap().port().unwrap());
+    let hops = api
+        .requests()
+        .iter()
+        .filter(|q| q.method == "POST" && q.json()["measurementOptions"]["port"] == loop_port)
+        .count();
+    assert_eq!(hops, 6, "the first request and five redirects");
+    assert_eq!(targeted_urls(&r), Vec::<String>::new(), "{r:#}");
+    assert_eq!(vantage(&r, "globalping-fr")["status"], "ok");
+    // The probe asked the redirector, then where it pointed.
+    let targets: Vec<Value> = api
+        .requests()
+        .iter()
+        .filter(|q| q.method == "POST")
+        .map(|q| q.json()["measurementOptions"]["port"].clone())
+        .collect();
+    let port = |u: &str| json!(url::Url::parse(u).unwrap().port().unwrap());
+    assert!(targets.contains(&port(&redirector.url())), "{targets:?}");
+    assert!(targets.contains(&port(&target)), "{targets:?}");
+}
