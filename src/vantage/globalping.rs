@@ -178,6 +178,40 @@ impl GlobalpingError {
     }
 }
 
+impl GlobalpingError {
+    /// True when every other request of the run would fail the same way: the API's rate
+    /// limit, no probe in the country, a token or an API URL it cannot use, an API that
+    /// does not answer (refused, or silent while a measurement is created) or does not
+    /// speak the published schema, its own failure (5xx) or refusal (401, 403). A
+    /// vantage then stops asking: each of those requests would only spend the API's
+    /// credit or a whole deadline, for every document of the run.
+    pub fn repeats(&self) -> bool {
+        match self {
+            GlobalpingError::RateLimited { .. }
+            | GlobalpingError::NoProbe { .. }
+            | GlobalpingError::BadCountry(_)
+            | GlobalpingError::BadApiUrl(_)
+            | GlobalpingError::BadToken
+            | GlobalpingError::AnswerTooLarge(_)
+            | GlobalpingError::Malformed(_)
+            | GlobalpingError::Network(_) => true,
+            GlobalpingError::Api { status, .. } => matches!(status, 401 | 403 | 500..),
+            // A measurement that was created and is slow is the probe's; an API silent
+            // when asked to create one is the API's.
+            GlobalpingError::Timeout { during, .. } => during == CREATING,
+            GlobalpingError::UnsupportedUrl(_)
+            | GlobalpingError::LargerThanGlobalping
+            | GlobalpingError::TooLarge(_)
+            | GlobalpingError::NotByteForByte
+            | GlobalpingError::ProbeFailed { .. }
+            | GlobalpingError::ProbeOffline(_) => false,
+        }
+    }
+}
+
+/// What a deadline that ends a measurement before the API created it says it was doing.
+const CREATING: &str = "creating the measurement";
+
 impl Globalping {
     /// `api` is the API's base URL ([`DEFAULT_API`], or a test server); the paths
     /// `/v1/measurements...` are appended to its path. `client` carries the caller's proxy
@@ -229,7 +263,7 @@ impl Globalping {
         let create = self.endpoint(&[])?;
         let auth = self.authorization()?;
         let mut progress = Progress {
-            during: String::from("creating the measurement"),
+            during: CREATING.to_owned(),
             seen: None,
         };
         let run = self.run(create, auth, body, &country, limit, &mut progress);
@@ -772,6 +806,8 @@ pub struct ProbeTransport {
     in_flight: tokio::sync::Semaphore,
     /// The probes that answered, per matrix entry.
     probes: std::sync::Mutex<std::collections::BTreeMap<usize, Vec<Probe>>>,
+    /// Why the API is not asked again in this run ([`GlobalpingError::repeats`]).
+    stopped: std::sync::Mutex<Option<String>>,
 }
 
 impl GlobalpingVantage {
@@ -782,6 +818,7 @@ impl GlobalpingVantage {
             api,
             in_flight: tokio::sync::Semaphore::new(IN_FLIGHT),
             probes: std::sync::Mutex::new(Default::default()),
+            stopped: std::sync::Mutex::new(None),
         });
         GlobalpingVantage { spec, transport }
     }
@@ -833,11 +870,21 @@ impl crate::fetch::Transport for ProbeTransport {
     ) -> futures_util::future::BoxFuture<'a, Result<Vec<u8>, crate::fetch::FetchError>> {
         use crate::fetch::FetchError;
         Box::pin(async move {
-            let started = tokio::time::Instant::now();
-            let _turn = tokio::time::timeout(timeout, self.in_flight.acquire())
+            // The deadline starts with the measurement, not with the wait for a slot: a
+            // sweep queues far more documents than measurements in flight, and the ones
+            // at the back are no later for it. The wait is bounded by the deadlines of
+            // those ahead, and by the API being given up on when it fails them all.
+            let _turn = self
+                .in_flight
+                .acquire()
                 .await
-                .map_err(|_| FetchError::OutOfReach("no measurement slot in time".into()))?
                 .map_err(|_| FetchError::Io("shutting down".into()))?;
+            if let Some(why) = self.stopped.lock().ok().and_then(|s| s.clone()) {
+                return Err(FetchError::OutOfReach(format!(
+                    "not asked: {why} earlier in this run"
+                )));
+            }
+            let started = tokio::time::Instant::now();
             // Probes do not follow redirects; a user's client does, and so does this
             // machine's: each hop is one more measurement, within the same deadline.
             let mut at = url.clone();
@@ -849,6 +896,12 @@ impl crate::fetch::Transport for ProbeTransport {
                     if !recorded.contains(&probe) {
                         recorded.push(probe);
                     }
+                }
+                if let (Err(e), Ok(mut stopped)) = (&result, self.stopped.lock())
+                    && e.repeats()
+                    && stopped.is_none()
+                {
+                    *stopped = Some(e.to_string());
                 }
                 let answer = match result {
                     Ok(answer) => answer,
@@ -1132,6 +1185,40 @@ mod tests {
             "\"location\": \"/elsewhere\"",
         );
         assert_eq!(answer_from(done(&ok), "KR", 10_000).unwrap().location, None);
+    }
+
+    #[test]
+    fn what_repeats_for_every_request_and_what_is_one_documents() {
+        let timeout = |during: &str| GlobalpingError::Timeout {
+            after: Duration::from_secs(1),
+            during: during.into(),
+        };
+        let api = |status| GlobalpingError::Api {
+            status,
+            message: String::new(),
+        };
+        for e in [
+            timeout(CREATING),
+            api(503),
+            api(401),
+            GlobalpingError::Network("connection refused".into()),
+            GlobalpingError::NoProbe {
+                country: "JP".into(),
+                message: String::new(),
+            },
+        ] {
+            assert!(e.repeats(), "{e}");
+        }
+        for e in [
+            timeout("measurement x still in progress after 3 polls"),
+            api(400),
+            api(422),
+            GlobalpingError::LargerThanGlobalping,
+            GlobalpingError::ProbeOffline("FR".into()),
+            GlobalpingError::UnsupportedUrl("ftp://x".into()),
+        ] {
+            assert!(!e.repeats(), "{e}");
+        }
     }
 
     #[test]
