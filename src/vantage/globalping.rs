@@ -11,11 +11,11 @@
 //!
 //! What it cannot do: an HTTP measurement returns at most the first 10,000 characters of a
 //! body, so artifacts (and any document larger than that) are out of its reach; probes do
-//! not follow redirects (a 3xx comes back as it is, with its `Location`; the vantage
-//! follows it with another measurement, as a user's client would) and do not check TLS certificates
-//! (`rejectUnauthorized: false` in the probe), which costs nothing here because every
-//! byte is checked against signatures, but means an `https` observation says nothing about
-//! the mirror's certificate.
+//! not follow redirects (a 3xx comes back as it is, with its `Location`, and the vantage
+//! follows it with another measurement, as a user's client would) and do not check TLS
+//! certificates (`rejectUnauthorized: false` in the probe), which costs nothing here
+//! because every byte is checked against signatures, but means an `https` observation
+//! says nothing about the mirror's certificate.
 //!
 //! The protocol, as published: `POST /v1/measurements` with a measurement of type `http`
 //! and one location `{country}`, `limit` 1; the answer (202) carries the measurement `id`;
@@ -176,9 +176,7 @@ impl GlobalpingError {
             GlobalpingError::ProbeFailed { .. } | GlobalpingError::TooLarge(_)
         )
     }
-}
 
-impl GlobalpingError {
     /// True when every other request of the run would fail the same way: the API's rate
     /// limit, no probe in the country, a token or an API URL it cannot use, an API that
     /// does not answer (refused, or silent while a measurement is created) or does not
