@@ -124,7 +124,7 @@ pub enum GlobalpingError {
     /// The probe cut the body: the document is larger than what Globalping returns. This
     /// says nothing about the mirror; it cannot be checked through Globalping.
     #[error(
-        "the document is larger than Globalping returns (its probes keep the first {MAX_BODY} bytes), so it cannot be checked through Globalping; the mirror is not at fault"
+        "the document is larger than Globalping returns (its probes keep the first {MAX_BODY} characters), so it cannot be checked through Globalping; the mirror is not at fault"
     )]
     LargerThanGlobalping,
     /// Complete, but over the caller's own limit, as a direct fetch would have found.
@@ -660,7 +660,9 @@ fn answer_from(item: ResultItem, asked: &str, limit: u64) -> Result<ProbeAnswer,
     }
     // `rawBody` is null when the body was empty.
     let text = r.raw_body.unwrap_or_default();
-    if r.truncated == Some(true) || text.len() as u64 > MAX_BODY {
+    // Counted as the probe counts, in UTF-16 code units: a complete document of
+    // multi-byte characters may hold more bytes than that and still be whole.
+    if r.truncated == Some(true) || text.encode_utf16().count() as u64 > MAX_BODY {
         return Err(GlobalpingError::LargerThanGlobalping);
     }
     if text.len() as u64 > limit {
@@ -1130,6 +1132,25 @@ mod tests {
         let e = answer_from(done(FINISHED), "KR", 10).unwrap_err();
         assert!(matches!(e, GlobalpingError::TooLarge(10)));
         assert!(!e.is_vantage_fault());
+    }
+
+    #[test]
+    fn the_limit_counts_characters_as_the_probe_does_not_bytes() {
+        let whole = "é".repeat(6_000);
+        let r = FINISHED.replace(
+            r#""rawBody": "/*! jQuery v3.7.0 */\n!function(e,t){\"use strict\"}""#,
+            &format!(r#""rawBody": "{whole}""#),
+        );
+        assert_ne!(r, FINISHED);
+        assert_eq!(
+            answer_from(done(&r), "KR", 1 << 20).unwrap().body,
+            whole.as_bytes()
+        );
+        // Over the caller's own limit in bytes, though within Globalping's characters.
+        assert!(matches!(
+            answer_from(done(&r), "KR", 11_000),
+            Err(GlobalpingError::TooLarge(11_000))
+        ));
     }
 
     #[test]
