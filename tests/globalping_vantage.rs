@@ -771,3 +771,28 @@ async fn an_api_that_refuses_or_never_answers_is_not_asked_again_in_the_run() {
         "{connections} connections to an API that never answered the first"
     );
 }
+
+/// Globalping's limit is 10,000 characters (UTF-16 code units, as the probe counts), not
+/// bytes: a complete document of 6,000 two-byte characters comes back whole and is taken.
+#[tokio::test]
+async fn the_limit_is_the_probes_characters_not_bytes() {
+    let dir = tempfile::tempdir().unwrap();
+    let text = "é".repeat(6_000);
+    assert_eq!(text.len(), 12_000);
+    std::fs::write(dir.path().join("doc.json"), &text).unwrap();
+    let long = "e".repeat(10_001);
+    std::fs::write(dir.path().join("long.json"), &long).unwrap();
+    let server = common::http::Server::serve_dir(dir.path());
+    let api = api();
+    let t = fr_transport(&api.url());
+    let url = |f: &str| url::Url::parse(&format!("{}{f}", server.url())).unwrap();
+    let deadline = std::time::Duration::from_secs(10);
+
+    let got = t.get(0, &url("doc.json"), 1 << 20, deadline).await;
+    assert_eq!(got.ok(), Some(text.into_bytes()));
+    let got = t.get(1, &url("long.json"), 1 << 20, deadline).await;
+    assert!(
+        matches!(&got, Err(mirrorproof::fetch::FetchError::OutOfReach(why)) if why.contains("larger than Globalping returns")),
+        "{got:?}"
+    );
+}
