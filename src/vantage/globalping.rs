@@ -11,10 +11,11 @@
 //!
 //! What it cannot do: an HTTP measurement returns at most the first 10,000 characters of a
 //! body, so artifacts (and any document larger than that) are out of its reach; probes do
-//! not follow redirects (a 3xx comes back as it is) and do not check TLS certificates
-//! (`rejectUnauthorized: false` in the probe), which costs nothing here because every
-//! byte is checked against signatures, but means an `https` observation says nothing about
-//! the mirror's certificate.
+//! not follow redirects (a 3xx comes back as it is, with its `Location`, and the vantage
+//! follows it with another measurement, as a user's client would) and do not check TLS
+//! certificates (`rejectUnauthorized: false` in the probe), which costs nothing here
+//! because every byte is checked against signatures, but means an `https` observation
+//! says nothing about the mirror's certificate.
 //!
 //! The protocol, as published: `POST /v1/measurements` with a measurement of type `http`
 //! and one location `{country}`, `limit` 1; the answer (202) carries the measurement `id`;
@@ -81,6 +82,9 @@ impl fmt::Debug for Globalping {
 pub struct ProbeAnswer {
     /// The HTTP status the mirror answered the probe (redirects are not followed).
     pub status: u16,
+    /// For a redirect (3xx), the `Location` the mirror answered, as sent: resolved against
+    /// the URL asked and followed by the caller, as this machine's own client would.
+    pub location: Option<String>,
     /// The body as the probe reported it: the UTF-8 encoding of the API's `rawBody` string.
     ///
     /// `rawBody` is a JSON string, not bytes: the probe decodes what it received as UTF-8
@@ -120,7 +124,7 @@ pub enum GlobalpingError {
     /// The probe cut the body: the document is larger than what Globalping returns. This
     /// says nothing about the mirror; it cannot be checked through Globalping.
     #[error(
-        "the document is larger than Globalping returns (its probes keep the first {MAX_BODY} bytes), so it cannot be checked through Globalping; the mirror is not at fault"
+        "the document is larger than Globalping returns (its probes keep the first {MAX_BODY} characters), so it cannot be checked through Globalping; the mirror is not at fault"
     )]
     LargerThanGlobalping,
     /// Complete, but over the caller's own limit, as a direct fetch would have found.
@@ -172,7 +176,39 @@ impl GlobalpingError {
             GlobalpingError::ProbeFailed { .. } | GlobalpingError::TooLarge(_)
         )
     }
+
+    /// True when every other request of the run would fail the same way: the API's rate
+    /// limit, no probe in the country, a token or an API URL it cannot use, an API that
+    /// does not answer (refused, or silent while a measurement is created) or does not
+    /// speak the published schema, its own failure (5xx) or refusal (401, 403). A
+    /// vantage then stops asking: each of those requests would only spend the API's
+    /// credit or a whole deadline, for every document of the run.
+    pub fn repeats(&self) -> bool {
+        match self {
+            GlobalpingError::RateLimited { .. }
+            | GlobalpingError::NoProbe { .. }
+            | GlobalpingError::BadCountry(_)
+            | GlobalpingError::BadApiUrl(_)
+            | GlobalpingError::BadToken
+            | GlobalpingError::AnswerTooLarge(_)
+            | GlobalpingError::Malformed(_)
+            | GlobalpingError::Network(_) => true,
+            GlobalpingError::Api { status, .. } => matches!(status, 401 | 403 | 500..),
+            // A measurement that was created and is slow is the probe's; an API silent
+            // when asked to create one is the API's.
+            GlobalpingError::Timeout { during, .. } => during == CREATING,
+            GlobalpingError::UnsupportedUrl(_)
+            | GlobalpingError::LargerThanGlobalping
+            | GlobalpingError::TooLarge(_)
+            | GlobalpingError::NotByteForByte
+            | GlobalpingError::ProbeFailed { .. }
+            | GlobalpingError::ProbeOffline(_) => false,
+        }
+    }
 }
+
+/// What a deadline that ends a measurement before the API created it says it was doing.
+const CREATING: &str = "creating the measurement";
 
 impl Globalping {
     /// `api` is the API's base URL ([`DEFAULT_API`], or a test server); the paths
@@ -192,20 +228,50 @@ impl Globalping {
         limit: u64,
         timeout: Duration,
     ) -> Result<ProbeAnswer, GlobalpingError> {
+        self.get_seen(url, country, limit, timeout).await.0
+    }
+
+    /// [`Globalping::get`], and the probe that ran the GET whenever one did, whatever came
+    /// of it: a probe that could not reach the mirror, or got a document it could not carry,
+    /// is an observation too, and a report must say whose.
+    pub async fn get_seen(
+        &self,
+        url: &Url,
+        country: &str,
+        limit: u64,
+        timeout: Duration,
+    ) -> (Result<ProbeAnswer, GlobalpingError>, Option<Probe>) {
+        let mut seen = None;
+        let result = self.get_into(url, country, limit, timeout, &mut seen).await;
+        (result, seen)
+    }
+
+    async fn get_into(
+        &self,
+        url: &Url,
+        country: &str,
+        limit: u64,
+        timeout: Duration,
+        seen: &mut Option<Probe>,
+    ) -> Result<ProbeAnswer, GlobalpingError> {
         let country = country_code(country)?;
         let request = measurement_request(url, &country)?;
         let body = serde_json::to_vec(&request)
             .map_err(|e| GlobalpingError::Malformed(format!("cannot encode the request: {e}")))?;
         let create = self.endpoint(&[])?;
         let auth = self.authorization()?;
-        let mut during = String::from("creating the measurement");
-        let run = self.run(create, auth, body, &country, limit, &mut during);
+        let mut progress = Progress {
+            during: CREATING.to_owned(),
+            seen: None,
+        };
+        let run = self.run(create, auth, body, &country, limit, &mut progress);
         let outcome = tokio::time::timeout(timeout, run).await;
+        *seen = progress.seen;
         match outcome {
             Ok(result) => result,
             Err(_) => Err(GlobalpingError::Timeout {
                 after: timeout,
-                during,
+                during: progress.during,
             }),
         }
     }
@@ -217,7 +283,7 @@ impl Globalping {
         body: Vec<u8>,
         country: &str,
         limit: u64,
-        during: &mut String,
+        progress: &mut Progress,
     ) -> Result<ProbeAnswer, GlobalpingError> {
         let mut post = self
             .client
@@ -235,7 +301,7 @@ impl Globalping {
         let poll_url = self.endpoint(&[&id])?;
         let mut polls = 0u32;
         loop {
-            *during = format!(
+            progress.during = format!(
                 "measurement {} still in progress after {polls} polls",
                 text::shown(&id)
             );
@@ -250,7 +316,10 @@ impl Globalping {
             }
             match parse_measurement(&answer, &id)? {
                 Poll::InProgress => tokio::time::sleep(POLL_INTERVAL).await,
-                Poll::Done(result) => return answer_from(*result, country, limit),
+                Poll::Done(result) => {
+                    progress.seen = ran_the_get(&result);
+                    return answer_from(*result, country, limit);
+                }
             }
         }
     }
@@ -306,6 +375,14 @@ impl Globalping {
         value.set_sensitive(true);
         Ok(Some(value))
     }
+}
+
+/// How far one measurement got, kept outside its future so that a deadline that ends it
+/// still says where it stood.
+struct Progress {
+    during: String,
+    /// The probe that ran the GET, once the measurement says so.
+    seen: Option<Probe>,
 }
 
 /// The location code as the API wants it: two ASCII letters, upper case, an assigned
@@ -466,6 +543,20 @@ struct TestResult {
     truncated: Option<bool>,
     #[serde(rename = "statusCode")]
     status_code: Option<u16>,
+    /// Header names in lower case; each value a string, or an array of them for a
+    /// repeated header.
+    headers: Option<serde_json::Map<String, serde_json::Value>>,
+}
+
+impl TestResult {
+    /// The first value of a header, by its lower-case name.
+    fn header(&self, name: &str) -> Option<&str> {
+        match self.headers.as_ref()?.get(name)? {
+            serde_json::Value::String(s) => Some(s),
+            serde_json::Value::Array(a) => a.first()?.as_str(),
+            _ => None,
+        }
+    }
 }
 
 enum Poll {
@@ -504,20 +595,32 @@ fn parse_measurement(answer: &[u8], id: &str) -> Result<Poll, GlobalpingError> {
     }
 }
 
-fn answer_from(item: ResultItem, asked: &str, limit: u64) -> Result<ProbeAnswer, GlobalpingError> {
-    let country = item.probe.country.trim().to_ascii_uppercase();
+/// The probe of a result whose test ran the GET (finished, or failed trying), as it
+/// describes itself; `None` when it never ran it or its description is off-schema.
+fn ran_the_get(item: &ResultItem) -> Option<Probe> {
+    matches!(item.result.status.as_str(), "finished" | "failed")
+        .then(|| probe_of(&item.probe).ok())
+        .flatten()
+}
+
+fn probe_of(p: &ProbeLocation) -> Result<Probe, GlobalpingError> {
+    let country = p.country.trim().to_ascii_uppercase();
     if country.len() != 2 || !country.bytes().all(|b| b.is_ascii_alphabetic()) {
         return Err(GlobalpingError::Malformed(format!(
             "probe country {:?} is not a two-letter code",
-            text::shown(&truncated(&item.probe.country))
+            text::shown(&truncated(&p.country))
         )));
     }
-    let probe = Probe {
+    Ok(Probe {
         country,
-        city: item.probe.city.as_deref().map(outside),
-        asn: item.probe.asn,
-        network: item.probe.network.as_deref().map(outside),
-    };
+        city: p.city.as_deref().map(outside),
+        asn: p.asn,
+        network: p.network.as_deref().map(outside),
+    })
+}
+
+fn answer_from(item: ResultItem, asked: &str, limit: u64) -> Result<ProbeAnswer, GlobalpingError> {
+    let probe = probe_of(&item.probe)?;
     let r = item.result;
     match r.status.as_str() {
         "finished" => {}
@@ -546,9 +649,20 @@ fn answer_from(item: ResultItem, asked: &str, limit: u64) -> Result<ProbeAnswer,
         .ok_or_else(|| {
             GlobalpingError::Malformed("a finished HTTP test without a status code".into())
         })?;
+    // A redirect's body is not the document: only where it points matters.
+    if (300..=399).contains(&status) {
+        return Ok(ProbeAnswer {
+            status,
+            location: r.header("location").map(str::to_owned),
+            body: Vec::new(),
+            probe,
+        });
+    }
     // `rawBody` is null when the body was empty.
     let text = r.raw_body.unwrap_or_default();
-    if r.truncated == Some(true) || text.len() as u64 > MAX_BODY {
+    // Counted as the probe counts, in UTF-16 code units: a complete document of
+    // multi-byte characters may hold more bytes than that and still be whole.
+    if r.truncated == Some(true) || text.encode_utf16().count() as u64 > MAX_BODY {
         return Err(GlobalpingError::LargerThanGlobalping);
     }
     if text.len() as u64 > limit {
@@ -559,6 +673,7 @@ fn answer_from(item: ResultItem, asked: &str, limit: u64) -> Result<ProbeAnswer,
     }
     Ok(ProbeAnswer {
         status,
+        location: None,
         body: text.into_bytes(),
         probe,
     })
@@ -691,6 +806,8 @@ pub struct ProbeTransport {
     in_flight: tokio::sync::Semaphore,
     /// The probes that answered, per matrix entry.
     probes: std::sync::Mutex<std::collections::BTreeMap<usize, Vec<Probe>>>,
+    /// Why the API is not asked again in this run ([`GlobalpingError::repeats`]).
+    stopped: std::sync::Mutex<Option<String>>,
 }
 
 impl GlobalpingVantage {
@@ -701,6 +818,7 @@ impl GlobalpingVantage {
             api,
             in_flight: tokio::sync::Semaphore::new(IN_FLIGHT),
             probes: std::sync::Mutex::new(Default::default()),
+            stopped: std::sync::Mutex::new(None),
         });
         GlobalpingVantage { spec, transport }
     }
@@ -731,6 +849,10 @@ impl super::start::Vantage for GlobalpingVantage {
     }
 }
 
+/// Redirects followed for one document, at most: as many as this machine's own client
+/// follows, so that a chain is judged the same way from both.
+pub const MAX_REDIRECTS: usize = 5;
+
 /// Why artifacts are not checked through Globalping.
 pub const OUT_OF_REACH: &str = "Globalping's probes return only the first 10 KB of a body, so artifacts are not checked through them";
 
@@ -748,33 +870,67 @@ impl crate::fetch::Transport for ProbeTransport {
     ) -> futures_util::future::BoxFuture<'a, Result<Vec<u8>, crate::fetch::FetchError>> {
         use crate::fetch::FetchError;
         Box::pin(async move {
-            let started = tokio::time::Instant::now();
-            let _turn = tokio::time::timeout(timeout, self.in_flight.acquire())
+            // The deadline starts with the measurement, not with the wait for a slot: a
+            // sweep queues far more documents than measurements in flight, and the ones
+            // at the back are no later for it. The wait is bounded by the deadlines of
+            // those ahead, and by the API being given up on when it fails them all.
+            let _turn = self
+                .in_flight
+                .acquire()
                 .await
-                .map_err(|_| FetchError::OutOfReach("no measurement slot in time".into()))?
                 .map_err(|_| FetchError::Io("shutting down".into()))?;
-            let left = timeout.saturating_sub(started.elapsed());
-            match self.api.get(url, &self.country, limit, left).await {
-                Ok(answer) => {
-                    if let Ok(mut p) = self.probes.lock() {
-                        let seen = p.entry(entry).or_default();
-                        if !seen.contains(&answer.probe) {
-                            seen.push(answer.probe.clone());
-                        }
-                    }
-                    match answer.status {
-                        200..=299 => Ok(answer.body),
-                        404 | 410 => Err(FetchError::NotFound(Some(answer.status))),
-                        s => Err(FetchError::Status(s)),
+            if let Some(why) = self.stopped.lock().ok().and_then(|s| s.clone()) {
+                return Err(FetchError::OutOfReach(format!(
+                    "not asked: {why} earlier in this run"
+                )));
+            }
+            let started = tokio::time::Instant::now();
+            // Probes do not follow redirects; a user's client does, and so does this
+            // machine's: each hop is one more measurement, within the same deadline.
+            let mut at = url.clone();
+            for _ in 0..=MAX_REDIRECTS {
+                let left = timeout.saturating_sub(started.elapsed());
+                let (result, seen) = self.api.get_seen(&at, &self.country, limit, left).await;
+                if let (Some(probe), Ok(mut p)) = (seen, self.probes.lock()) {
+                    let recorded = p.entry(entry).or_default();
+                    if !recorded.contains(&probe) {
+                        recorded.push(probe);
                     }
                 }
-                Err(GlobalpingError::TooLarge(n)) => Err(FetchError::TooLarge(n)),
-                Err(e) if !e.is_vantage_fault() => Err(FetchError::Network(format!(
-                    "a Globalping probe in {} could not fetch it: {e}",
-                    self.country
-                ))),
-                Err(e) => Err(FetchError::OutOfReach(e.to_string())),
+                if let (Err(e), Ok(mut stopped)) = (&result, self.stopped.lock())
+                    && e.repeats()
+                    && stopped.is_none()
+                {
+                    *stopped = Some(e.to_string());
+                }
+                let answer = match result {
+                    Ok(answer) => answer,
+                    Err(GlobalpingError::TooLarge(n)) => return Err(FetchError::TooLarge(n)),
+                    // The probe's view of the mirror; the error names the probe already.
+                    Err(e) if !e.is_vantage_fault() => {
+                        return Err(FetchError::Network(e.to_string()));
+                    }
+                    Err(e) => return Err(FetchError::OutOfReach(e.to_string())),
+                };
+                match (answer.status, &answer.location) {
+                    (200..=299, _) => return Ok(answer.body),
+                    (404 | 410, _) => return Err(FetchError::NotFound(Some(answer.status))),
+                    (300..=399, Some(location)) => {
+                        at = at.join(location).map_err(|e| {
+                            FetchError::Network(format!(
+                                "HTTP status {} to an unusable location {:?}: {e}",
+                                answer.status,
+                                text::shown(&truncated(location))
+                            ))
+                        })?;
+                    }
+                    (s, _) => return Err(FetchError::Status(s)),
+                }
             }
+            Err(FetchError::Network(format!(
+                "more than {MAX_REDIRECTS} redirects, as seen by Globalping probes in {}",
+                self.country
+            )))
         })
     }
 
@@ -979,6 +1135,25 @@ mod tests {
     }
 
     #[test]
+    fn the_limit_counts_characters_as_the_probe_does_not_bytes() {
+        let whole = "é".repeat(6_000);
+        let r = FINISHED.replace(
+            r#""rawBody": "/*! jQuery v3.7.0 */\n!function(e,t){\"use strict\"}""#,
+            &format!(r#""rawBody": "{whole}""#),
+        );
+        assert_ne!(r, FINISHED);
+        assert_eq!(
+            answer_from(done(&r), "KR", 1 << 20).unwrap().body,
+            whole.as_bytes()
+        );
+        // Over the caller's own limit in bytes, though within Globalping's characters.
+        assert!(matches!(
+            answer_from(done(&r), "KR", 11_000),
+            Err(GlobalpingError::TooLarge(11_000))
+        ));
+    }
+
+    #[test]
     fn null_body_is_empty_and_replacement_characters_are_refused() {
         let n = FINISHED.replace(
             r#""rawBody": "/*! jQuery v3.7.0 */\n!function(e,t){\"use strict\"}""#,
@@ -1008,6 +1183,79 @@ mod tests {
             "escape reaches the terminal: {reason}"
         );
         assert!(!e.is_vantage_fault());
+    }
+
+    #[test]
+    fn a_redirect_comes_back_with_where_it_points_and_no_body() {
+        let r = FINISHED
+            .replace("\"statusCode\": 200", "\"statusCode\": 302")
+            .replace(
+                "\"headers\": { \"content-type\": \"application/javascript; charset=utf-8\" }",
+                "\"headers\": { \"location\": [\"/npm/jquery@3\", \"/other\"] }",
+            );
+        assert!(r.contains("302") && r.contains("/npm/jquery@3"));
+        let a = answer_from(done(&r), "KR", 10_000).unwrap();
+        assert_eq!(a.status, 302);
+        assert_eq!(a.location.as_deref(), Some("/npm/jquery@3"));
+        assert!(a.body.is_empty());
+        // Not a redirect: no location, whatever the headers say.
+        let ok = FINISHED.replace(
+            "\"content-type\": \"application/javascript; charset=utf-8\"",
+            "\"location\": \"/elsewhere\"",
+        );
+        assert_eq!(answer_from(done(&ok), "KR", 10_000).unwrap().location, None);
+    }
+
+    #[test]
+    fn what_repeats_for_every_request_and_what_is_one_documents() {
+        let timeout = |during: &str| GlobalpingError::Timeout {
+            after: Duration::from_secs(1),
+            during: during.into(),
+        };
+        let api = |status| GlobalpingError::Api {
+            status,
+            message: String::new(),
+        };
+        for e in [
+            timeout(CREATING),
+            api(503),
+            api(401),
+            GlobalpingError::Network("connection refused".into()),
+            GlobalpingError::NoProbe {
+                country: "JP".into(),
+                message: String::new(),
+            },
+        ] {
+            assert!(e.repeats(), "{e}");
+        }
+        for e in [
+            timeout("measurement x still in progress after 3 polls"),
+            api(400),
+            api(422),
+            GlobalpingError::LargerThanGlobalping,
+            GlobalpingError::ProbeOffline("FR".into()),
+            GlobalpingError::UnsupportedUrl("ftp://x".into()),
+        ] {
+            assert!(!e.repeats(), "{e}");
+        }
+    }
+
+    #[test]
+    fn the_probe_that_ran_the_get_is_known_whatever_came_of_it() {
+        let failed = r#"{"id":"9J2BCohDSuxoiaOD","type":"http","status":"finished","results":[
+            {"probe":{"country":"fr","city":"Paris","asn":3215,"network":"Orange"},
+             "result":{"status":"failed","rawOutput":"connect ECONNREFUSED 192.0.2.7:80"}}]}"#;
+        let p = ran_the_get(&done(failed)).unwrap();
+        assert_eq!((p.country.as_str(), p.asn), ("FR", Some(3215)));
+        let t = FINISHED.replace("\"truncated\": false", "\"truncated\": true");
+        assert_eq!(ran_the_get(&done(&t)).unwrap().country, "KR");
+        // A probe that went offline ran nothing; one that cannot say where it is, is nobody.
+        let offline = failed.replace("\"status\":\"failed\"", "\"status\":\"offline\"");
+        assert_ne!(offline, failed);
+        assert_eq!(ran_the_get(&done(&offline)), None);
+        let nowhere = failed.replace("\"country\":\"fr\"", "\"country\":\"France\"");
+        assert_ne!(nowhere, failed);
+        assert_eq!(ran_the_get(&done(&nowhere)), None);
     }
 
     #[test]
