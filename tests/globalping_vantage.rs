@@ -393,7 +393,6 @@ fn one_document_over_the_limit_is_out_of_reach_without_degrading_or_targeting() 
 /// that is not degraded among those that decide `ok` (src/report/mod.rs, not this file's
 /// to fix): `ok` is false and the exit code 1.
 #[test]
-#[ignore = "report::summarise lets an out_of_reach entry decide ok (fix belongs in src/report/mod.rs)"]
 fn an_entry_out_of_reach_does_not_decide_ok() {
     let (w, api) = one_padded_over_the_limit();
     let out = check(&w, &api.url(), &["direct", "globalping:FR"], None, true);

@@ -228,12 +228,13 @@ impl Report {
         }
         let no_equivocation = self.equivocations.is_empty() && self.root_equivocations.is_empty();
         let targeted = self.targeted.as_ref().is_some_and(|t| !t.is_empty());
-        // Entries seen through a degraded vantage are shown, but decide neither verdict.
+        // Entries seen through a degraded vantage, or that their vantage could not look at
+        // (out of its reach), are shown, but decide neither verdict.
         let decisive = || {
             self.mirrors
                 .iter()
                 .zip(&relied)
-                .filter(|(_, r)| **r)
+                .filter(|(m, r)| **r && !m.out_of_reach)
                 .map(|(m, _)| m)
         };
         self.ok = no_equivocation

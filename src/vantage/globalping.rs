@@ -840,6 +840,9 @@ impl super::start::Vantage for GlobalpingVantage {
     fn pins_addresses(&self) -> bool {
         false
     }
+    fn artifacts(&self) -> Result<(), &'static str> {
+        Err(OUT_OF_REACH)
+    }
     fn carried_by(&self, entry: usize) -> Option<super::Carrier> {
         let probes = self.transport.probes.lock().ok()?.get(&entry).cloned()?;
         Some(super::Carrier::Globalping {

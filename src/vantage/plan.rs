@@ -156,6 +156,14 @@ impl Matrix {
                 m.carried_by = v.carried_by(i);
             }
         }
+        for v in &self.vantages {
+            if let Err(why) = v.artifacts() {
+                report.notices.push(format!(
+                    "vantage {}: {why}; its artifacts are skipped",
+                    v.spec().name
+                ));
+            }
+        }
         report.notices.extend(self.notices.iter().cloned());
     }
 }

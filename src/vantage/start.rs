@@ -28,6 +28,10 @@ pub trait Vantage: Send + Sync {
     fn country_source(&self) -> CountrySource {
         source_of(self.spec())
     }
+    /// `Err(why)` when artifacts cannot be checked through this vantage at all.
+    fn artifacts(&self) -> Result<(), &'static str> {
+        Ok(())
+    }
     /// Who carried `entry`'s requests, once they are done.
     fn carried_by(&self, _entry: usize) -> Option<Carrier> {
         None
