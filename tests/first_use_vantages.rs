@@ -1,0 +1,128 @@
+//! A first-time auditor's trial of vantage points, as they would run it after reading the
+//! README's "Auditors" section and docs/VANTAGES.md: the real binary, mirrors served on
+//! loopback, real SOCKS and HTTP proxies on loopback standing for countries, the real `tor`
+//! and `sshd` where the recipes use them. Each test is one stumble from that trial: what the
+//! auditor typed and what the tool (or the documentation) must answer.
+
+mod common;
+
+use common::binary::{self, Out};
+use common::vantages::*;
+use common::*;
+
+/// `mirrorproof ARGS...` in the world's directory.
+fn run(w: &World, args: &[&str]) -> Out {
+    binary::run_in(w.path(), args)
+}
+
+/// A refusal: exit 2, nothing on stdout, one line on stderr.
+#[track_caller]
+fn refused(out: &Out) -> &str {
+    assert_eq!(out.code, Some(2), "{}", out.describe());
+    assert!(out.stdout.is_empty(), "{}", out.describe());
+    let err = out.stderr.trim_end();
+    assert!(
+        !err.contains('\n'),
+        "more than one line: {}",
+        out.describe()
+    );
+    err
+}
+
+// ---------------------------------------------------------------------------------------
+// Typing vantages.
+
+/// An auditor who just started `ssh -D 1080` types the tunnel's address as it printed in
+/// their terminal, without a scheme. The parser's own words ("relative URL without a base",
+/// or, for `localhost:1080`, "scheme must be ..." about a scheme they never wrote) sent them
+/// looking for what a "base" is; the answer is the URL they meant.
+#[test]
+fn a_proxy_without_a_scheme_is_answered_with_the_url_that_was_meant() {
+    let (w, _) = world(1);
+    let p = profile(&w, "p.toml", &names(1), &[]);
+    let p = p.to_str().unwrap();
+    for (spec, says) in [
+        (
+            "name=fr-vps,proxy=127.0.0.1:1080,country=FR",
+            "did you mean socks5h://127.0.0.1:1080?",
+        ),
+        (
+            "name=fr-vps,proxy=localhost:1080,country=FR",
+            "did you mean socks5h://localhost:1080?",
+        ),
+        // The SOCKS version most tools default to when unsure: say what to use instead.
+        (
+            "name=fr-vps,proxy=socks4://127.0.0.1:1080,country=FR",
+            "socks5h",
+        ),
+        // A proxy URL alone: the country is what a vantage is for.
+        (
+            "socks5h://127.0.0.1:1080",
+            "did you mean proxy=socks5h://127.0.0.1:1080,country=CC?",
+        ),
+        // The shorthand with `=` for `:`.
+        ("tor=FR", "did you mean tor:FR?"),
+        ("globalping=JP", "did you mean globalping:JP?"),
+    ] {
+        let out = run(&w, &["check", p, "--no-state", "--vantage", spec]);
+        let err = refused(&out);
+        assert!(err.contains(says), "{spec}: {}", out.describe());
+        assert!(!err.contains("relative URL"), "{spec}: {}", out.describe());
+    }
+    // `localhost` is not a scheme the auditor wrote.
+    let out = run(
+        &w,
+        &[
+            "check",
+            p,
+            "--no-state",
+            "--vantage",
+            "proxy=localhost:1080,country=FR",
+        ],
+    );
+    assert!(
+        !refused(&out).contains("scheme must be"),
+        "{}",
+        out.describe()
+    );
+}
+
+/// Two tunnels to two VPSes in one country, neither named: both get the default name
+/// `proxy-fr`, and "names must be unique" is about names the auditor never gave. The
+/// message says where the name came from and what to do.
+#[test]
+fn two_unnamed_proxies_in_one_country_are_told_to_take_names() {
+    let (w, _) = world(1);
+    let p = profile(&w, "p.toml", &names(1), &[]);
+    let out = run(
+        &w,
+        &[
+            "check",
+            p.to_str().unwrap(),
+            "--no-state",
+            "--vantage",
+            "proxy=socks5h://127.0.0.1:1080,country=FR",
+            "--vantage",
+            "proxy=socks5h://127.0.0.1:1081,country=FR",
+        ],
+    );
+    let err = refused(&out);
+    assert!(err.contains("\"proxy-fr\""), "{}", out.describe());
+    assert!(err.contains("name="), "{}", out.describe());
+    // The same vantage typed twice says the same, with a way out.
+    let out = run(
+        &w,
+        &[
+            "check",
+            p.to_str().unwrap(),
+            "--no-state",
+            "--vantage",
+            "tor:FR",
+            "--vantage",
+            "tor:fr",
+        ],
+    );
+    let err = refused(&out);
+    assert!(err.contains("\"tor-fr\""), "{}", out.describe());
+    assert!(err.contains("drop the repeated one"), "{}", out.describe());
+}
