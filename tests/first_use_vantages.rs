@@ -7,6 +7,7 @@
 mod common;
 
 use common::binary::{self, Out};
+use common::proxy::{Rules, SocksProxy};
 use common::vantages::*;
 use common::*;
 
@@ -125,4 +126,68 @@ fn two_unnamed_proxies_in_one_country_are_told_to_take_names() {
     let err = refused(&out);
     assert!(err.contains("\"tor-fr\""), "{}", out.describe());
     assert!(err.contains("drop the repeated one"), "{}", out.describe());
+}
+
+// ---------------------------------------------------------------------------------------
+// Trying vantages on the demo.
+
+/// The first thing an auditor tries is the demo with a vantage. Its mirrors are local
+/// directories, which are read on this machine whatever the vantage, so a run through a
+/// proxy only checked nothing, and said "No mirror of 0 mirrors serves a valid release"
+/// with exit 1, as if the mirrors had failed. Now it is refused up front, saying why and
+/// what to add. A directory checked alongside `direct` still is, and an evidence bundle
+/// (local directories that carry their vantage) still re-checks.
+#[test]
+fn vantages_over_local_directories_only_are_refused_saying_why() {
+    let mut w = World::new();
+    w.now = mirrorproof::time::now();
+    let rel = genuine(&w);
+    w.mirror("m0", "FR").serves(&rel);
+    w.mirror("m1", "DE").serves(&rel);
+    let p = profile(&w, "p.toml", &names(2), &[]);
+    let p = p.to_str().unwrap();
+    let proxy = SocksProxy::start(Rules::honest());
+    let fr = format!("name=fr-vps,proxy={},country=FR", proxy.url("socks5h"));
+    let out = run(&w, &["check", p, "--no-state", "--vantage", &fr]);
+    let err = refused(&out);
+    assert!(err.contains("local director"), "{}", out.describe());
+    assert!(err.contains("--vantage direct"), "{}", out.describe());
+    assert!(err.contains("fr-vps"), "{}", out.describe());
+    assert_eq!(proxy.connections(), 0, "nothing goes through the proxy");
+
+    // With `direct` too, the directories are checked (through direct only).
+    let ev = w.path().join("ev");
+    let out = run(
+        &w,
+        &[
+            "check",
+            p,
+            "--no-state",
+            "--vantage",
+            "direct",
+            "--vantage",
+            &fr,
+            "--evidence",
+            ev.to_str().unwrap(),
+        ],
+    );
+    assert_eq!(out.code, Some(0), "{}", out.describe());
+    assert!(
+        out.stdout.contains("through direct vantages only"),
+        "{}",
+        out.describe()
+    );
+    // The bundle's entries are local directories that carry their vantage: re-checked.
+    let bundle = ev.join("profile.toml");
+    let out = run(
+        &w,
+        &[
+            "check",
+            bundle.to_str().unwrap(),
+            "--no-state",
+            "--artifacts",
+            "none",
+        ],
+    );
+    assert_eq!(out.code, Some(0), "{}", out.describe());
 }

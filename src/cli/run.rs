@@ -10,11 +10,11 @@ use clap::Args;
 
 use mirrorproof::evidence::EvidenceDir;
 use mirrorproof::fetch::{ArtifactMode, FetchConfig};
-use mirrorproof::profile::{Mirror, Profile};
+use mirrorproof::profile::{Location, Mirror, Profile};
 use mirrorproof::run::{CheckError, CheckOptions, ProfileCheck, ProfileOutcome};
 use mirrorproof::state::{NotRecorded, StatePlan, StateSetting, StateStore};
 use mirrorproof::time;
-use mirrorproof::vantage::{VantageSpec, Vantages};
+use mirrorproof::vantage::{Kind, VantageSpec, Vantages};
 
 use super::{Fail, problem, usage};
 
@@ -178,6 +178,29 @@ impl RunArgs {
     }
 }
 
+/// A local directory is read on this machine whatever the vantage, so it is checked through
+/// `direct` vantages only: with none, a list of directories (the demo, say) would be a run
+/// over no mirror at all, which reads like "no mirror serves a valid release" (exit 1) when
+/// nothing was asked. Entries of an evidence bundle carry their vantage and are kept.
+fn nothing_through_vantages(mirrors: &[Mirror], vantages: &Vantages) -> Result<(), Fail> {
+    let any_direct = vantages.specs.iter().any(|v| v.kind == Kind::Direct);
+    let all_local = mirrors
+        .iter()
+        .all(|m| m.vantage.is_none() && matches!(m.location, Location::Dir(_)));
+    if vantages.specs.is_empty() || any_direct || mirrors.is_empty() || !all_local {
+        return Ok(());
+    }
+    Err(usage(format!(
+        "every mirror is a local directory, read on this machine whatever the vantage, and no vantage is direct ({}): nothing would be checked; add --vantage direct, or serve the mirrors over HTTP",
+        vantages
+            .specs
+            .iter()
+            .map(|v| v.name.as_str())
+            .collect::<Vec<_>>()
+            .join(", ")
+    )))
+}
+
 fn seconds(s: f64, what: &str) -> Result<Duration, Fail> {
     Duration::try_from_secs_f64(s)
         .ok()
@@ -196,13 +219,15 @@ pub(crate) fn start(
 ) -> Result<(ProfileOutcome, Option<NotRecorded>), Fail> {
     let (mirrors, fetch) = run.mirrors_and_fetch(profile)?;
     let channel = run.channel(profile);
+    let vantages = run.vantages(profile)?;
+    nothing_through_vantages(&mirrors, &vantages)?;
     let opts = CheckOptions {
         channel: channel.clone(),
         artifacts: mode,
         fetch,
         state: None,
         now: time::now(),
-        vantages: run.vantages(profile)?,
+        vantages,
     };
     let check = ProfileCheck::load(profile, opts).map_err(usage)?;
     let plan = run.state_plan(&check.state_key(), &channel)?;
