@@ -191,3 +191,64 @@ fn vantages_over_local_directories_only_are_refused_saying_why() {
     );
     assert_eq!(out.code, Some(0), "{}", out.describe());
 }
+
+// ---------------------------------------------------------------------------------------
+// Reading the human report.
+
+/// The human report's item for vantage `name` in its Vantages section, wrapped lines joined.
+#[track_caller]
+fn vantage_item(text: &str, name: &str) -> String {
+    let lines: Vec<&str> = text.lines().collect();
+    let at = lines
+        .iter()
+        .position(|l| *l == "Vantages")
+        .unwrap_or_else(|| panic!("no Vantages section:\n{text}"));
+    let mut items: Vec<String> = Vec::new();
+    for l in lines[at + 1..].iter().take_while(|l| l.starts_with("  ")) {
+        match items.last_mut() {
+            Some(item) if l.as_bytes().get(2) == Some(&b' ') => {
+                item.push(' ');
+                item.push_str(l.trim());
+            }
+            _ => items.push((*l).to_owned()),
+        }
+    }
+    items
+        .into_iter()
+        .find(|l| l.split_whitespace().nth(1) == Some(name))
+        .unwrap_or_else(|| panic!("no item for vantage {name}:\n{text}"))
+}
+
+/// The recipe's tunnel not up yet (or down): the only vantage reached nothing, and its
+/// line read "ok ... reached 0 of 2", as if the path worked; it is not `degraded` only
+/// because no other vantage reached anything to compare with. The line now says so.
+#[test]
+fn a_lone_vantage_that_reached_nothing_does_not_read_as_working() {
+    let (w, _) = world(2);
+    let p = profile(&w, "p.toml", &names(2), &[]);
+    let down = SocksProxy::start(Rules::honest().refuse_all());
+    let fr = format!("name=fr-vps,proxy={},country=FR", down.url("socks5h"));
+    let out = run(
+        &w,
+        &["check", p.to_str().unwrap(), "--no-state", "--vantage", &fr],
+    );
+    assert_eq!(out.code, Some(1), "{}", out.describe());
+    let item = vantage_item(&out.stdout, "fr-vps");
+    assert!(item.contains("reached 0 of 2"), "{item}");
+    assert!(item.contains("nothing came through it"), "{item}");
+    assert!(item.contains("not running"), "{item}");
+    // A working vantage's line has no such words.
+    let out = run(
+        &w,
+        &[
+            "check",
+            p.to_str().unwrap(),
+            "--no-state",
+            "--vantage",
+            "direct",
+        ],
+    );
+    assert_eq!(out.code, Some(0), "{}", out.describe());
+    let item = vantage_item(&out.stdout, "direct");
+    assert!(!item.contains("nothing came through"), "{item}");
+}

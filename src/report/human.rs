@@ -250,6 +250,12 @@ fn write_vantages(out: &mut String, report: &Report, columns: usize) {
         let mut text = format!("{}; reached {} of {}", shown(&path), v.reached, v.entries);
         if let Some(r) = &v.reason {
             text.push_str(&format!("; {}", shown(r)));
+        } else if v.entries == 0 {
+            text.push_str("; no mirror was checked through it (local directories are read here, through direct vantages only)");
+        } else if v.reached == 0 {
+            // Not degraded only because no other vantage reached anything to compare with:
+            // a bare "ok ... reached 0 of 3" read as a working path.
+            text.push_str("; nothing came through it, and no other vantage reached a mirror to compare with: the path itself may be down (a proxy or tunnel not running, no network), not the mirrors");
         }
         write_wrapped(out, &head, &text, columns);
     }
