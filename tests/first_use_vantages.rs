@@ -219,6 +219,26 @@ fn vantage_item(text: &str, name: &str) -> String {
         .unwrap_or_else(|| panic!("no item for vantage {name}:\n{text}"))
 }
 
+/// Lines starting with `prefix`, each with its wrapped continuation lines joined.
+fn items_starting(text: &str, prefix: &str) -> Vec<String> {
+    let mut out: Vec<String> = Vec::new();
+    let mut inside = false;
+    for l in text.lines() {
+        if l.starts_with(prefix) {
+            out.push(l.to_owned());
+            inside = true;
+        } else if inside && l.starts_with("    ") {
+            if let Some(last) = out.last_mut() {
+                last.push(' ');
+                last.push_str(l.trim());
+            }
+        } else {
+            inside = false;
+        }
+    }
+    out
+}
+
 /// The recipe's tunnel not up yet (or down): the only vantage reached nothing, and its
 /// line read "ok ... reached 0 of 2", as if the path worked; it is not `degraded` only
 /// because no other vantage reached anything to compare with. The line now says so.
@@ -251,4 +271,43 @@ fn a_lone_vantage_that_reached_nothing_does_not_read_as_working() {
     assert_eq!(out.code, Some(0), "{}", out.describe());
     let item = vantage_item(&out.stdout, "direct");
     assert!(!item.contains("nothing came through"), "{item}");
+}
+
+/// The table names mirrors by their label (`m0 [fr]`) and the TARGETED line named them by
+/// URL only, listing every vantage's status in alphabetical order ("ok through de, ok
+/// through direct, stale through fr"), so the odd one out had to be searched for. It now
+/// names the mirror as the table does, and puts the views that differ first, each once.
+#[test]
+fn the_targeted_line_names_the_mirror_and_leads_with_the_odd_view() {
+    let (mut w, _) = world(2);
+    let old = previous(&w);
+    let to = black_box(&mut w, "box", &old);
+    let fr = SocksProxy::start(Rules::honest().route(&authority(&w, "m0"), to));
+    let de = SocksProxy::start(Rules::honest());
+    let p = profile(&w, "p.toml", &names(2), &[]);
+    let mut args = vec![
+        "check".to_owned(),
+        p.display().to_string(),
+        "--no-state".into(),
+    ];
+    args.extend(vantage_args(
+        true,
+        &[
+            &vantage("fr-isp", &fr.url("socks5h"), "FR"),
+            &vantage("de-vps", &de.url("socks5h"), "DE"),
+        ],
+    ));
+    let out = binary::run_in(w.path(), &args);
+    assert_eq!(out.code, Some(1), "{}", out.describe());
+    let targeted = items_starting(&out.stdout, "TARGETED: ");
+    assert_eq!(targeted.len(), 1, "{}", out.describe());
+    let t = &targeted[0];
+    assert!(
+        t.starts_with(&format!("TARGETED: m0 ({}) is ", w.url_of("m0"))),
+        "{t}"
+    );
+    assert!(
+        t.ends_with("is stale through fr-isp; ok through de-vps, direct"),
+        "{t}"
+    );
 }

@@ -79,13 +79,30 @@ fn human(report: &Report, columns: usize) -> String {
     }
     let _ = writeln!(out);
     for t in report.targeted.iter().flatten() {
-        let views: Vec<String> = t
-            .statuses
+        // The table names mirrors by their label: so does this line, with the URL that
+        // `targeted[]` keys them by. The odd views first, each status once.
+        let mut by_status: Vec<(Status, Vec<&str>)> = Vec::new();
+        for (v, st) in &t.statuses {
+            match by_status.iter_mut().find(|(s, _)| s == st) {
+                Some((_, vs)) => vs.push(v),
+                None => by_status.push((*st, vec![v])),
+            }
+        }
+        by_status.sort_by_key(|(st, _)| *st == Status::Ok);
+        let views: Vec<String> = by_status
             .iter()
-            .map(|(v, st)| format!("{} through {v}", st.as_str()))
+            .map(|(st, vs)| format!("{} through {}", st.as_str(), vs.join(", ")))
             .collect();
-        let head = format!("TARGETED: {} is ", shown(&t.url));
-        write_wrapped(&mut out, &head, &shown(&views.join(", ")), columns);
+        let name = report
+            .mirrors
+            .iter()
+            .find(|m| m.url == t.url)
+            .and_then(|m| m.name.as_deref());
+        let head = match name {
+            Some(n) => format!("TARGETED: {} ({}) is ", shown(n), shown(&t.url)),
+            None => format!("TARGETED: {} is ", shown(&t.url)),
+        };
+        write_wrapped(&mut out, &head, &shown(&views.join("; ")), columns);
     }
     for e in &report.root_equivocations {
         let _ = writeln!(
