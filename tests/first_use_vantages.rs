@@ -7,7 +7,7 @@
 mod common;
 
 use common::binary::{self, Out};
-use common::proxy::{Rules, SocksProxy};
+use common::proxy::{HttpProxy, Rules, SocksProxy};
 use common::vantages::*;
 use common::*;
 
@@ -309,5 +309,50 @@ fn the_targeted_line_names_the_mirror_and_leads_with_the_odd_view() {
     assert!(
         t.ends_with("is stale through fr-isp; ok through de-vps, direct"),
         "{t}"
+    );
+}
+
+/// A black box hands one country another validly signed release of the latest version for
+/// one mirror. The copy line for the genuine release read "served by m0, m1 through ch,
+/// direct": as if m0 had served it through ch too, when ch is the path that was handed the
+/// other copy. Each mirror now comes with the vantages it served that copy through.
+#[test]
+fn equivocation_copies_say_which_mirror_served_them_through_which_vantage() {
+    let (mut w, rel) = world(2);
+    let other = other_same_version(&w);
+    let to = black_box(&mut w, "box", &other);
+    let ch = HttpProxy::start(Rules::honest().route(&authority(&w, "m0"), to));
+    let p = profile(&w, "p.toml", &names(2), &[]);
+    let mut args = vec![
+        "check".to_owned(),
+        p.display().to_string(),
+        "--no-state".into(),
+        "--artifacts".into(),
+        "none".into(),
+    ];
+    args.extend(vantage_args(true, &[&vantage("ch-isp", &ch.url(), "CH")]));
+    let out = binary::run_in(w.path(), &args);
+    assert_eq!(out.code, Some(1), "{}", out.describe());
+    let copies = items_starting(&out.stdout, "  copy sha256 ");
+    assert_eq!(copies.len(), 2, "{}", out.describe());
+    let line_of = |digest: &str| {
+        copies
+            .iter()
+            .find(|l| l.contains(&format!("copy sha256 {}", &digest[..16])))
+            .unwrap_or_else(|| panic!("no line for {digest}:\n{}", out.describe()))
+            .clone()
+    };
+    let (m0, m1) = (w.url_of("m0"), w.url_of("m1"));
+    assert!(
+        line_of(&rel.payload_sha256()).ends_with(&format!(
+            "served by {m0} through direct; {m1} through ch-isp, direct"
+        )),
+        "{}",
+        out.describe()
+    );
+    assert!(
+        line_of(&other.payload_sha256()).ends_with(&format!("served by {m0} through ch-isp")),
+        "{}",
+        out.describe()
     );
 }
