@@ -356,3 +356,52 @@ fn equivocation_copies_say_which_mirror_served_them_through_which_vantage() {
         out.describe()
     );
 }
+
+// ---------------------------------------------------------------------------------------
+// Merging bundles.
+
+/// Typing `merge` by hand: the bundle's `profile.toml` (the file `check` re-checks it
+/// with) was refused as "profile.toml: Not a directory (os error 20)"; a directory that is
+/// not there as "profile.toml: No such file or directory"; and one bundle given twice (a
+/// glob and a name, `ev` and `ev/`) was merged as two machines' runs, every mirror counted
+/// twice under `direct@ev` and `direct@ev-2`. Each is now refused saying what to give.
+#[test]
+fn merge_says_what_a_bundle_is_and_takes_each_once() {
+    let (w, _) = world(2);
+    let p = profile(&w, "p.toml", &names(2), &[]);
+    let out = run(
+        &w,
+        &[
+            "check",
+            p.to_str().unwrap(),
+            "--no-state",
+            "--vantage",
+            "direct=NL",
+            "--evidence",
+            "ev",
+        ],
+    );
+    assert_eq!(out.code, Some(0), "{}", out.describe());
+    let out = run(&w, &["merge", "ev"]);
+    assert_eq!(out.code, Some(0), "{}", out.describe());
+
+    for twice in [["ev", "ev"], ["ev", "ev/"]] {
+        let out = run(&w, &["merge", twice[0], twice[1]]);
+        let err = refused(&out);
+        assert!(err.contains("give each bundle once"), "{}", out.describe());
+    }
+    let out = run(&w, &["merge", "ev/profile.toml"]);
+    let err = refused(&out);
+    assert!(
+        err.contains("is a file: give the bundle's directory (ev)"),
+        "{}",
+        out.describe()
+    );
+    let out = run(&w, &["merge", "ev", "ev-fr"]);
+    let err = refused(&out);
+    assert!(
+        err.contains("bundle ev-fr: no such directory"),
+        "{}",
+        out.describe()
+    );
+}
