@@ -405,3 +405,55 @@ fn merge_says_what_a_bundle_is_and_takes_each_once() {
         out.describe()
     );
 }
+
+// ---------------------------------------------------------------------------------------
+// Help and the manual.
+
+/// The text between `.SH "MIRRORPROOF NAME"` and the next command's heading in `man`.
+fn man_section<'a>(man: &'a str, name: &str) -> &'a str {
+    let head = format!(".SH \"MIRRORPROOF {name}\"");
+    let at = man
+        .find(&head)
+        .unwrap_or_else(|| panic!("no {head} in the manual"));
+    let rest = &man[at + head.len()..];
+    let end = rest.find(".SH \"MIRRORPROOF ").unwrap_or(rest.len());
+    &rest[..end]
+}
+
+/// `check --help` listed `--vantage` and its forms, but not what the report does with them:
+/// "degraded" and "targeted", the words the report then prints, were in no help text nor
+/// in the manual page, and neither pointed at docs/VANTAGES.md. `merge --help` did not say
+/// what a DIR is (not the bundle's profile.toml) or why vantages come back as NAME@BUNDLE.
+#[test]
+fn help_and_the_manual_say_how_vantages_are_judged_and_merged() {
+    let w = World::new();
+    let check = run(&w, &["check", "--help"]);
+    assert_eq!(check.code, Some(0), "{}", check.describe());
+    let merge = run(&w, &["merge", "--help"]);
+    assert_eq!(merge.code, Some(0), "{}", merge.describe());
+    let man = run(&w, &["man"]);
+    assert_eq!(man.code, Some(0), "{}", man.describe());
+    // roff writes every `-` as `\-`.
+    let man = man.stdout.replace("\\-", "-");
+    let man_check = man_section(&man, "CHECK");
+    let man_merge = man_section(&man, "MERGE");
+    for (what, text) in [("check --help", &check.stdout[..]), ("man", man_check)] {
+        for word in [
+            "DEGRADED",
+            "TARGETED",
+            "70 %",
+            "merge DIR",
+            "docs/VANTAGES.md",
+        ] {
+            assert!(text.contains(word), "{what} does not say {word:?}:\n{text}");
+        }
+    }
+    for (what, text) in [("merge --help", &merge.stdout[..]), ("man", man_merge)] {
+        for word in ["--evidence DIR", "not its profile.toml", "NAME@BUNDLE"] {
+            assert!(text.contains(word), "{what} does not say {word:?}:\n{text}");
+        }
+    }
+    // `-h` stays a summary.
+    let short = run(&w, &["check", "-h"]);
+    assert!(!short.stdout.contains("TARGETED"), "{}", short.describe());
+}

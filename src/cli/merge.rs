@@ -14,6 +14,15 @@ use mirrorproof::vantage::Vantages;
 use super::check::print_report;
 use super::{EXIT_OK, EXIT_PROBLEM, Fail, path, problem, usage};
 
+/// What a first merge needs to know beyond the options.
+pub(crate) const AFTER_HELP: &str = "\
+Each DIR is a directory that check --evidence DIR wrote (not its profile.toml), from this \
+machine or another. Only release documents are kept and verified again; artifact verdicts \
+are shown as the bundle's claim. A vantage name found in several bundles becomes \
+NAME@BUNDLE, after each bundle's directory name. Exit codes are those of check: 0 every \
+deciding entry ok, 1 a problem or a targeted mirror, 2 a bundle refused (other pinned trust, \
+not a bundle).";
+
 #[derive(Args)]
 pub(crate) struct MergeArgs {
     /// Evidence bundles (`check --evidence DIR`), one or more vantages each.
