@@ -6,6 +6,8 @@
 
 mod common;
 
+use std::path::PathBuf;
+
 use common::binary::{self, Out};
 use common::proxy::{HttpProxy, Rules, SocksProxy};
 use common::vantages::*;
@@ -456,4 +458,104 @@ fn help_and_the_manual_say_how_vantages_are_judged_and_merged() {
     // `-h` stays a summary.
     let short = run(&w, &["check", "-h"]);
     assert!(!short.stdout.contains("TARGETED"), "{}", short.describe());
+}
+
+// ---------------------------------------------------------------------------------------
+// Tor without a way to the Tor network.
+
+/// Whether `tool` is on the PATH.
+fn installed(tool: &str) -> bool {
+    std::process::Command::new("sh")
+        .arg("-c")
+        .arg(format!("command -v {tool} >/dev/null 2>&1"))
+        .status()
+        .map(|s| s.success())
+        .unwrap_or(false)
+}
+
+/// Skips (saying so on stderr) when `tool` is missing, except under `CI=true`, where the
+/// reference tools are installed (scripts/install-reference-tools.sh) and a missing one
+/// is a failure.
+fn have(tool: &str, package: &str) -> bool {
+    if installed(tool) {
+        return true;
+    }
+    assert!(
+        std::env::var("CI").as_deref() != Ok("true"),
+        "{tool} is not installed under CI"
+    );
+    use std::io::Write as _;
+    let _ = std::io::stderr().write_all(
+        format!(
+            "\n*** first_use_vantages: SKIPPED, {tool} (Debian's {package}) is not installed\n\n"
+        )
+        .as_bytes(),
+    );
+    false
+}
+
+/// A configuration that gives tor a Tor network it can never reach: one directory
+/// authority on a loopback port where nothing listens. What a machine without internet, or
+/// where Tor is blocked, looks like to tor, without leaving loopback.
+fn unreachable_tor_network(w: &World) -> PathBuf {
+    let p = w.path().join("no-network.torrc");
+    let port = {
+        let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        l.local_addr().unwrap().port()
+    };
+    std::fs::write(
+        &p,
+        format!(
+            "TestingTorNetwork 1\nDirAuthority nowhere orport={port} no-v2 \
+             v3ident=01703F7EB0F4646ADD570736D261834D9C4ECD9C 127.0.0.1:{port} \
+             1E88CCABF49D45457F7B579E5268CA42E25A87D9\n"
+        ),
+    )
+    .unwrap();
+    p
+}
+
+/// Without internet, `mirrorproof vantages tor` waited its two minutes and said "the exit
+/// listing: tor did not bootstrap within 120 s (last: 14 %: Handshaking with a relay;
+/// warning: DONE)": no word of what to check. `tor` not installed read "the exit listing:
+/// cannot start tor: No such file or directory". Each now says what is wrong and what to do.
+#[test]
+fn listing_tor_exits_without_a_way_to_tor_says_what_to_check() {
+    let w = World::new();
+    let out = run(&w, &["vantages", "tor", "--tor", "/nonexistent/tor"]);
+    assert_eq!(out.code, Some(1), "{}", out.describe());
+    let err = out.stderr.trim_end();
+    assert!(err.contains("apt-get install tor"), "{}", out.describe());
+    assert!(!err.contains("the exit listing"), "{}", out.describe());
+    if !have("tor", "tor") {
+        return;
+    }
+    let torrc = unreachable_tor_network(&w);
+    let out = run(
+        &w,
+        &[
+            "vantages",
+            "tor",
+            "--tor-config",
+            torrc.to_str().unwrap(),
+            "--tor-bootstrap-timeout",
+            "3",
+        ],
+    );
+    assert_eq!(out.code, Some(1), "{}", out.describe());
+    let err = out.stderr.trim_end();
+    assert!(!err.contains('\n'), "{}", out.describe());
+    assert!(
+        err.contains("did not connect to the Tor network within 3 s"),
+        "{}",
+        out.describe()
+    );
+    assert!(
+        err.contains("is this machine online?"),
+        "{}",
+        out.describe()
+    );
+    assert!(err.contains("--tor-config"), "{}", out.describe());
+    assert!(!err.contains("the exit listing"), "{}", out.describe());
+    assert!(out.stdout.is_empty(), "{}", out.describe());
 }
