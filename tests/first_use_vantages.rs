@@ -559,3 +559,58 @@ fn listing_tor_exits_without_a_way_to_tor_says_what_to_check() {
     assert!(!err.contains("the exit listing"), "{}", out.describe());
     assert!(out.stdout.is_empty(), "{}", out.describe());
 }
+
+/// `check --vantage tor:FR` without internet printed nothing for two minutes (tor was
+/// trying to connect, up to --tor-bootstrap-timeout) and looked hung. One line on stderr now
+/// says what it waits for and how long at most; stdout stays the report alone, and a
+/// re-check of the bundle, which starts no tor, says nothing.
+#[test]
+fn a_run_with_tor_says_it_is_waiting_for_tor_and_how_long() {
+    if !have("tor", "tor") {
+        return;
+    }
+    let (w, _) = world(1);
+    let p = profile(&w, "p.toml", &names(1), &[]);
+    let torrc = unreachable_tor_network(&w);
+    let c = check(
+        &w,
+        &p,
+        &[
+            "--vantage",
+            "direct",
+            "--vantage",
+            "tor:FR",
+            "--tor-config",
+            torrc.to_str().unwrap(),
+            "--tor-bootstrap-timeout",
+            "3",
+            "--evidence",
+            "ev",
+        ],
+    );
+    // The tor vantage is degraded, so it decides nothing: the run is direct's.
+    assert_eq!(c.code(), Some(0), "{}", c.out.describe());
+    assert_eq!(c.status("m0", "tor-fr"), "unreachable", "{}", c.table());
+    assert_eq!(c.vantage_status("tor-fr"), "degraded");
+    let err = c.out.stderr.trim_end();
+    assert_eq!(
+        err,
+        "mirrorproof: starting tor for tor:FR; connecting to the Tor network may take up to 3 s (--tor-bootstrap-timeout)",
+        "{}",
+        c.out.describe()
+    );
+    let bundle = w.path().join("ev").join("profile.toml");
+    let out = run(
+        &w,
+        &[
+            "check",
+            bundle.to_str().unwrap(),
+            "--no-state",
+            "--artifacts",
+            "none",
+        ],
+    );
+    assert_eq!(out.code, Some(0), "{}", out.describe());
+    assert!(out.stdout.contains("tor-fr"), "{}", out.describe());
+    assert!(out.stderr.is_empty(), "{}", out.describe());
+}

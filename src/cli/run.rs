@@ -201,6 +201,31 @@ fn nothing_through_vantages(mirrors: &[Mirror], vantages: &Vantages) -> Result<(
     )))
 }
 
+/// Managed tor clients connect before the run starts, which can take up to the bootstrap
+/// deadline (two minutes by default) with nothing on the screen: without a network, or
+/// where Tor is blocked, the run looked hung. One line on stderr says what it waits for;
+/// stdout stays the report alone. Evidence being re-checked starts nothing, and says
+/// nothing.
+fn say_tor_is_starting(mirrors: &[Mirror], vantages: &Vantages) {
+    let tors: Vec<String> = vantages
+        .specs
+        .iter()
+        .filter(|v| v.kind == Kind::Tor)
+        .map(|v| format!("tor:{}", v.country))
+        .collect();
+    if tors.is_empty() || mirrors.iter().all(|m| m.vantage.is_some()) {
+        return;
+    }
+    let secs = vantages
+        .tor_bootstrap
+        .unwrap_or_else(|| mirrorproof::vantage::tor::TorOptions::default().bootstrap_timeout)
+        .as_secs_f64();
+    eprintln!(
+        "mirrorproof: starting tor for {}; connecting to the Tor network may take up to {secs} s (--tor-bootstrap-timeout)",
+        tors.join(", ")
+    );
+}
+
 fn seconds(s: f64, what: &str) -> Result<Duration, Fail> {
     Duration::try_from_secs_f64(s)
         .ok()
@@ -221,6 +246,7 @@ pub(crate) fn start(
     let channel = run.channel(profile);
     let vantages = run.vantages(profile)?;
     nothing_through_vantages(&mirrors, &vantages)?;
+    say_tor_is_starting(&mirrors, &vantages);
     let opts = CheckOptions {
         channel: channel.clone(),
         artifacts: mode,
