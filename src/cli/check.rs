@@ -12,6 +12,19 @@ use mirrorproof::profile::Profile;
 use super::run::{self, RunArgs};
 use super::{EXIT_OK, EXIT_PROBLEM, Fail, unrecorded_message, usage};
 
+/// What `--vantage` alone does not say: how the report judges vantages, and where the
+/// runs of several machines meet. Long help and the manual page only; `-h` stays short.
+pub(crate) const AFTER_LONG_HELP: &str = "\
+Vantage points (--vantage, or [[vantages]] in the profile): every mirror is checked through \
+every vantage, and the report labels each entry MIRROR [VANTAGE]. A vantage that could not \
+reach more than 70 % of the mirrors another vantage reached is DEGRADED: the path is broken \
+(a proxy or tunnel that is down, Tor without an exit in its country), not the mirrors, and \
+its entries decide nothing. A mirror whose status differs between vantages that are not \
+degraded is TARGETED, which fails the run (exit 1). Local directory mirrors are read on this \
+machine, so only direct vantages check them. Runs on several machines: check --evidence DIR \
+on each, then mirrorproof merge DIR... Recipes (a CI matrix, Tor, ssh -D to a VPS) are in \
+docs/VANTAGES.md.";
+
 // No doc comment here: the variant's in `Command` is the command's help.
 #[derive(Args)]
 pub(crate) struct CheckArgs {

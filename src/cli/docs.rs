@@ -48,6 +48,11 @@ fn render_sub_man(out: &mut Vec<u8>, sub: &clap::Command, parent: &str) -> Resul
     if sub.get_arguments().any(|a| !a.is_hide_set()) {
         man.render_options_section(out).map_err(fail)?;
     }
+    // What --help prints after the options (how `check` judges vantages, what `merge`
+    // takes) belongs in the manual too.
+    if sub.get_after_long_help().is_some() || sub.get_after_help().is_some() {
+        man.render_extra_section(out).map_err(fail)?;
+    }
     for s in sub.get_subcommands().filter(|s| !s.is_hide_set()) {
         render_sub_man(out, s, &name)?;
     }

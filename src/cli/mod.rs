@@ -43,6 +43,7 @@ pub(crate) struct Cli {
 #[derive(Subcommand)]
 enum Command {
     /// Fetch the release from every mirror, verify, compare mirrors and countries, report.
+    #[command(after_long_help = check::AFTER_LONG_HELP)]
     Check(check::CheckArgs),
     /// Check downloaded files against the latest verified release (by file name).
     #[command(
@@ -52,6 +53,7 @@ enum Command {
     Verify(verify::VerifyArgs),
     /// Join evidence bundles from several machines or vantages into one report, every
     /// signed document verified again; bundles pinned to different trust are refused.
+    #[command(after_help = merge::AFTER_HELP)]
     Merge(merge::MergeArgs),
     /// Generate an Ed25519 key pair: PREFIX.key (secret, mode 0600) and PREFIX.pub.
     Keygen(publish::KeygenArgs),

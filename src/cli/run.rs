@@ -10,11 +10,11 @@ use clap::Args;
 
 use mirrorproof::evidence::EvidenceDir;
 use mirrorproof::fetch::{ArtifactMode, FetchConfig};
-use mirrorproof::profile::{Mirror, Profile};
+use mirrorproof::profile::{Location, Mirror, Profile};
 use mirrorproof::run::{CheckError, CheckOptions, ProfileCheck, ProfileOutcome};
 use mirrorproof::state::{NotRecorded, StatePlan, StateSetting, StateStore};
 use mirrorproof::time;
-use mirrorproof::vantage::{VantageSpec, Vantages};
+use mirrorproof::vantage::{Kind, VantageSpec, Vantages};
 
 use super::{Fail, problem, usage};
 
@@ -178,6 +178,54 @@ impl RunArgs {
     }
 }
 
+/// A local directory is read on this machine whatever the vantage, so it is checked through
+/// `direct` vantages only: with none, a list of directories (the demo, say) would be a run
+/// over no mirror at all, which reads like "no mirror serves a valid release" (exit 1) when
+/// nothing was asked. Entries of an evidence bundle carry their vantage and are kept.
+fn nothing_through_vantages(mirrors: &[Mirror], vantages: &Vantages) -> Result<(), Fail> {
+    let any_direct = vantages.specs.iter().any(|v| v.kind == Kind::Direct);
+    let all_local = mirrors
+        .iter()
+        .all(|m| m.vantage.is_none() && matches!(m.location, Location::Dir(_)));
+    if vantages.specs.is_empty() || any_direct || mirrors.is_empty() || !all_local {
+        return Ok(());
+    }
+    Err(usage(format!(
+        "every mirror is a local directory, read on this machine whatever the vantage, and no vantage is direct ({}): nothing would be checked; add --vantage direct, or serve the mirrors over HTTP",
+        vantages
+            .specs
+            .iter()
+            .map(|v| v.name.as_str())
+            .collect::<Vec<_>>()
+            .join(", ")
+    )))
+}
+
+/// Managed tor clients connect before the run starts, which can take up to the bootstrap
+/// deadline (two minutes by default) with nothing on the screen: without a network, or
+/// where Tor is blocked, the run looked hung. One line on stderr says what it waits for;
+/// stdout stays the report alone. Evidence being re-checked starts nothing, and says
+/// nothing.
+fn say_tor_is_starting(mirrors: &[Mirror], vantages: &Vantages) {
+    let tors: Vec<String> = vantages
+        .specs
+        .iter()
+        .filter(|v| v.kind == Kind::Tor)
+        .map(|v| format!("tor:{}", v.country))
+        .collect();
+    if tors.is_empty() || mirrors.iter().all(|m| m.vantage.is_some()) {
+        return;
+    }
+    let secs = vantages
+        .tor_bootstrap
+        .unwrap_or_else(|| mirrorproof::vantage::tor::TorOptions::default().bootstrap_timeout)
+        .as_secs_f64();
+    eprintln!(
+        "mirrorproof: starting tor for {}; connecting to the Tor network may take up to {secs} s (--tor-bootstrap-timeout)",
+        tors.join(", ")
+    );
+}
+
 fn seconds(s: f64, what: &str) -> Result<Duration, Fail> {
     Duration::try_from_secs_f64(s)
         .ok()
@@ -196,13 +244,16 @@ pub(crate) fn start(
 ) -> Result<(ProfileOutcome, Option<NotRecorded>), Fail> {
     let (mirrors, fetch) = run.mirrors_and_fetch(profile)?;
     let channel = run.channel(profile);
+    let vantages = run.vantages(profile)?;
+    nothing_through_vantages(&mirrors, &vantages)?;
+    say_tor_is_starting(&mirrors, &vantages);
     let opts = CheckOptions {
         channel: channel.clone(),
         artifacts: mode,
         fetch,
         state: None,
         now: time::now(),
-        vantages: run.vantages(profile)?,
+        vantages,
     };
     let check = ProfileCheck::load(profile, opts).map_err(usage)?;
     let plan = run.state_plan(&check.state_key(), &channel)?;

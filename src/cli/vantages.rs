@@ -6,7 +6,7 @@ use std::time::Duration;
 use clap::{Args, Subcommand};
 
 use mirrorproof::text::shown;
-use mirrorproof::vantage::tor::{TorOptions, exit_countries};
+use mirrorproof::vantage::tor::{TorError, TorOptions, exit_countries};
 
 use super::{EXIT_OK, Fail, problem, usage};
 
@@ -14,8 +14,15 @@ use super::{EXIT_OK, Fail, problem, usage};
 pub(crate) enum VantagesCmd {
     /// Start a tor client, wait for it to connect, and list the countries with usable exit
     /// relays (Running, Valid, Exit, not BadExit), by Tor's GeoIP.
+    #[command(after_help = TOR_AFTER_HELP)]
     Tor(TorArgs),
 }
+
+/// What the listing needs that its options do not say.
+const TOR_AFTER_HELP: &str = "\
+Needs Debian's tor package (apt-get install tor; no torrc, no system service) and a network \
+that reaches Tor: without one, tor cannot connect and this fails after \
+--tor-bootstrap-timeout. Where Tor is blocked, give bridges in --tor-config FILE.";
 
 #[derive(Args)]
 pub(crate) struct TorArgs {
@@ -44,7 +51,7 @@ pub(crate) fn run(cmd: VantagesCmd) -> Result<i32, Fail> {
         .ok()
         .filter(|d| !d.is_zero())
         .ok_or_else(|| usage("--tor-bootstrap-timeout must be a positive number of seconds"))?;
-    let countries = exit_countries(&opts).map_err(problem)?;
+    let countries = exit_countries(&opts).map_err(|e| problem(listing_failed(e)))?;
     if args.json {
         let doc = serde_json::json!({
             "schema": "mirrorproof.tor-exits/1",
@@ -69,4 +76,25 @@ pub(crate) fn run(cmd: VantagesCmd) -> Result<i32, Fail> {
         }
     }
     Ok(EXIT_OK)
+}
+
+/// The listing's failure in a user's words. The library names the tor it started "the
+/// exit listing" (its vantage label), which reads oddly at the head of a message, and says
+/// nothing of the usual cause when tor never connects: this machine has no way to the Tor
+/// network.
+fn listing_failed(e: TorError) -> String {
+    match e {
+        TorError::Spawn { binary, source, .. } => format!(
+            "cannot start tor ({}): {source}; install Debian's tor package (apt-get install tor), or give --tor PATH",
+            shown(&binary.display().to_string())
+        ),
+        TorError::Bootstrap { secs, phase, .. } => format!(
+            "tor did not connect to the Tor network within {secs} s (last: {phase}): is this machine online? Where Tor is blocked, give bridges in --tor-config FILE; on a slow network, a longer --tor-bootstrap-timeout"
+        ),
+        TorError::Exited { status, detail, .. } => {
+            format!("tor exited before it connected ({status}){detail}")
+        }
+        TorError::Control { reason, .. } => format!("tor's control port: {reason}"),
+        other => format!("cannot list Tor's exits: {other}"),
+    }
 }

@@ -79,13 +79,30 @@ fn human(report: &Report, columns: usize) -> String {
     }
     let _ = writeln!(out);
     for t in report.targeted.iter().flatten() {
-        let views: Vec<String> = t
-            .statuses
+        // The table names mirrors by their label: so does this line, with the URL that
+        // `targeted[]` keys them by. The odd views first, each status once.
+        let mut by_status: Vec<(Status, Vec<&str>)> = Vec::new();
+        for (v, st) in &t.statuses {
+            match by_status.iter_mut().find(|(s, _)| s == st) {
+                Some((_, vs)) => vs.push(v),
+                None => by_status.push((*st, vec![v])),
+            }
+        }
+        by_status.sort_by_key(|(st, _)| *st == Status::Ok);
+        let views: Vec<String> = by_status
             .iter()
-            .map(|(v, st)| format!("{} through {v}", st.as_str()))
+            .map(|(st, vs)| format!("{} through {}", st.as_str(), vs.join(", ")))
             .collect();
-        let head = format!("TARGETED: {} is ", shown(&t.url));
-        write_wrapped(&mut out, &head, &shown(&views.join(", ")), columns);
+        let name = report
+            .mirrors
+            .iter()
+            .find(|m| m.url == t.url)
+            .and_then(|m| m.name.as_deref());
+        let head = match name {
+            Some(n) => format!("TARGETED: {} ({}) is ", shown(n), shown(&t.url)),
+            None => format!("TARGETED: {} is ", shown(&t.url)),
+        };
+        write_wrapped(&mut out, &head, &shown(&views.join("; ")), columns);
     }
     for e in &report.root_equivocations {
         let _ = writeln!(
@@ -95,7 +112,7 @@ fn human(report: &Report, columns: usize) -> String {
             e.payload_sha256.len(),
             shown(&e.mirrors.join(", "))
         );
-        write_copies(&mut out, &e.copies, columns);
+        write_copies(&mut out, &e.copies, &report.mirrors, columns);
     }
     for r in &report.root_rejected {
         let _ = writeln!(
@@ -129,7 +146,7 @@ fn human(report: &Report, columns: usize) -> String {
                 shown(&e.mirrors.join(", ")).into_owned()
             }
         );
-        write_copies(&mut out, &e.copies, columns);
+        write_copies(&mut out, &e.copies, &report.mirrors, columns);
         if !e.vantages.is_empty() {
             let _ = writeln!(
                 out,
@@ -151,17 +168,17 @@ fn human(report: &Report, columns: usize) -> String {
 
 /// One line per conflicting copy of an equivocation: its digest (enough of it to tell
 /// the copies apart) and who serves it, so a reader knows which operators to ask.
-fn write_copies(out: &mut String, copies: &[EquivocationCopy], columns: usize) {
+fn write_copies(
+    out: &mut String,
+    copies: &[EquivocationCopy],
+    entries: &[MirrorReport],
+    columns: usize,
+) {
     for c in copies {
         let digest: String = c.digest.chars().take(COPY_DIGEST_CHARS).collect();
         let mut holders = Vec::new();
         if !c.mirrors.is_empty() {
-            let through = if c.vantages.is_empty() {
-                String::new()
-            } else {
-                format!(" through {}", c.vantages.join(", "))
-            };
-            holders.push(format!("served by {}{through}", c.mirrors.join(", ")));
+            holders.push(format!("served by {}", served_through(c, entries)));
         }
         if c.state {
             holders.push("recorded in local state".to_owned());
@@ -172,6 +189,34 @@ fn write_copies(out: &mut String, copies: &[EquivocationCopy], columns: usize) {
         let head = format!("  copy sha256 {}… ", shown(&digest));
         write_wrapped(out, &head, &shown(&holders.join("; ")), columns);
     }
+}
+
+/// Who served a copy, each mirror with the vantages it served that copy through: "A, B
+/// through fr, direct" read as if A had served it through fr too, when fr may be the very
+/// path that was handed the other copy. Where the entries do not tell (a copy of another
+/// document than the one mirrors are compared by), the copy's own list is kept.
+fn served_through(c: &EquivocationCopy, entries: &[MirrorReport]) -> String {
+    if c.vantages.is_empty() {
+        return c.mirrors.join(", ");
+    }
+    let per_mirror: Option<Vec<String>> = c
+        .mirrors
+        .iter()
+        .map(|url| {
+            let mut through: Vec<&str> = entries
+                .iter()
+                .filter(|m| &m.url == url && m.payload_sha256.as_deref() == Some(&c.digest))
+                .filter_map(|m| m.vantage.as_deref())
+                .collect();
+            through.sort_unstable();
+            through.dedup();
+            (!through.is_empty()).then(|| format!("{url} through {}", through.join(", ")))
+        })
+        .collect();
+    per_mirror.map_or_else(
+        || format!("{} through {}", c.mirrors.join(", "), c.vantages.join(", ")),
+        |each| each.join("; "),
+    )
 }
 
 /// Hex digits of a copy's digest shown: 64 bits, plenty to tell two copies apart.
@@ -250,6 +295,12 @@ fn write_vantages(out: &mut String, report: &Report, columns: usize) {
         let mut text = format!("{}; reached {} of {}", shown(&path), v.reached, v.entries);
         if let Some(r) = &v.reason {
             text.push_str(&format!("; {}", shown(r)));
+        } else if v.entries == 0 {
+            text.push_str("; no mirror was checked through it (local directories are read here, through direct vantages only)");
+        } else if v.reached == 0 {
+            // Not degraded only because no other vantage reached anything to compare with:
+            // a bare "ok ... reached 0 of 3" read as a working path.
+            text.push_str("; nothing came through it, and no other vantage reached a mirror to compare with: the path itself may be down (a proxy or tunnel not running, no network), not the mirrors");
         }
         write_wrapped(out, &head, &text, columns);
     }

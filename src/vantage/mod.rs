@@ -119,7 +119,12 @@ pub struct VantageSpec {
 pub enum VantageError {
     #[error("vantage {spec:?}: {reason}")]
     Spec { spec: String, reason: String },
-    #[error("two vantages are named {0:?}: names must be unique")]
+    /// Names left out are made from the kind and the country, so two proxies in one
+    /// country collide without the user having named either: the message says how to part
+    /// them.
+    #[error(
+        "two vantages are named {0:?}: names must be unique (a vantage without name= is named after its kind and country; give each its own name=NAME, or drop the repeated one)"
+    )]
     Duplicate(String),
     #[error("more than {MAX_VANTAGES} vantages")]
     TooMany,
@@ -177,6 +182,14 @@ impl VantageSpec {
                     "proxy" => &mut doc.proxy,
                     "country" => &mut doc.country,
                     "kind" => &mut doc.kind,
+                    // `tor=FR`, `globalping=JP`: the shorthand with the wrong separator.
+                    short @ ("tor" | "globalping") => {
+                        return Err(bad(format!(
+                            "unknown key {:?} (keys: name, proxy, country, kind): did you mean {short}:{}?",
+                            shown(short),
+                            shown(v.trim())
+                        )));
+                    }
                     other => {
                         return Err(bad(format!(
                             "unknown key {:?} (keys: name, proxy, country, kind)",
@@ -189,6 +202,12 @@ impl VantageSpec {
                 }
             }
             doc
+        } else if spec.contains("://") {
+            // A proxy URL on its own: the country is what a vantage is for, so ask for it.
+            return Err(bad(format!(
+                "a proxy vantage is written name=NAME,proxy=URL,country=CC: did you mean proxy={},country=CC?",
+                shown(spec)
+            )));
         } else {
             return Err(bad(
                 "expected direct, direct=CC, tor:CC, globalping:CC or name=...,proxy=URL,country=CC"
@@ -292,10 +311,30 @@ pub(crate) fn check_name(n: &str) -> Result<(), String> {
 }
 
 fn check_proxy(p: &str) -> Result<(), String> {
+    // `127.0.0.1:1080` is no URL ("relative URL without a base") and `localhost:1080`
+    // parses with the scheme "localhost": what was meant is a SOCKS proxy on that port,
+    // which `ssh -D` and Tor give, so say it rather than the parser's words.
+    let no_scheme = || {
+        format!(
+            "proxy {:?} has no scheme: did you mean socks5h://{}? (socks5h, socks5, http or https)",
+            shown(p),
+            shown(p)
+        )
+    };
+    if !p.contains("://") {
+        return Err(no_scheme());
+    }
     let url = url::Url::parse(p).map_err(|e| format!("proxy {:?}: {e}", shown(p)))?;
     if !PROXY_SCHEMES.contains(&url.scheme()) {
+        let hint = match url.scheme() {
+            "socks4" | "socks4a" => {
+                " (SOCKS4 cannot be used: most SOCKS servers, ssh -D and Tor included, also speak socks5h)"
+            }
+            "socks" | "socks5a" => " (socks5h:// is SOCKS5 with names resolved by the proxy)",
+            _ => "",
+        };
         return Err(format!(
-            "proxy {:?}: scheme must be socks5h, socks5, http or https",
+            "proxy {:?}: scheme must be socks5h, socks5, http or https{hint}",
             shown(p)
         ));
     }
@@ -376,6 +415,16 @@ mod tests {
             ("name=a b,proxy=socks5://h:1", "must be 1 to 64"),
             ("kind=tor,proxy=socks5://h:1,country=FR", "only for kind"),
             ("sideways", "expected direct"),
+            (
+                "proxy=127.0.0.1:1080,country=FR",
+                "did you mean socks5h://127.0.0.1:1080?",
+            ),
+            ("proxy=socks4://h:1,country=FR", "SOCKS4 cannot be used"),
+            (
+                "socks5h://h:1",
+                "did you mean proxy=socks5h://h:1,country=CC?",
+            ),
+            ("tor=FR", "did you mean tor:FR?"),
         ] {
             let e = VantageSpec::parse_arg(spec).unwrap_err().to_string();
             assert!(e.contains(says), "{spec}: {e}");
