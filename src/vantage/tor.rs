@@ -407,6 +407,8 @@ struct Launch {
     events: Option<ControlConn>,
     socks: Option<SocketAddr>,
     phase: String,
+    /// Bootstrap progress last read, in percent.
+    progress: u32,
 }
 
 impl Launch {
@@ -473,6 +475,7 @@ impl Launch {
             events: None,
             socks: None,
             phase: "starting".into(),
+            progress: 0,
         })
     }
 
@@ -536,6 +539,7 @@ impl Launch {
             .map(parse_bootstrap)
             .unwrap_or((0, String::new()));
         self.phase = format!("{progress} %: {summary}");
+        self.progress = progress;
         Ok(progress >= 100)
     }
 
@@ -614,6 +618,9 @@ fn wait_all(
                     l.vantage(),
                     text::shown(&l.phase).into_owned(),
                     match &l.country {
+                        // Below the descriptors phase tor never got a directory: no network
+                        // (or no bridge), not a missing exit.
+                        _ if l.progress < REACHED_NETWORK => "; tor never reached the Tor network: is this machine online? (bridges go in --tor-config)".to_owned(),
                         Some(cc) => format!(
                             "; is there a usable exit relay in {cc}? `mirrorproof vantages tor` lists the countries that have one"
                         ),
@@ -1074,6 +1081,11 @@ fn unquote(s: &str) -> Option<String> {
     Some(out)
 }
 
+/// Bootstrap progress from which tor has a consensus from the network (it is loading relay
+/// descriptors): stuck below it, tor never reached the network; stuck above it in a country
+/// without an exit, it waits for one forever.
+const REACHED_NETWORK: u32 = 45;
+
 /// `NOTICE BOOTSTRAP PROGRESS=85 TAG=ap_conn_done SUMMARY="..."` → (85, summary).
 fn parse_bootstrap(value: &str) -> (u32, String) {
     let tokens = tokenize(value).unwrap_or_default();
@@ -1089,7 +1101,7 @@ fn parse_bootstrap(value: &str) -> (u32, String) {
             .and_then(unquote)
     };
     let mut summary = field("SUMMARY=").unwrap_or_default();
-    if let Some(warning) = field("WARNING=") {
+    if let Some(warning) = field("WARNING=").filter(|w| !w.eq_ignore_ascii_case("done")) {
         summary.push_str(&format!("; warning: {warning}"));
     }
     let summary: String = summary.chars().take(200).collect();
