@@ -985,7 +985,7 @@ const MAX_REASON_CHARS: usize = 2000;
 
 /// reqwest's top-level message hides the cause (e.g. the TLS reason); users need it, whole
 /// and on one line.
-fn error_chain(e: &dyn std::error::Error) -> String {
+pub(crate) fn error_chain(e: &dyn std::error::Error) -> String {
     let mut s = e.to_string();
     let mut src = e.source();
     while let Some(inner) = src {

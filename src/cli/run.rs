@@ -67,16 +67,8 @@ pub(crate) struct RunArgs {
     /// Host header and TLS name): GeoDNS and anycast hosts serve different machines.
     #[arg(long)]
     each_address: bool,
-    /// The tor program for tor:CC vantages [default: tor on the PATH]
-    #[arg(long, value_name = "PATH")]
-    tor: Option<PathBuf>,
-    /// Lines to add to every managed Tor client's configuration (bridges, a private
-    /// network's directory authorities).
-    #[arg(long, value_name = "FILE")]
-    tor_config: Option<PathBuf>,
-    /// Seconds a managed Tor client may take to connect to the network.
-    #[arg(long, default_value_t = 120.0, value_name = "SECS")]
-    tor_bootstrap_timeout: f64,
+    #[command(flatten)]
+    tor: super::vantages::TorClientArgs,
     /// Globalping's API for globalping:CC vantages [default: https://api.globalping.io;
     /// also MIRRORPROOF_GLOBALPING_API]. A token, if any, is read from GLOBALPING_TOKEN.
     #[arg(long, value_name = "URL")]
@@ -156,12 +148,7 @@ impl RunArgs {
         Ok(Vantages {
             specs,
             each_address: self.each_address,
-            tor_binary: self.tor.clone(),
-            tor_config: self.tor_config.clone(),
-            tor_bootstrap: Some(seconds(
-                self.tor_bootstrap_timeout,
-                "--tor-bootstrap-timeout",
-            )?),
+            tor: self.tor.options()?,
             globalping_api: self
                 .globalping_api
                 .clone()
@@ -216,10 +203,7 @@ fn say_tor_is_starting(mirrors: &[Mirror], vantages: &Vantages) {
     if tors.is_empty() || mirrors.iter().all(|m| m.vantage.is_some()) {
         return;
     }
-    let secs = vantages
-        .tor_bootstrap
-        .unwrap_or_else(|| mirrorproof::vantage::tor::TorOptions::default().bootstrap_timeout)
-        .as_secs_f64();
+    let secs = vantages.tor.bootstrap_timeout.as_secs_f64();
     eprintln!(
         "mirrorproof: starting tor for {}; connecting to the Tor network may take up to {secs} s (--tor-bootstrap-timeout)",
         tors.join(", ")

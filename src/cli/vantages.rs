@@ -26,31 +26,47 @@ that reaches Tor: without one, tor cannot connect and this fails after \
 
 #[derive(Args)]
 pub(crate) struct TorArgs {
-    /// The tor program [default: tor on the PATH]
-    #[arg(long, value_name = "PATH")]
-    tor: Option<PathBuf>,
-    /// Lines to add to the tor client's configuration.
-    #[arg(long, value_name = "FILE")]
-    tor_config: Option<PathBuf>,
-    /// Seconds tor may take to connect.
-    #[arg(long, default_value_t = 120.0, value_name = "SECS")]
-    tor_bootstrap_timeout: f64,
+    #[command(flatten)]
+    client: TorClientArgs,
     /// Print JSON: {"schema": "mirrorproof.tor-exits/1", "countries": {CC: [exit, ...]}}.
     #[arg(long)]
     json: bool,
 }
 
+/// How mirrorproof runs tor: the same options for `check`'s `tor:CC` vantages and for the
+/// exit listing.
+#[derive(Args)]
+pub(crate) struct TorClientArgs {
+    /// The tor program for tor:CC vantages [default: tor on the PATH]
+    #[arg(long, value_name = "PATH")]
+    tor: Option<PathBuf>,
+    /// Lines to add to every managed tor's configuration (bridges, a private network's
+    /// directory authorities).
+    #[arg(long, value_name = "FILE")]
+    tor_config: Option<PathBuf>,
+    /// Seconds a managed tor may take to connect to the Tor network.
+    #[arg(long, default_value_t = 120.0, value_name = "SECS")]
+    tor_bootstrap_timeout: f64,
+}
+
+impl TorClientArgs {
+    pub(crate) fn options(&self) -> Result<TorOptions, Fail> {
+        let mut opts = TorOptions::default();
+        if let Some(t) = &self.tor {
+            opts.binary = t.clone();
+        }
+        opts.extra_config = self.tor_config.clone();
+        opts.bootstrap_timeout = Duration::try_from_secs_f64(self.tor_bootstrap_timeout)
+            .ok()
+            .filter(|d| !d.is_zero())
+            .ok_or_else(|| usage("--tor-bootstrap-timeout must be a positive number of seconds"))?;
+        Ok(opts)
+    }
+}
+
 pub(crate) fn run(cmd: VantagesCmd) -> Result<i32, Fail> {
     let VantagesCmd::Tor(args) = cmd;
-    let mut opts = TorOptions::default();
-    if let Some(t) = args.tor {
-        opts.binary = t;
-    }
-    opts.extra_config = args.tor_config;
-    opts.bootstrap_timeout = Duration::try_from_secs_f64(args.tor_bootstrap_timeout)
-        .ok()
-        .filter(|d| !d.is_zero())
-        .ok_or_else(|| usage("--tor-bootstrap-timeout must be a positive number of seconds"))?;
+    let opts = args.client.options()?;
     let countries = exit_countries(&opts).map_err(|e| problem(listing_failed(e)))?;
     if args.json {
         let doc = serde_json::json!({

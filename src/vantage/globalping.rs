@@ -760,18 +760,7 @@ fn malformed(e: serde_json::Error) -> GlobalpingError {
 }
 
 fn network(e: reqwest::Error) -> GlobalpingError {
-    let e = e.without_url();
-    let mut s = e.to_string();
-    let mut src = std::error::Error::source(&e);
-    while let Some(inner) = src {
-        let t = inner.to_string();
-        if !s.contains(&t) {
-            s.push_str(": ");
-            s.push_str(&t);
-        }
-        src = inner.source();
-    }
-    GlobalpingError::Network(outside(&s))
+    GlobalpingError::Network(outside(&crate::fetch::error_chain(&e.without_url())))
 }
 
 /// The API client of a run, from its options (`--globalping-api`, `GLOBALPING_TOKEN`).

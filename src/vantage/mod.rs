@@ -69,13 +69,8 @@ pub struct Vantages {
     pub specs: Vec<VantageSpec>,
     /// `--each-address`: every address of each mirror's host name is its own entry.
     pub each_address: bool,
-    /// The `tor` program for `tor:CC` vantages (default: `tor` on the PATH).
-    pub tor_binary: Option<std::path::PathBuf>,
-    /// Lines added to every managed Tor client's configuration (a private network's
-    /// directory authorities; a bridge).
-    pub tor_config: Option<std::path::PathBuf>,
-    /// How long managed Tor clients may take to bootstrap (default 120 s).
-    pub tor_bootstrap: Option<std::time::Duration>,
+    /// How managed Tor clients (`tor:CC`) start.
+    pub tor: tor::TorOptions,
     /// Globalping's API (default `https://api.globalping.io`) and an optional token.
     pub globalping_api: Option<String>,
     pub globalping_token: Option<String>,

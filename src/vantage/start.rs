@@ -185,19 +185,11 @@ fn start_tors(
     countries: &[String],
     opts: &Vantages,
 ) -> Vec<(String, Result<super::tor::ManagedTor, String>)> {
-    let mut tor = super::tor::TorOptions::default();
-    if let Some(b) = &opts.tor_binary {
-        tor.binary = b.clone();
-    }
-    if let Some(t) = opts.tor_bootstrap {
-        tor.bootstrap_timeout = t;
-    }
-    tor.extra_config = opts.tor_config.clone();
+    let tor = &opts.tor;
     std::thread::scope(|scope| {
         let running: Vec<_> = countries
             .iter()
             .map(|cc| {
-                let tor = &tor;
                 let handle = scope.spawn(move || {
                     super::tor::ManagedTor::start(std::slice::from_ref(cc), tor)
                         .map_err(|e| e.to_string())
