@@ -6,7 +6,13 @@
 
 mod common;
 
+use std::io::{Read, Write};
+use std::net::{SocketAddr, TcpListener, TcpStream};
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::thread;
+use std::time::Duration;
 
 use common::binary;
 use common::proxy::{HttpProxy, Rules, SocksProxy};
@@ -221,4 +227,214 @@ fn debug_output_of_vantages_and_profiles_hides_the_proxy_password() {
     let profile = mirrorproof::profile::Profile::load(&p).unwrap();
     let debug = format!("{profile:?}");
     assert!(!debug.contains(SECRET), "{debug}");
+}
+
+// ---------------------------------------------------------------------------------------
+// Hostile SOCKS servers, written by hand: each connection is handed to a function once the
+// SOCKS greeting is read.
+
+/// A loopback server that hands every connection to `serve` on a thread of its own, and
+/// counts connections. Stops accepting when dropped; connection
+/// threads end when their peer goes away or `serve` returns.
+struct Raw {
+    addr: SocketAddr,
+    stop: Arc<AtomicBool>,
+    started: Arc<AtomicUsize>,
+}
+
+impl Raw {
+    fn start(serve: impl Fn(TcpStream) + Send + Sync + 'static) -> Raw {
+        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+        listener.set_nonblocking(true).unwrap();
+        let addr = listener.local_addr().unwrap();
+        let stop = Arc::new(AtomicBool::new(false));
+        let started = Arc::new(AtomicUsize::new(0));
+        let serve = Arc::new(serve);
+        let (s, st) = (stop.clone(), started.clone());
+        thread::spawn(move || {
+            while !s.load(Ordering::SeqCst) {
+                match listener.accept() {
+                    Ok((stream, _)) => {
+                        st.fetch_add(1, Ordering::SeqCst);
+                        let serve = serve.clone();
+                        thread::spawn(move || {
+                            let _ = stream.set_nonblocking(false);
+                            let _ = stream.set_read_timeout(Some(Duration::from_secs(30)));
+                            serve(stream);
+                        });
+                    }
+                    Err(_) => thread::sleep(Duration::from_millis(2)),
+                }
+            }
+        });
+        Raw {
+            addr,
+            stop,
+            started,
+        }
+    }
+
+    fn url(&self, scheme: &str) -> String {
+        format!("{scheme}://{}", self.addr)
+    }
+}
+
+impl Drop for Raw {
+    fn drop(&mut self) {
+        self.stop.store(true, Ordering::SeqCst);
+    }
+}
+
+/// Reads the SOCKS5 greeting (accepting no authentication) and the CONNECT request;
+/// returns the target as asked (`host:port`), or `None` when the client went away.
+fn socks_greeting(s: &mut TcpStream) -> Option<String> {
+    let mut head = [0u8; 2];
+    s.read_exact(&mut head).ok()?;
+    let mut methods = vec![0u8; head[1] as usize];
+    s.read_exact(&mut methods).ok()?;
+    s.write_all(&[5, 0]).ok()?;
+    let mut req = [0u8; 4];
+    s.read_exact(&mut req).ok()?;
+    let host = match req[3] {
+        1 => {
+            let mut a = [0u8; 4];
+            s.read_exact(&mut a).ok()?;
+            std::net::Ipv4Addr::from(a).to_string()
+        }
+        3 => {
+            let mut n = [0u8; 1];
+            s.read_exact(&mut n).ok()?;
+            let mut name = vec![0u8; n[0] as usize];
+            s.read_exact(&mut name).ok()?;
+            String::from_utf8_lossy(&name).into_owned()
+        }
+        4 => {
+            let mut a = [0u8; 16];
+            s.read_exact(&mut a).ok()?;
+            std::net::Ipv6Addr::from(a).to_string()
+        }
+        _ => return None,
+    };
+    let mut port = [0u8; 2];
+    s.read_exact(&mut port).ok()?;
+    Some(format!("{host}:{}", u16::from_be_bytes(port)))
+}
+
+/// Reads an HTTP request head from the tunnel (up to its blank line, at most 64 KiB).
+fn read_request(s: &mut TcpStream) -> Option<String> {
+    let mut got = Vec::new();
+    let mut byte = [0u8; 1];
+    while !got.ends_with(b"\r\n\r\n") && got.len() < 64 * 1024 {
+        s.read_exact(&mut byte).ok()?;
+        got.push(byte[0]);
+    }
+    Some(String::from_utf8_lossy(&got).into_owned())
+}
+
+/// SOCKS success with a bound IPv4 address.
+const GRANTED: [u8; 10] = [5, 0, 0, 1, 127, 0, 0, 1, 0x1f, 0x90];
+
+/// Proxies that say yes to SOCKS, then misbehave: a bound address followed by junk for the
+/// HTTP answer, a bound "domain" of 255 bytes of escape sequences, an address type that
+/// does not exist, a reply that is not SOCKS at all, and a reply that never comes. Each
+/// costs its own entries at most a timeout: the honest vantage's view stands, every entry
+/// through them is unreachable with a one-line reason, and no escape reaches the terminal.
+#[test]
+fn socks_proxies_that_answer_junk_cost_their_own_entries_and_nothing_else() {
+    let (w, _) = world(3);
+    let junk = Raw::start(|mut s| {
+        if socks_greeting(&mut s).is_some() {
+            let _ = s.write_all(&GRANTED);
+            let _ = read_request(&mut s);
+            let noise: Vec<u8> = (0..65536u32).map(|i| (i * 7 + 0x1b) as u8).collect();
+            let _ = s.write_all(&noise);
+        }
+    });
+    let long_domain = Raw::start(|mut s| {
+        if socks_greeting(&mut s).is_some() {
+            let mut reply = vec![5, 0, 0, 3, 255];
+            reply.extend(
+                b"\x1b]0;owned\x07\x1b[2J\xe2\x80\xae"
+                    .iter()
+                    .cycle()
+                    .take(255),
+            );
+            reply.extend([0, 80]);
+            let _ = s.write_all(&reply);
+            let _ = read_request(&mut s);
+            // A head that never ends, with escapes in it.
+            let _ = s.write_all(b"HTTP/1.1 200 \x1b]0;owned\x07\r\nX-\x1b[2J: ");
+        }
+    });
+    let bad_atyp = Raw::start(|mut s| {
+        if socks_greeting(&mut s).is_some() {
+            let _ = s.write_all(&[5, 0, 0, 9, 1, 2, 3, 4, 5, 6, 7, 8]);
+        }
+    });
+    let not_socks = Raw::start(|mut s| {
+        let _ = s.write_all(b"HTTP/1.1 200 OK\r\n\r\n\x1b]0;owned\x07");
+    });
+    let silent = Raw::start(|mut s| {
+        if socks_greeting(&mut s).is_some() {
+            thread::sleep(Duration::from_secs(20));
+        }
+    });
+    let vs = [
+        vantage("junk", &junk.url("socks5h"), "DE"),
+        vantage("longdomain", &long_domain.url("socks5h"), "US"),
+        vantage("badatyp", &bad_atyp.url("socks5"), "JP"),
+        vantage("notsocks", &not_socks.url("socks5h"), "NL"),
+        vantage("silent", &silent.url("socks5h"), "BE"),
+    ];
+    let p = profile(&w, "p.toml", &names(3), &[]);
+    let mut a = vantage_args(true, &vs.iter().collect::<Vec<_>>());
+    a.extend(["--timeout".into(), "3".into()]);
+    let dir = w.path().to_path_buf();
+    let (p2, a2) = (p.clone(), a.clone());
+    let c = ends_within(Duration::from_secs(120), move || check_in(&dir, &p2, &a2));
+
+    c.expect_all(&names(3), "direct", "ok");
+    for v in ["junk", "longdomain", "badatyp", "notsocks", "silent"] {
+        for n in names(3) {
+            let e = c.entry(&n, v);
+            assert!(
+                e["status"] == "unreachable" || e["status"] == "invalid",
+                "{n} through {v}:\n{}",
+                c.table()
+            );
+        }
+        assert_eq!(
+            c.vantage_status(v),
+            "degraded",
+            "{v}: {}",
+            c.json["vantages"]
+        );
+    }
+    assert!(c.targeted().is_empty(), "{:?}", c.targeted());
+    for proxy in [&junk, &long_domain, &bad_atyp, &not_socks, &silent] {
+        assert!(
+            proxy.started.load(Ordering::SeqCst) >= 3,
+            "every entry went its way"
+        );
+    }
+    let reasons: Vec<&str> = c
+        .entries()
+        .iter()
+        .filter_map(|e| e["error"].as_str())
+        .collect();
+    assert!(reasons.iter().all(|r| !r.contains('\n')), "{reasons:?}");
+    assert!(
+        reasons.iter().any(|r| r.contains("timed out")),
+        "the silent proxy costs a timeout: {reasons:?}"
+    );
+    assert_eq!(c.code(), Some(0), "{}", c.out.describe());
+    // The people's report: nothing raw.
+    let mut human = args(&["check", p.to_str().unwrap(), "--no-state"]);
+    human.extend(a);
+    let out = binary::run_in(w.path(), &human);
+    let raw: Vec<char> = (out.stdout.clone() + &out.stderr)
+        .chars()
+        .filter(|c| (c.is_control() && *c != '\n') || *c == '\u{202e}')
+        .collect();
+    assert!(raw.is_empty(), "raw {raw:?} in {}", out.describe());
 }
