@@ -469,6 +469,15 @@ impl Profile {
                         url: m.url.clone(),
                         reason: format!("vantage: {reason}"),
                     })?;
+                    // A label says through which vantage the files *held here* were seen.
+                    // On a URL it would be fetched from this machine's own network and
+                    // reported as seen through that vantage (Tor, a country's proxy).
+                    if !matches!(mirror.location, Location::Dir(_)) {
+                        return Err(ProfileError::Mirror {
+                            url: m.url.clone(),
+                            reason: "a vantage label is for evidence a bundle holds: this entry would be fetched from here, not from a directory inside the bundle".into(),
+                        });
+                    }
                 }
                 mirror.vantage = m.vantage;
                 mirror.address = m.address;
