@@ -753,3 +753,142 @@ fn a_bundle_entry_labelled_with_a_vantage_is_never_fetched_from_here_under_that_
         out.describe()
     );
 }
+
+/// Characters that must never reach a terminal raw.
+fn raw_in(text: &str) -> Vec<char> {
+    text.chars()
+        .filter(|c| {
+            (c.is_control() && *c != '\n')
+                || matches!(c, '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}' | '\u{200e}' | '\u{200f}')
+        })
+        .collect()
+}
+
+/// What a bundle only claims (an `unreached` reason, an `artifacts_failed` claim) is text
+/// from someone else: escapes and bidi controls in it are shown escaped, in the merge and
+/// in a re-check, in the human report and in JSON.
+#[test]
+fn claims_in_a_bundle_are_shown_escaped() {
+    let (w, _) = world(2);
+    good_bundle(&w);
+    let hostile = "\\u001b]0;owned\\u0007\\u202e\\u2066gnp.exe\\u001b[2J\\u0085";
+    variant(&w, "claims", |t| {
+        let t = t.replacen(
+            "vantage = \"direct-fr\"",
+            &format!("vantage = \"direct-fr\"\nartifacts_failed = \"corrupt: {hostile}\""),
+            1,
+        );
+        // The second entry served nothing, it says, for a reason of its own.
+        let at = t.rfind("[[mirrors]]").unwrap();
+        let (head, tail) = t.split_at(at);
+        format!(
+            "{head}{}",
+            tail.replacen(
+                "vantage = \"direct-fr\"",
+                &format!("vantage = \"direct-fr\"\nunreached = \"{hostile}\""),
+                1
+            )
+        )
+    });
+    for cmd in [
+        args(&["merge", "claims"]),
+        args(&["merge", "claims", "--json"]),
+        args(&[
+            "check",
+            "claims/profile.toml",
+            "--artifacts",
+            "none",
+            "--no-state",
+        ]),
+        args(&[
+            "check",
+            "claims/profile.toml",
+            "--artifacts",
+            "none",
+            "--no-state",
+            "--json",
+        ]),
+    ] {
+        let out = binary::run_in(w.path(), &cmd);
+        assert_eq!(out.code, Some(1), "{cmd:?}: {}", out.describe());
+        let raw = raw_in(&(out.stdout.clone() + &out.stderr));
+        assert!(raw.is_empty(), "{cmd:?}: raw {raw:?} in {}", out.describe());
+        assert!(
+            out.stdout.contains("gnp.exe"),
+            "{cmd:?}: the claim is shown: {}",
+            out.describe()
+        );
+    }
+}
+
+/// Vantage specs and mirror labels with quotes, newlines and TOML of their own end up in
+/// the bundle's profile.toml: re-read, it holds the same entries and vantages, and nothing
+/// smuggled in (no extra vantage, no extra mirror, no Tor).
+#[test]
+fn labels_with_toml_in_them_do_not_inject_into_the_bundle() {
+    let (w, _) = world(2);
+    let socks = SocksProxy::start(Rules::honest());
+    let injected = "x\"\n[[vantages]]\nkind = \"tor\"\ncountry = \"DE\"\n[[mirrors]]\nurl = \"/etc\"\nvantage = \"direct\"\n#";
+    let proxy = format!("{}/?q=\"]\n[[vantages]]\n#'", socks.url("socks5h"));
+    let mut text = std::fs::read_to_string(profile(&w, "p.toml", &names(2), &[])).unwrap();
+    text = text.replacen(
+        "name = \"m0\"",
+        &format!("name = {}", toml_basic(injected)),
+        1,
+    );
+    text.push_str(&format!(
+        "\n[[vantages]]\nname = \"fr\"\nproxy = {}\ncountry = \"FR\"\n",
+        toml_basic(&proxy)
+    ));
+    std::fs::write(w.path().join("inj.toml"), text).unwrap();
+    let wires = Tripwires::new();
+    let out = run_env(
+        w.path(),
+        &args(&[
+            "check",
+            "inj.toml",
+            "--no-state",
+            "--json",
+            "--evidence",
+            "ev",
+        ]),
+        &wires.env(),
+    );
+    assert_eq!(out.code, Some(0), "{}", out.describe());
+    let kept = std::fs::read_to_string(w.path().join("ev/profile.toml")).unwrap();
+    let doc: toml::Value = toml::from_str(&kept).unwrap();
+    assert_eq!(doc["vantages"].as_array().unwrap().len(), 1, "{kept}");
+    assert_eq!(doc["mirrors"].as_array().unwrap().len(), 2, "{kept}");
+    let names: Vec<&str> = doc["mirrors"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|m| m.get("name").and_then(|n| n.as_str()))
+        .collect();
+    assert!(
+        names.contains(&injected),
+        "the label is kept as it was: {kept}"
+    );
+    let recheck = run_env(
+        w.path(),
+        &args(&[
+            "check",
+            "ev/profile.toml",
+            "--artifacts",
+            "none",
+            "--no-state",
+            "--json",
+        ]),
+        &wires.env(),
+    );
+    wires.untouched(&recheck);
+    assert_eq!(recheck.code, Some(0), "{}", recheck.describe());
+    let r: serde_json::Value = serde_json::from_str(&recheck.stdout).unwrap();
+    assert_eq!(r["mirrors"].as_array().unwrap().len(), 2);
+    assert_eq!(r["vantages"].as_array().unwrap().len(), 1);
+}
+
+/// A TOML basic string for `s` (quotes, backslashes and controls escaped).
+fn toml_basic(s: &str) -> String {
+    toml::Value::String(s.to_owned()).to_string()
+}
