@@ -934,3 +934,289 @@ fn a_bundle_repeating_one_entry_thousands_of_times_is_judged_and_weighs_nothing(
         assert_eq!(v["status"], "ok", "{v}");
     }
 }
+
+// ---------------------------------------------------------------------------------------
+// A hostile Globalping API.
+
+/// What the hostile API says of the probe that "ran" each measurement.
+#[derive(Clone)]
+struct FakeProbe {
+    country: &'static str,
+    city: &'static str,
+    network: &'static str,
+    /// How many results each measurement comes back with (one was asked for).
+    results: usize,
+    /// Measurements of this port only come back with 300 results.
+    spoil_port: Option<u16>,
+}
+
+/// A Globalping API on loopback that answers every measurement at once, `finished`, with
+/// the document the world's mirror on that port holds (read from its directory, not
+/// fetched), said to come from `probe`.
+fn fake_globalping(w: &World, mirrors: &[String], probe: FakeProbe) -> Raw {
+    let dirs: std::collections::HashMap<u16, PathBuf> = mirrors
+        .iter()
+        .map(|n| (w.server(n).addr().port(), w.path().join("mirrors").join(n)))
+        .collect();
+    let asked: Arc<std::sync::Mutex<Vec<(u16, String)>>> = Arc::default();
+    Raw::start(move |mut s| {
+        let Some(head) = read_request(&mut s) else {
+            return;
+        };
+        let length = head
+            .lines()
+            .find_map(|l| {
+                let (k, v) = l.split_once(':')?;
+                k.eq_ignore_ascii_case("content-length")
+                    .then(|| v.trim().parse::<usize>().ok())?
+            })
+            .unwrap_or(0);
+        let mut body = vec![0u8; length.min(1 << 20)];
+        if s.read_exact(&mut body).is_err() {
+            return;
+        }
+        let line = head.lines().next().unwrap_or("");
+        let answer = if line.starts_with("POST ") {
+            let req: serde_json::Value = serde_json::from_slice(&body).unwrap_or_default();
+            let port = req["measurementOptions"]["port"].as_u64().unwrap_or(0) as u16;
+            let path = req["measurementOptions"]["request"]["path"]
+                .as_str()
+                .unwrap_or("")
+                .to_owned();
+            let mut list = asked.lock().unwrap();
+            list.push((port, path));
+            let id = list.len() - 1;
+            (
+                202,
+                serde_json::json!({"id": format!("m{id}"), "probesCount": 1}),
+            )
+        } else {
+            let id: usize = line
+                .split_whitespace()
+                .nth(1)
+                .and_then(|p| p.rsplit('/').next())
+                .and_then(|i| i.strip_prefix('m'))
+                .and_then(|i| i.parse().ok())
+                .unwrap_or(usize::MAX);
+            let found = asked.lock().unwrap().get(id).cloned();
+            let spoiled = found
+                .as_ref()
+                .is_some_and(|(port, _)| Some(*port) == probe.spoil_port);
+            let (status, doc) = match found
+                .and_then(|(port, path)| Some(dirs.get(&port)?.join(path.trim_start_matches('/'))))
+                .and_then(|f| std::fs::read(f).ok())
+            {
+                Some(bytes) => (200, String::from_utf8_lossy(&bytes).into_owned()),
+                None => (404, String::new()),
+            };
+            let one = serde_json::json!({
+                "probe": {"country": probe.country, "city": probe.city, "asn": 64500,
+                          "network": probe.network, "continent": "EU", "tags": []},
+                "result": {"status": "finished", "rawBody": doc, "truncated": false,
+                           "statusCode": status, "rawOutput": ""}
+            });
+            (
+                200,
+                serde_json::json!({"id": format!("m{id}"), "type": "http", "status": "finished",
+                                   "results": vec![one; if spoiled { 300 } else { probe.results }]}),
+            )
+        };
+        let text = answer.1.to_string();
+        let _ = write!(
+            s,
+            "HTTP/1.1 {} X\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{text}",
+            answer.0,
+            text.len()
+        );
+    })
+}
+
+/// Probes whose city and network carry escapes and bidi controls: shown escaped, and the
+/// observation labelled as a third party's (`first_hand: false`).
+#[test]
+fn probe_city_and_network_from_the_api_are_shown_escaped() {
+    let (w, _) = world(2);
+    let api = fake_globalping(
+        &w,
+        &names(2),
+        FakeProbe {
+            country: "FR",
+            city: "Paris\u{1b}]0;owned\u{7}\u{202e}",
+            network: "Orange\u{1b}[2J\u{85}\u{2066}",
+            results: 1,
+            spoil_port: None,
+        },
+    );
+    let p = profile(&w, "p.toml", &names(2), &[]);
+    let base = args(&[
+        "check",
+        p.to_str().unwrap(),
+        "--no-state",
+        "--vantage",
+        "direct",
+        "--vantage",
+        "globalping:FR",
+        "--globalping-api",
+        &api.url("http"),
+    ]);
+    let human = binary::run_in(w.path(), &base);
+    assert_eq!(human.code, Some(0), "{}", human.describe());
+    let raw = raw_in(&(human.stdout.clone() + &human.stderr));
+    assert!(raw.is_empty(), "raw {raw:?}: {}", human.describe());
+    assert!(
+        human.stdout.contains("not first hand"),
+        "{}",
+        human.describe()
+    );
+    let c = check(
+        &w,
+        &p,
+        &args(&[
+            "--vantage",
+            "direct",
+            "--vantage",
+            "globalping:FR",
+            "--globalping-api",
+            &api.url("http"),
+        ]),
+    );
+    c.expect_all(&names(2), "globalping-fr", "ok");
+    let carried = &c.entry("m0", "globalping-fr")["carried_by"];
+    assert_eq!(carried["first_hand"], false, "{carried}");
+    // Kept escaped, as third-party text.
+    let city = carried["probes"][0]["city"].as_str().unwrap_or("");
+    assert!(
+        city.starts_with("Paris") && raw_in(city).is_empty(),
+        "{carried}"
+    );
+    assert!(raw_in(&c.out.stdout).is_empty(), "{}", c.out.describe());
+}
+
+/// An API that answers a measurement with hundreds of results (one probe was asked for):
+/// refused as out of the vantage's reach, never taken as the mirror's answer.
+#[test]
+fn an_api_answering_with_many_results_is_out_of_reach() {
+    let (w, _) = world(2);
+    let api = fake_globalping(
+        &w,
+        &names(2),
+        FakeProbe {
+            country: "FR",
+            city: "Paris",
+            network: "Orange",
+            results: 300,
+            spoil_port: None,
+        },
+    );
+    let p = profile(&w, "p.toml", &names(2), &[]);
+    let c = check(
+        &w,
+        &p,
+        &args(&[
+            "--vantage",
+            "direct",
+            "--vantage",
+            "globalping:FR",
+            "--globalping-api",
+            &api.url("http"),
+        ]),
+    );
+    for n in names(2) {
+        let e = c.entry(&n, "globalping-fr");
+        assert_ne!(e["status"], "ok", "{}", c.table());
+        assert_eq!(e["out_of_reach"], true, "{e}");
+    }
+    assert!(c.targeted().is_empty());
+    assert_eq!(c.vantage_status("globalping-fr"), "degraded");
+    assert_eq!(c.code(), Some(0), "{}", c.out.describe());
+}
+
+/// Asked for a probe in FR, the API answers from a probe in DE. The observation is not FR's
+/// view: it is labelled with the probe's own country, and it must not stand for FR (a
+/// hostile API could otherwise answer for a country whose network is a black box from
+/// one where it is not). Open, in vantage/globalping.rs (`answer_from` or
+/// `ProbeTransport::get`): the probe's country is recorded but never compared with the
+/// one asked for.
+#[test]
+#[ignore = "open: a probe outside the asked country is recorded but counted as that country's view"]
+fn a_probe_in_another_country_than_asked_is_labelled_and_does_not_stand_for_it() {
+    let (w, _) = world(2);
+    let api = fake_globalping(
+        &w,
+        &names(2),
+        FakeProbe {
+            country: "DE",
+            city: "Berlin",
+            network: "Telekom",
+            results: 1,
+            spoil_port: None,
+        },
+    );
+    let p = profile(&w, "p.toml", &names(2), &[]);
+    let c = check(
+        &w,
+        &p,
+        &args(&[
+            "--vantage",
+            "direct",
+            "--vantage",
+            "globalping:FR",
+            "--globalping-api",
+            &api.url("http"),
+        ]),
+    );
+    let e = c.entry("m0", "globalping-fr");
+    assert_eq!(
+        e["carried_by"]["probes"][0]["country"], "DE",
+        "labelled: {e}"
+    );
+    assert_eq!(
+        e["out_of_reach"],
+        true,
+        "a DE probe's answer counted as globalping-fr's view:\n{}",
+        c.table()
+    );
+}
+
+/// An API that spoils the measurements of one mirror of two: that entry is out of the
+/// vantage's reach (not the mirror's fault), the vantage is not degraded (half is not
+/// "most"), and the run must not fail for what a third party could not do.
+#[test]
+fn an_entry_out_of_a_working_vantages_reach_does_not_fail_the_run() {
+    let (w, _) = world(2);
+    let api = fake_globalping(
+        &w,
+        &names(2),
+        FakeProbe {
+            country: "FR",
+            city: "Paris",
+            network: "Orange",
+            results: 1,
+            spoil_port: Some(w.server("m0").addr().port()),
+        },
+    );
+    let p = profile(&w, "p.toml", &names(2), &[]);
+    let c = check(
+        &w,
+        &p,
+        &args(&[
+            "--vantage",
+            "direct",
+            "--vantage",
+            "globalping:FR",
+            "--globalping-api",
+            &api.url("http"),
+        ]),
+    );
+    assert_eq!(
+        c.entry("m0", "globalping-fr")["out_of_reach"],
+        true,
+        "{}",
+        c.table()
+    );
+    assert_eq!(c.status("m1", "globalping-fr"), "ok", "{}", c.table());
+    assert_eq!(c.vantage_status("globalping-fr"), "ok");
+    assert!(c.targeted().is_empty());
+    assert!(c.ok(), "{}", c.out.describe());
+    assert_eq!(c.code(), Some(0), "{}", c.out.describe());
+}

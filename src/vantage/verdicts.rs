@@ -18,8 +18,8 @@ pub const DEGRADED_PERCENT: usize = 70;
 
 /// Gives every vantage of `report` its status and fills `targeted`; returns, per entry of
 /// `report.mirrors`, whether it may decide `ok`, `independent` and `targeted` (false for
-/// the entries a degraded vantage could not reach or could not look at). Without
-/// vantages, every entry decides.
+/// the entries a degraded vantage could not reach, and for those out of any vantage's
+/// reach). Without vantages, every entry decides.
 pub fn judge(report: &mut Report) -> Vec<bool> {
     if report.vantages.is_empty() {
         return vec![true; report.mirrors.len()];
@@ -95,8 +95,13 @@ pub fn judge(report: &mut Report) -> Vec<bool> {
         .mirrors
         .iter()
         .map(|m| {
-            let failed = m.status == Status::Unreachable || m.out_of_reach;
-            !failed || m.vantage.as_ref().is_none_or(|v| !degraded.contains(v))
+            // What a vantage could not look at (a document larger than Globalping returns,
+            // its API out of credit) says nothing about the mirror, through any vantage.
+            if m.out_of_reach {
+                return false;
+            }
+            m.status != Status::Unreachable
+                || m.vantage.as_ref().is_none_or(|v| !degraded.contains(v))
         })
         .collect();
 
