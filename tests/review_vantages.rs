@@ -1220,3 +1220,82 @@ fn an_entry_out_of_a_working_vantages_reach_does_not_fail_the_run() {
     assert!(c.ok(), "{}", c.out.describe());
     assert_eq!(c.code(), Some(0), "{}", c.out.describe());
 }
+
+// ---------------------------------------------------------------------------------------
+// --each-address against a name with many addresses.
+
+/// Whether this machine lets an unprivileged user make a mount namespace (to give the
+/// binary an /etc/hosts of the test's own).
+fn namespaces_work() -> bool {
+    Command::new("unshare")
+        .args(["-rm", "true"])
+        .status()
+        .is_ok_and(|s| s.success())
+}
+
+/// A name that resolves to 40 loopback addresses, every one serving the release: with
+/// `--each-address`, at most 16 of them become entries, the others are not asked, and the
+/// report says that it checked only some of them.
+#[test]
+fn each_address_checks_at_most_16_addresses_of_a_name_and_says_so() {
+    if !namespaces_work() {
+        eprintln!("skipped: no unprivileged mount namespaces here (unshare -rm)");
+        return;
+    }
+    let (w, _) = world(1);
+    let root = w.path().join("mirrors/m0");
+    // Forty servers on one port, at 127.0.0.1 to 127.0.0.40.
+    let mut servers = Vec::new();
+    'ports: for _ in 0..50 {
+        servers.clear();
+        let first = Static::bind("127.0.0.1:0".parse().unwrap(), &root).unwrap();
+        let port = first.addr().port();
+        servers.push(first);
+        for i in 2..=40u8 {
+            match Static::bind(SocketAddr::from(([127, 0, 0, i], port)), &root) {
+                Ok(s) => servers.push(s),
+                Err(_) => continue 'ports,
+            }
+        }
+        break;
+    }
+    assert_eq!(servers.len(), 40);
+    let port = servers[0].addr().port();
+    let mut hosts: String = (1..=40)
+        .map(|i| format!("127.0.0.{i} many.test\n"))
+        .collect();
+    hosts.push_str("127.0.0.1 localhost\n");
+    let hosts_file = w.path().join("hosts");
+    std::fs::write(&hosts_file, hosts).unwrap();
+    let text = format!(
+        "name = \"{}\"\nroot = {:?}\nchannel = {:?}\n\n[[mirrors]]\nurl = \"http://many.test:{port}/\"\ncountry = \"FR\"\nname = \"many\"\n",
+        common::PROJECT,
+        w.pinned_path().display().to_string(),
+        w.channel
+    );
+    std::fs::write(w.path().join("many.toml"), text).unwrap();
+    let script = format!(
+        "mount --bind {} /etc/hosts && exec {} check many.toml --no-state --json --each-address --artifacts none",
+        hosts_file.display(),
+        binary::BIN
+    );
+    let out = Command::new("unshare")
+        .args(["-rm", "sh", "-c", &script])
+        .current_dir(w.path())
+        .env("HOME", w.path())
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8(out.stdout).unwrap();
+    let r: serde_json::Value = serde_json::from_str(&stdout)
+        .unwrap_or_else(|e| panic!("{e}: {}", String::from_utf8_lossy(&out.stderr)));
+    let entries = r["mirrors"].as_array().unwrap();
+    assert_eq!(entries.len(), 16, "{r:#}");
+    assert!(entries.iter().all(|e| e["status"] == "ok"), "{r:#}");
+    let asked = servers.iter().filter(|s| s.requests() > 0).count();
+    assert_eq!(asked, 16, "addresses asked");
+    let notices = r["notices"].to_string();
+    assert!(
+        notices.contains("many.test") && notices.contains("40"),
+        "the report says 24 addresses were left out: {notices}"
+    );
+}
