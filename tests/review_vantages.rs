@@ -1299,3 +1299,69 @@ fn each_address_checks_at_most_16_addresses_of_a_name_and_says_so() {
         "the report says 24 addresses were left out: {notices}"
     );
 }
+
+// ---------------------------------------------------------------------------------------
+// How many vantages.
+
+/// 65 vantages, on the command line or in a profile: refused in one line (exit 2) before
+/// anything is asked.
+#[test]
+fn more_than_64_vantages_are_refused_in_one_line() {
+    let (w, _) = world(1);
+    let p = profile(&w, "p.toml", &names(1), &[]);
+    let mut cli = args(&["check", p.to_str().unwrap(), "--no-state"]);
+    let many: Vec<Vantage> = (0..65)
+        .map(|i| vantage(&format!("v{i}"), "socks5h://127.0.0.1:9", "FR"))
+        .collect();
+    cli.extend(vantage_args(false, &many.iter().collect::<Vec<_>>()));
+    let from_profile = profile(&w, "many.toml", &names(1), &many);
+    for cmd in [
+        cli,
+        args(&["check", from_profile.to_str().unwrap(), "--no-state"]),
+    ] {
+        let out = binary::run_in(w.path(), &cmd);
+        assert_eq!(out.code, Some(2), "{}", out.describe());
+        assert_eq!(
+            out.stderr.trim_end().lines().count(),
+            1,
+            "{}",
+            out.describe()
+        );
+        assert!(
+            out.stderr.contains("more than 64 vantages"),
+            "{}",
+            out.describe()
+        );
+        assert_eq!(w.server("m0").requests(), 0);
+    }
+}
+
+/// One bundle whose entries name 2,000 vantages of their own (a run has at most 64): the
+/// merge refuses it in one line, rather than judging a matrix no run could have made
+/// (judging takes time in the product of vantages and entries).
+#[test]
+fn a_bundle_whose_entries_name_more_vantages_than_a_run_has_is_refused() {
+    let (w, _) = world(2);
+    good_bundle(&w);
+    variant(&w, "manyv", |t| {
+        let mut out = t[..t.find("[[mirrors]]").unwrap()].to_owned();
+        for i in 0..2000 {
+            out.push_str(&format!(
+                "[[mirrors]]\nurl=\"mirrors/0000\"\nvantage=\"v{i}\"\n"
+            ));
+        }
+        out
+    });
+    let out = ends_within(Duration::from_secs(120), {
+        let cwd = w.path().to_path_buf();
+        move || binary::run_in(&cwd, &args(&["merge", "good", "manyv", "--json"]))
+    });
+    let short: String = out.stdout.chars().take(400).collect();
+    assert_eq!(out.code, Some(2), "{}\n{short}", out.stderr);
+    assert_eq!(out.stderr.trim_end().lines().count(), 1, "{}", out.stderr);
+    assert!(
+        out.stderr.contains("manyv") && out.stderr.contains("64 vantages"),
+        "{}",
+        out.stderr
+    );
+}
