@@ -46,14 +46,19 @@ pub fn judge(report: &mut Report) -> Vec<bool> {
             })
         })
     };
+    // Each vantage's entries, gathered once: a merge may hold thousands of vantages and
+    // a hundred thousand entries, and a search of all entries per vantage multiplies them.
+    let mut by_vantage: BTreeMap<&str, Vec<&crate::report::MirrorReport>> = BTreeMap::new();
+    for m in &report.mirrors {
+        if let Some(v) = &m.vantage {
+            by_vantage.entry(v.as_str()).or_default().push(m);
+        }
+    }
     let mut degraded = BTreeSet::new();
     let mut updates = Vec::new();
     for (vi, v) in report.vantages.iter().enumerate() {
-        let mine: Vec<_> = report
-            .mirrors
-            .iter()
-            .filter(|m| m.vantage.as_deref() == Some(v.name.as_str()))
-            .collect();
+        let mine: &[&crate::report::MirrorReport] =
+            by_vantage.get(v.name.as_str()).map_or(&[], Vec::as_slice);
         let reached = mine
             .iter()
             .filter(|m| m.status != Status::Unreachable)
