@@ -1441,3 +1441,105 @@ fn a_slow_honest_mirror_is_not_targeted_because_vantages_share_a_hosts_memory() 
         c.table()
     );
 }
+
+// ---------------------------------------------------------------------------------------
+// Redirects from a proxy, and equivocation behind a degraded vantage.
+
+/// An HTTP proxy that answers each request with a redirect of its choosing, or (`None`)
+/// relays it to its loopback target.
+fn redirecting_proxy(to: impl Fn(&str) -> Option<String> + Send + Sync + 'static) -> Raw {
+    Raw::start(move |mut s| {
+        let Some(head) = read_request(&mut s) else {
+            return;
+        };
+        let target = head.split_whitespace().nth(1).unwrap_or("").to_owned();
+        match to(&target) {
+            Some(location) => {
+                let _ = write!(
+                    s,
+                    "HTTP/1.1 302 Found\r\nLocation: {location}\r\nContent-Length: 0\r\nConnection: close\r\n\r\n"
+                );
+            }
+            None => {
+                let Ok(url) = url::Url::parse(&target) else {
+                    return;
+                };
+                let to = url
+                    .socket_addrs(|| None)
+                    .ok()
+                    .and_then(|a| a.into_iter().find(|a| a.ip().is_loopback()));
+                let Some(Ok(mut up)) = to.map(TcpStream::connect) else {
+                    return;
+                };
+                let _ = write!(
+                    up,
+                    "GET {} HTTP/1.1\r\nHost: {}\r\nConnection: close\r\n\r\n",
+                    url.path(),
+                    url.authority()
+                );
+                let _ = std::io::copy(&mut up, &mut s);
+            }
+        }
+    })
+}
+
+/// HTTP proxies that redirect every request: to a local file, to a loop, and to another
+/// server (one serving the previous release). Nothing local is ever read (the file's
+/// contents show nowhere), a loop ends, and what the other server served is judged by its
+/// bytes: stale through that vantage, so the mirrors are targeted.
+#[test]
+fn a_proxy_redirecting_elsewhere_is_judged_by_the_bytes_it_leads_to() {
+    let (mut w, _) = world(2);
+    let old = previous(&w);
+    let stale_at = black_box(&mut w, "box", &old);
+    let secret = w.path().join("secret.txt");
+    std::fs::write(&secret, "TOP-SECRET-LOCAL-FILE").unwrap();
+    let file_url = format!("file://{}", secret.display());
+    let to_file = redirecting_proxy(move |_| Some(file_url.clone()));
+    let looping = redirecting_proxy(|t| Some(format!("{t}?again")));
+    let elsewhere = redirecting_proxy(move |t| {
+        let path = t.splitn(4, '/').nth(3).unwrap_or("");
+        (!t.contains(&stale_at.to_string())).then(|| format!("http://{stale_at}/{path}"))
+    });
+    let vs = [
+        vantage("tofile", &to_file.url("http"), "DE"),
+        vantage("loop", &looping.url("http"), "US"),
+        vantage("elsewhere", &elsewhere.url("http"), "JP"),
+    ];
+    let p = profile(&w, "p.toml", &names(2), &[]);
+    let c = check(&w, &p, &vantage_args(true, &vs.iter().collect::<Vec<_>>()));
+    c.expect_all(&names(2), "direct", "ok");
+    c.expect_all(&names(2), "tofile", "unreachable");
+    c.expect_all(&names(2), "loop", "unreachable");
+    c.expect_all(&names(2), "elsewhere", "stale");
+    assert!(!c.out.stdout.contains("TOP-SECRET") && !c.out.stderr.contains("TOP-SECRET"));
+    let t = c.targeted();
+    assert_eq!(
+        t[&w.url_of("m0")],
+        statuses(&[("direct", "ok"), ("elsewhere", "stale")])
+    );
+    assert_eq!(c.code(), Some(1));
+}
+
+/// A network that serves another validly signed release of the latest version (release
+/// keys that equivocate for one country), and blocks most mirrors so that its vantage is
+/// `degraded`: the two signed releases are still an equivocation, and the run fails.
+#[test]
+fn an_equivocation_seen_only_through_a_degraded_vantage_still_fails_the_run() {
+    let (mut w, _) = world(10);
+    let other = other_same_version(&w);
+    let to = black_box(&mut w, "box", &other);
+    let rules = Rules::honest()
+        .route(&authority(&w, "m0"), to)
+        .only_hosts([authority(&w, "m0")]);
+    let fr = SocksProxy::start(rules);
+    let vfr = vantage("fr", &fr.url("socks5h"), "FR");
+    let p = profile(&w, "p.toml", &names(10), &[]);
+    let c = check(&w, &p, &vantage_args(true, &[&vfr]));
+    assert_eq!(c.vantage_status("fr"), "degraded", "{}", c.json["vantages"]);
+    let eq = c.json["equivocations"].as_array().unwrap();
+    assert_eq!(eq.len(), 1, "{}", c.json["equivocations"]);
+    assert_eq!(eq[0]["vantages"], serde_json::json!(["direct", "fr"]));
+    assert!(!c.ok() && !c.independent());
+    assert_eq!(c.code(), Some(1));
+}
