@@ -145,7 +145,7 @@ pub enum Location {
     Dir(PathBuf),
 }
 
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub struct Mirror {
     /// The URL as the user wrote it: reports name mirrors this way.
     pub url: String,
@@ -163,6 +163,27 @@ pub struct Mirror {
     pub route: Route,
     /// From an evidence bundle: what the run that took it found of this entry's artifacts.
     pub artifacts_claim: Option<ArtifactsClaim>,
+}
+
+/// Written by hand so that `{:?}` of a mirror (or a profile) does not show its proxy's
+/// password: an entry through a proxy vantage carries that proxy's URL.
+impl std::fmt::Debug for Mirror {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Mirror")
+            .field("url", &self.url)
+            .field("location", &self.location)
+            .field("country", &self.country)
+            .field("name", &self.name)
+            .field(
+                "proxy",
+                &self.proxy.as_deref().map(crate::vantage::hide_password),
+            )
+            .field("vantage", &self.vantage)
+            .field("address", &self.address)
+            .field("route", &self.route)
+            .field("artifacts_claim", &self.artifacts_claim)
+            .finish()
+    }
 }
 
 /// An evidence bundle's word on an entry's artifacts, which it does not keep: a re-check
@@ -448,6 +469,15 @@ impl Profile {
                         url: m.url.clone(),
                         reason: format!("vantage: {reason}"),
                     })?;
+                    // A label says through which vantage the files *held here* were seen.
+                    // On a URL it would be fetched from this machine's own network and
+                    // reported as seen through that vantage (Tor, a country's proxy).
+                    if !matches!(mirror.location, Location::Dir(_)) {
+                        return Err(ProfileError::Mirror {
+                            url: m.url.clone(),
+                            reason: "a vantage label is for evidence a bundle holds: this entry would be fetched from here, not from a directory inside the bundle".into(),
+                        });
+                    }
                 }
                 mirror.vantage = m.vantage;
                 mirror.address = m.address;

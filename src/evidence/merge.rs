@@ -15,7 +15,7 @@ use std::path::{Path, PathBuf};
 use crate::envelope::Envelope;
 use crate::fsutil::read_below;
 use crate::profile::{Location, MAX_PROFILE_BYTES, Profile, ProfileError};
-use crate::vantage::{Kind, VantageSpec};
+use crate::vantage::{Kind, MAX_VANTAGES, VantageSpec};
 
 /// Bundles one merge joins at most.
 pub const MAX_BUNDLES: usize = 256;
@@ -84,6 +84,18 @@ pub fn load(dirs: &[PathBuf], pin: Option<&Profile>) -> Result<Merged, MergeErro
     let mut labels = BTreeSet::new();
     for dir in dirs {
         let mut b = read_bundle(dir)?;
+        // One run has at most MAX_VANTAGES vantages, so its bundle names no more. More
+        // names would make a matrix no run could have made, whose judging takes time in
+        // the product of vantages and entries.
+        let named = bundle_vantage_names(&b).len();
+        if named > MAX_VANTAGES {
+            return Err(MergeError::Bundle {
+                dir: dir.display().to_string(),
+                reason: format!(
+                    "its entries name {named} vantages; a run has at most {MAX_VANTAGES} vantages"
+                ),
+            });
+        }
         // Unique, short, and plain enough for a vantage name.
         let mut label = b.label.clone();
         let mut n = 2;
@@ -217,12 +229,16 @@ const DIRECT: &str = "direct";
 /// The vantage names a bundle's entries use, in the order the bundle lists them.
 fn bundle_vantage_names(b: &Bundle) -> Vec<String> {
     let mut names: Vec<String> = b.profile.vantages.iter().map(|v| v.name.clone()).collect();
+    // A set beside the list: a bundle may list tens of thousands of entries.
+    let mut seen: BTreeSet<&str> = names.iter().map(String::as_str).collect();
+    let mut more = Vec::new();
     for m in &b.profile.mirrors {
-        let v = m.vantage.clone().unwrap_or_else(|| DIRECT.to_owned());
-        if !names.contains(&v) {
-            names.push(v);
+        let v = m.vantage.as_deref().unwrap_or(DIRECT);
+        if seen.insert(v) {
+            more.push(v.to_owned());
         }
     }
+    names.extend(more);
     names
 }
 

@@ -99,7 +99,7 @@ pub enum Carrier {
 }
 
 /// One vantage as a profile or the command line names it.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct VantageSpec {
     pub name: String,
     pub kind: Kind,
@@ -108,6 +108,19 @@ pub struct VantageSpec {
     pub proxy: Option<String>,
     /// ISO 3166-1 alpha-2, or [`UNKNOWN_COUNTRY`].
     pub country: String,
+}
+
+/// Written by hand so that a library user logging a vantage with `{:?}` does not log its
+/// proxy's password.
+impl std::fmt::Debug for VantageSpec {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("VantageSpec")
+            .field("name", &self.name)
+            .field("kind", &self.kind)
+            .field("proxy", &self.proxy.as_deref().map(hide_password))
+            .field("country", &self.country)
+            .finish()
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -149,8 +162,10 @@ impl VantageSpec {
     /// `--vantage SPEC`: `direct`, `direct=CC`, `tor:CC`, `globalping:CC`, or a
     /// comma-separated `key=value` list with the profile's keys.
     pub fn parse_arg(spec: &str) -> Result<VantageSpec, VantageError> {
+        // The spec is echoed in the error, which goes to a terminal or a CI log: without
+        // its proxy's password.
         let bad = |reason: String| VantageError::Spec {
-            spec: crate::text::shown(spec).into_owned(),
+            spec: shown(&hide_password(spec)),
             reason,
         };
         let doc = if spec == "direct" {
@@ -306,20 +321,16 @@ pub(crate) fn check_name(n: &str) -> Result<(), String> {
 }
 
 fn check_proxy(p: &str) -> Result<(), String> {
+    let named = shown(&hide_password(p));
     // `127.0.0.1:1080` is no URL ("relative URL without a base") and `localhost:1080`
     // parses with the scheme "localhost": what was meant is a SOCKS proxy on that port,
     // which `ssh -D` and Tor give, so say it rather than the parser's words.
-    let no_scheme = || {
-        format!(
-            "proxy {:?} has no scheme: did you mean socks5h://{}? (socks5h, socks5, http or https)",
-            shown(p),
-            shown(p)
-        )
-    };
     if !p.contains("://") {
-        return Err(no_scheme());
+        return Err(format!(
+            "proxy {named:?} has no scheme: did you mean socks5h://{named}? (socks5h, socks5, http or https)"
+        ));
     }
-    let url = url::Url::parse(p).map_err(|e| format!("proxy {:?}: {e}", shown(p)))?;
+    let url = url::Url::parse(p).map_err(|e| format!("proxy {named:?}: {e}"))?;
     if !PROXY_SCHEMES.contains(&url.scheme()) {
         let hint = match url.scheme() {
             "socks4" | "socks4a" => {
@@ -329,14 +340,47 @@ fn check_proxy(p: &str) -> Result<(), String> {
             _ => "",
         };
         return Err(format!(
-            "proxy {:?}: scheme must be socks5h, socks5, http or https{hint}",
-            shown(p)
+            "proxy {named:?}: scheme must be socks5h, socks5, http or https{hint}"
         ));
     }
     if url.host_str().is_none() {
-        return Err(format!("proxy {:?}: no host", shown(p)));
+        return Err(format!("proxy {named:?}: no host"));
     }
     Ok(())
+}
+
+/// `text` (a proxy URL, or a `--vantage` spec holding one) with the password of every
+/// `scheme://user:password@` in it replaced by `REDACTED`, by the text alone: for messages
+/// about a URL that may not even parse.
+pub(crate) fn hide_password(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    let mut rest = text;
+    while let Some(at) = rest.find("://") {
+        let (head, tail) = rest.split_at(at + 3);
+        out.push_str(head);
+        // The authority ends at the first '/', '?' or '#', its userinfo at the last '@'
+        // in it (as URL parsers take it). In a spec that may run past the URL into the
+        // next keys: then more is hidden than needed, never less.
+        let end = tail.find(['/', '?', '#']).unwrap_or(tail.len());
+        let authority = &tail[..end];
+        match authority.rfind('@') {
+            Some(userinfo_end) => {
+                let userinfo = &authority[..userinfo_end];
+                match userinfo.split_once(':') {
+                    Some((user, _)) => {
+                        out.push_str(user);
+                        out.push_str(":REDACTED");
+                    }
+                    None => out.push_str(userinfo),
+                }
+                out.push_str(&authority[userinfo_end..]);
+            }
+            None => out.push_str(authority),
+        }
+        rest = &tail[end..];
+    }
+    out.push_str(rest);
+    out
 }
 
 /// Checks a run's vantages together: unique names, a bounded count.
@@ -434,5 +478,26 @@ mod tests {
             redacted_proxy("socks5h://alice:secret@127.0.0.1:1080"),
             "socks5h://alice:REDACTED@127.0.0.1:1080"
         );
+    }
+
+    #[test]
+    fn passwords_are_hidden_in_text_that_does_not_parse() {
+        for (text, hidden) in [
+            ("socks5h://alice:secret@h:1", "socks5h://alice:REDACTED@h:1"),
+            (
+                "name=a,proxy=http://u:p@ss:w@h:1/x,country=XX",
+                "name=a,proxy=http://u:REDACTED@h:1/x,country=XX",
+            ),
+            ("socks5h://token@h:1", "socks5h://token@h:1"),
+            ("socks5h://h:1", "socks5h://h:1"),
+            (
+                "socks5h://a:b,c@h,country=FR",
+                "socks5h://a:REDACTED@h,country=FR",
+            ),
+            ("no url at all", "no url at all"),
+            ("://", "://"),
+        ] {
+            assert_eq!(hide_password(text), hidden, "{text}");
+        }
     }
 }

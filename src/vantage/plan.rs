@@ -65,6 +65,9 @@ pub async fn plan(
         HashMap::new()
     };
     let mut unresolvable_notice = BTreeSet::new();
+    // A name with more addresses than are checked: the report must not read as if every
+    // machine behind it had been looked at.
+    let mut many_notice = BTreeSet::new();
     let mut local_skipped = false;
     let vantages = m.vantages.clone();
     for mirror in mirrors {
@@ -85,7 +88,16 @@ pub async fn plan(
                 (each_address, v.pins_addresses(), host_of(&mirror))
             {
                 match resolved.get(&(host.clone(), port)) {
-                    Some(Ok(a)) => addresses = a.clone(),
+                    Some(Ok((a, all))) => {
+                        if *all > a.len() {
+                            many_notice.insert(format!(
+                                "--each-address: {} resolves to {all} addresses; only the first {} are checked",
+                                crate::text::shown(&host),
+                                a.len()
+                            ));
+                        }
+                        addresses = a.clone();
+                    }
                     Some(Err(why)) => {
                         unresolvable_notice.insert(format!(
                             "--each-address: {} did not resolve ({why}); checked by name",
@@ -124,6 +136,7 @@ pub async fn plan(
                 .to_owned(),
         );
     }
+    m.notices.extend(many_notice);
     m.notices.extend(unresolvable_notice);
     m
 }
@@ -184,8 +197,9 @@ fn host_of(mirror: &Mirror) -> Option<(String, u16)> {
 /// blocking pool until the system resolver gives up, deadline or not.
 const RESOLVING_AT_ONCE: usize = 16;
 
-/// The addresses of a name, as [`Mirror::address`] holds them, or why there are none.
-type Resolved = Result<Vec<Option<IpAddr>>, String>;
+/// The addresses of a name to check (at most [`MAX_ADDRESSES`]), as [`Mirror::address`]
+/// holds them, and how many it has; or why there are none.
+type Resolved = Result<(Vec<Option<IpAddr>>, usize), String>;
 
 /// Resolves every name, [`RESOLVING_AT_ONCE`] at a time, all within one `timeout`; a name
 /// without an answer by then gets an error saying so.
@@ -220,7 +234,8 @@ where
     out
 }
 
-/// This machine's resolver (the caller bounds the time).
+/// This machine's resolver (the caller bounds the time): the first [`MAX_ADDRESSES`]
+/// addresses in order, and how many there were, so that the report can say what was left.
 async fn lookup(host: String, port: u16) -> Resolved {
     let found = tokio::net::lookup_host((host.as_str(), port))
         .await
@@ -229,11 +244,15 @@ async fn lookup(host: String, port: u16) -> Resolved {
     if addresses.is_empty() {
         return Err("no addresses".into());
     }
-    Ok(addresses
-        .into_iter()
-        .take(MAX_ADDRESSES)
-        .map(Some)
-        .collect())
+    let all = addresses.len();
+    Ok((
+        addresses
+            .into_iter()
+            .take(MAX_ADDRESSES)
+            .map(Some)
+            .collect(),
+        all,
+    ))
 }
 
 #[cfg(test)]
@@ -324,7 +343,7 @@ mod tests {
             async move {
                 let _guard = guard;
                 if host == "a-answers.test" {
-                    return Ok(vec![Some(IpAddr::from([127, 0, 0, 1]))]);
+                    return Ok((vec![Some(IpAddr::from([127, 0, 0, 1]))], 1));
                 }
                 std::future::pending().await
             }
@@ -333,7 +352,7 @@ mod tests {
         assert_eq!(got.len(), 101);
         assert_eq!(
             got[&("a-answers.test".to_owned(), 80)],
-            Ok(vec![Some(IpAddr::from([127, 0, 0, 1]))])
+            Ok((vec![Some(IpAddr::from([127, 0, 0, 1]))], 1))
         );
         let silent = got
             .values()

@@ -1,7 +1,12 @@
 //! The two verdicts only a run with several vantages can give: a vantage that could not
 //! reach most of what the others reached is `degraded` (the path is broken, not the
-//! mirrors, so its entries decide nothing), and a mirror whose status differs between the
-//! vantages that are not degraded is `targeted` (what it serves depends on who asks).
+//! mirrors, so what it could not reach blames no mirror), and a mirror whose status
+//! differs between the vantages is `targeted` (what it serves depends on who asks).
+//!
+//! A degraded vantage's failures to reach decide nothing, and nothing else about it is
+//! forgiven: what it did deliver is bytes, judged by the pinned keys like any others. A
+//! broken path cannot make validly signed old bytes, so a network that blocks most
+//! mirrors (to be called broken) and serves the rest a frozen release is still caught.
 
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -12,8 +17,9 @@ use crate::report::{Report, Status, TargetedReport, VantageStatus};
 pub const DEGRADED_PERCENT: usize = 70;
 
 /// Gives every vantage of `report` its status and fills `targeted`; returns, per entry of
-/// `report.mirrors`, whether it may decide `ok` and `independent` (false for entries
-/// seen through a degraded vantage). Without vantages, every entry decides.
+/// `report.mirrors`, whether it may decide `ok`, `independent` and `targeted` (false for
+/// the entries a degraded vantage could not reach, and for those out of any vantage's
+/// reach). Without vantages, every entry decides.
 pub fn judge(report: &mut Report) -> Vec<bool> {
     if report.vantages.is_empty() {
         return vec![true; report.mirrors.len()];
@@ -40,14 +46,19 @@ pub fn judge(report: &mut Report) -> Vec<bool> {
             })
         })
     };
+    // Each vantage's entries, gathered once: a merge may hold thousands of vantages and
+    // a hundred thousand entries, and a search of all entries per vantage multiplies them.
+    let mut by_vantage: BTreeMap<&str, Vec<&crate::report::MirrorReport>> = BTreeMap::new();
+    for m in &report.mirrors {
+        if let Some(v) = &m.vantage {
+            by_vantage.entry(v.as_str()).or_default().push(m);
+        }
+    }
     let mut degraded = BTreeSet::new();
     let mut updates = Vec::new();
     for (vi, v) in report.vantages.iter().enumerate() {
-        let mine: Vec<_> = report
-            .mirrors
-            .iter()
-            .filter(|m| m.vantage.as_deref() == Some(v.name.as_str()))
-            .collect();
+        let mine: &[&crate::report::MirrorReport] =
+            by_vantage.get(v.name.as_str()).map_or(&[], Vec::as_slice);
         let reached = mine
             .iter()
             .filter(|m| m.status != Status::Unreachable)
@@ -64,7 +75,7 @@ pub fn judge(report: &mut Report) -> Vec<bool> {
         let is_degraded = !others.is_empty() && missed * 100 > DEGRADED_PERCENT * others.len();
         let reason = is_degraded.then(|| {
             format!(
-                "could not reach {missed} of the {} mirrors other vantages reached; its observations decide nothing",
+                "could not reach {missed} of the {} mirrors other vantages reached; what it could not reach decides nothing",
                 others.len()
             )
         });
@@ -82,10 +93,21 @@ pub fn judge(report: &mut Report) -> Vec<bool> {
             v.reason = reason;
         }
     }
+    // Only what the path failed to carry is forgiven: an entry it did carry shows bytes,
+    // and a vantage that made itself degraded by blocking most mirrors must not take the
+    // stale or forged answers it gave the rest with it.
     let relied: Vec<bool> = report
         .mirrors
         .iter()
-        .map(|m| m.vantage.as_ref().is_none_or(|v| !degraded.contains(v)))
+        .map(|m| {
+            // What a vantage could not look at (a document larger than Globalping returns,
+            // its API out of credit) says nothing about the mirror, through any vantage.
+            if m.out_of_reach {
+                return false;
+            }
+            m.status != Status::Unreachable
+                || m.vantage.as_ref().is_none_or(|v| !degraded.contains(v))
+        })
         .collect();
 
     // Statuses per mirror URL over the vantages (and addresses) that decide.
