@@ -124,6 +124,43 @@ pub struct Fetcher {
     /// Every host the profile names, per vantage (see [`HostKey`]): politeness and the
     /// memory of hosts that did not answer.
     hosts: HashMap<HostKey, Arc<Host>>,
+    /// Every proxy entries go through (a vantage's path), and what it did: a proxy that
+    /// swallows every request costs about one timeout, not one per slot-full of its
+    /// entries, each of which is a host of its own.
+    paths: HashMap<String, Arc<PathMemory>>,
+}
+
+/// What one proxy did in this run. Once [`PER_HOST`] requests through it got no answer, and
+/// it never answered one, its other entries are not asked; likewise for downloads.
+struct PathMemory {
+    silent: AtomicUsize,
+    answered: AtomicBool,
+    stalled: AtomicUsize,
+    delivered: AtomicBool,
+    /// Downloads through a proxy that has delivered none yet: at most [`PER_HOST`] in all,
+    /// so that a proxy stalling them all holds no more transfer slots than it takes to
+    /// find out. A stalled one's turn is not given back; the semaphore is closed once the
+    /// proxy delivered (everyone goes) or stalled [`PER_HOST`] times (no one does).
+    trial: Semaphore,
+}
+
+impl Default for PathMemory {
+    fn default() -> PathMemory {
+        PathMemory {
+            silent: AtomicUsize::new(0),
+            answered: AtomicBool::new(false),
+            stalled: AtomicUsize::new(0),
+            delivered: AtomicBool::new(false),
+            trial: Semaphore::new(PER_HOST),
+        }
+    }
+}
+
+impl PathMemory {
+    fn dead(&self, failures: &AtomicUsize, successes: &AtomicBool) -> Option<usize> {
+        let n = failures.load(Ordering::Acquire);
+        (n >= PER_HOST && !successes.load(Ordering::Acquire)).then_some(n)
+    }
 }
 
 /// Metadata requests in flight per allowed artifact transfer (see `Fetcher::meta_permits`).
@@ -152,6 +189,10 @@ struct HostKey {
     address: Option<IpAddr>,
     /// Requests through Globalping's probes are not this machine's connections.
     route: Route,
+    /// Each vantage remembers silent and slow hosts for itself: a host slow or silent
+    /// through one path says nothing about another, and sharing that memory made honest
+    /// mirrors look targeted (not asked through one vantage, answered through another).
+    vantage: Option<String>,
     scheme: String,
     host: String,
     port: Option<u16>,
@@ -166,6 +207,7 @@ impl HostKey {
             proxy: mirror.proxy.clone(),
             address: mirror.address,
             route: mirror.route.clone(),
+            vantage: mirror.vantage.clone(),
             scheme: url.scheme().to_owned(),
             // `example.org.` is the same DNS name as `example.org` (the URL parser keeps the
             // dot, and has already lowercased the name and normalised IP literals).
@@ -232,6 +274,11 @@ impl Fetcher {
                 })
             });
         }
+        let paths = mirrors
+            .iter()
+            .filter_map(|m| m.proxy.clone())
+            .map(|p| (p, Arc::default()))
+            .collect();
         let concurrency = config.concurrency.max(1);
         let permits = Arc::new(Semaphore::new(concurrency));
         let meta_permits = Arc::new(Semaphore::new(metadata_slots(
@@ -246,6 +293,7 @@ impl Fetcher {
             meta_permits,
             body_budget: Arc::new(Semaphore::new(BODY_BUDGET_KIB as usize)),
             hosts,
+            paths,
         })
     }
 
@@ -261,6 +309,65 @@ impl Fetcher {
 
     fn host(&self, mirror: &Mirror) -> Option<&Arc<Host>> {
         HostKey::of(mirror).and_then(|k| self.hosts.get(&k))
+    }
+
+    fn path(&self, mirror: &Mirror) -> Option<&Arc<PathMemory>> {
+        mirror.proxy.as_ref().and_then(|p| self.paths.get(p))
+    }
+
+    /// Why nothing more is asked through the mirror's proxy for metadata, if so.
+    fn path_silent(&self, mirror: &Mirror) -> Option<FetchError> {
+        let p = self.path(mirror)?;
+        let n = p.dead(&p.silent, &p.answered)?;
+        Some(FetchError::NotAsked {
+            host: format!("proxy {}", proxy_shown(mirror)),
+            why: format!("left {n} requests unanswered and answered none"),
+        })
+    }
+
+    /// Why no download is asked through the mirror's proxy, if so.
+    fn path_stalled(&self, mirror: &Mirror) -> Option<String> {
+        let p = self.path(mirror)?;
+        let n = p.dead(&p.stalled, &p.delivered)?;
+        Some(format!(
+            "not asked: downloads through proxy {} stalled {n} times and none was delivered earlier in this run",
+            proxy_shown(mirror)
+        ))
+    }
+
+    /// A turn among the downloads through a proxy that has delivered none yet (`None`
+    /// once that is decided either way; [`Fetcher::path_stalled`] then says which).
+    async fn trial(&self, mirror: &Mirror) -> Option<tokio::sync::SemaphorePermit<'_>> {
+        let p = self.path(mirror)?;
+        if p.delivered.load(Ordering::Acquire) {
+            return None;
+        }
+        p.trial.acquire().await.ok()
+    }
+
+    /// Remembers what a download through the mirror's proxy did, with its trial turn.
+    fn note_download(
+        &self,
+        mirror: &Mirror,
+        timed_out: bool,
+        trial: Option<tokio::sync::SemaphorePermit<'_>>,
+    ) {
+        let Some(p) = self.path(mirror) else {
+            return;
+        };
+        if timed_out {
+            if let Some(t) = trial {
+                t.forget();
+            }
+            if p.stalled.fetch_add(1, Ordering::AcqRel) + 1 >= PER_HOST
+                && !p.delivered.load(Ordering::Acquire)
+            {
+                p.trial.close();
+            }
+        } else {
+            p.delivered.store(true, Ordering::Release);
+            p.trial.close();
+        }
     }
 
     /// A metadata answer slower than this counts as slow (see [`Host::slow`]).
@@ -340,6 +447,9 @@ impl Fetcher {
                 self.get_routed(mirror, rel, None, limit).await
             }
             Location::Http(base) => {
+                if let Some(e) = self.path_silent(mirror) {
+                    return Err(e);
+                }
                 let host = self.host(mirror);
                 let _polite = match host {
                     Some(h) => {
@@ -359,6 +469,14 @@ impl Fetcher {
                 let url = join_url(base, rel);
                 let client = self.client(mirror);
                 let (result, answering) = self.fetch_body(client, url, limit).await;
+                if let Some(p) = self.path(mirror) {
+                    match &result {
+                        Err(e) if no_answer(e) => {
+                            p.silent.fetch_add(1, Ordering::AcqRel);
+                        }
+                        _ => p.answered.store(true, Ordering::Release),
+                    }
+                }
                 if let Some(h) = host {
                     match &result {
                         Err(e) if no_answer(e) => h.silent.store(true, Ordering::Release),
@@ -519,17 +637,22 @@ impl Fetcher {
             }
         }
         let host = self.host(mirror);
-        if let Some(why) = self.stalled(host) {
+        if let Some(why) = self.stalled(host).or_else(|| self.path_stalled(mirror)) {
             return ArtifactOutcome::Error(why);
         }
         let _polite = self.polite(mirror).await;
+        let trial = self.trial(mirror).await;
         // It may have stalled while this download waited its turn.
-        if let Some(why) = self.stalled(host) {
+        if let Some(why) = self.stalled(host).or_else(|| self.path_stalled(mirror)) {
             return ArtifactOutcome::Error(why);
         }
         let Ok(_permit) = self.permits.acquire().await else {
             return ArtifactOutcome::Error("shutting down".into());
         };
+        // And while it waited for a transfer slot.
+        if let Some(why) = self.path_stalled(mirror) {
+            return ArtifactOutcome::Error(why);
+        }
         let timeout = self.config.artifact_timeout;
         let result = match &mirror.location {
             Location::Dir(dir) => {
@@ -555,6 +678,10 @@ impl Fetcher {
         };
         if let (Some(h), ArtifactOutcome::TimedOut(_)) = (host, &outcome) {
             h.stalled.store(true, Ordering::Release);
+        }
+        if matches!(mirror.location, Location::Http(_)) {
+            let timed_out = matches!(outcome, ArtifactOutcome::TimedOut(_));
+            self.note_download(mirror, timed_out, trial);
         }
         outcome
     }
@@ -595,11 +722,11 @@ impl Fetcher {
             }
         }
         let host = self.host(mirror);
-        if let Some(why) = self.stalled(host) {
+        if let Some(why) = self.stalled(host).or_else(|| self.path_stalled(mirror)) {
             return Err(FetchError::Network(why));
         }
         let _polite = self.polite(mirror).await;
-        if let Some(why) = self.stalled(host) {
+        if let Some(why) = self.stalled(host).or_else(|| self.path_stalled(mirror)) {
             return Err(FetchError::Network(why));
         }
         let _permit = self.permits.acquire().await.map_err(|_| closed())?;
@@ -639,6 +766,9 @@ impl Fetcher {
         };
         if let (Some(h), Err(FetchError::Timeout(_))) = (host, &result) {
             h.stalled.store(true, Ordering::Release);
+        }
+        if matches!(mirror.location, Location::Http(_)) {
+            self.note_download(mirror, matches!(result, Err(FetchError::Timeout(_))), None);
         }
         result
     }
@@ -840,6 +970,15 @@ pub fn raise_fd_limit() -> u64 {
 
 fn closed() -> FetchError {
     FetchError::Io("fetcher closed".into())
+}
+
+/// The mirror's proxy as reports may show it (without its password).
+fn proxy_shown(mirror: &Mirror) -> String {
+    mirror
+        .proxy
+        .as_deref()
+        .map(crate::vantage::redacted_proxy)
+        .unwrap_or_default()
 }
 
 /// A way of getting metadata documents that is not this machine's HTTP client (a

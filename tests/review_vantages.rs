@@ -476,7 +476,6 @@ fn socks_proxies_that_answer_junk_cost_their_own_entries_and_nothing_else() {
 /// vantage's downloads queued behind them. Open: this test says what "about one
 /// timeout" would mean (no more stalled downloads than one wave of slots).
 #[test]
-#[ignore = "open: a proxy stalling downloads costs one artifact timeout per slot-full of its entries"]
 fn a_proxy_stalling_every_download_costs_about_one_artifact_timeout() {
     const N: usize = 12;
     const SLOTS: usize = 4;
@@ -691,7 +690,6 @@ fn a_bundle_naming_tor_and_globalping_vantages_starts_neither() {
 /// bootstrap on the Tor network, for up to --tor-bootstrap-timeout, from an offline
 /// re-check.
 #[test]
-#[ignore = "open: run::check starts the vantages when any entry is unlabelled, even a directory"]
 fn re_checking_a_bundle_with_an_unlabelled_entry_starts_no_tor() {
     let (w, _) = world(2);
     good_bundle(&w);
@@ -1138,7 +1136,6 @@ fn an_api_answering_with_many_results_is_out_of_reach() {
 /// `ProbeTransport::get`): the probe's country is recorded but never compared with the
 /// one asked for.
 #[test]
-#[ignore = "open: a probe outside the asked country is recorded but counted as that country's view"]
 fn a_probe_in_another_country_than_asked_is_labelled_and_does_not_stand_for_it() {
     let (w, _) = world(2);
     let api = fake_globalping(
@@ -1408,7 +1405,6 @@ fn slow_mirror(root: PathBuf, delay: Duration) -> Raw {
 /// every vantage taking this machine's own path): only vantages that share a path (two
 /// `direct`s, one proxy under two names) are affected.
 #[test]
-#[ignore = "open: vantages sharing a path share a host's slow/silent memory, so the later ones are 'not asked' and the mirror looks targeted"]
 fn a_slow_honest_mirror_is_not_targeted_because_vantages_share_a_hosts_memory() {
     let (w, _) = world(3);
     let slow = slow_mirror(w.path().join("mirrors/m0"), Duration::from_millis(1800));

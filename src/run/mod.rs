@@ -307,10 +307,13 @@ pub fn check<S: Scheme>(
     }
     crate::release::check_channel_name(&opts.channel)
         .map_err(|e| CheckError::Setup(e.to_string()))?;
-    // Vantages start only when some mirror still has to be asked through them (evidence
-    // being re-checked names the vantage of every entry already); managed Tor clients
-    // bootstrap here, before the run, each within its deadline.
-    let needed = mirrors.iter().any(|m| m.vantage.is_none());
+    // Managed vantages start only when some mirror still has to be asked over the network
+    // through them: evidence being re-checked names the vantage of every entry already, and
+    // a directory is read here whatever the vantage. Tor clients bootstrap here, before the
+    // run, each within its deadline.
+    let needed = mirrors
+        .iter()
+        .any(|m| m.vantage.is_none() && matches!(m.location, crate::profile::Location::Http(_)));
     let vantages = crate::vantage::start(&opts.vantages, needed)
         .map_err(|e| CheckError::Setup(e.to_string()))?;
     let rt = tokio::runtime::Builder::new_multi_thread()

@@ -896,6 +896,15 @@ impl crate::fetch::Transport for ProbeTransport {
                     *stopped = Some(e.to_string());
                 }
                 let answer = match result {
+                    // The API places probes by their own account; one elsewhere than asked
+                    // does not stand for this country (it is recorded above all the same).
+                    Ok(answer) if !answer.probe.country.eq_ignore_ascii_case(&self.country) => {
+                        return Err(FetchError::OutOfReach(format!(
+                            "the probe that answered reports itself in {}, not {}",
+                            text::shown(&answer.probe.country),
+                            self.country
+                        )));
+                    }
                     Ok(answer) => answer,
                     Err(GlobalpingError::TooLarge(n)) => return Err(FetchError::TooLarge(n)),
                     // The probe's view of the mirror; the error names the probe already.

@@ -216,10 +216,12 @@ pub enum StartError {
     Globalping(String),
 }
 
-/// Starts the run's vantages. With `needed` false (every mirror already names the vantage
-/// it was seen through), nothing is started: they are labels. A managed vantage that
-/// fails to start is not an error of the run: its entries are unreachable with the reason,
-/// and the vantage is then degraded by the judge like any broken path.
+/// Starts the run's vantages. With `needed` false (no mirror is left to ask over the network
+/// through them: every entry of evidence names its vantage already, and directories are read
+/// here), no tor is started and no API asked: managed vantages are labels. Direct and proxy
+/// vantages cost nothing to set up and are always ready. A managed vantage that fails to
+/// start is not an error of the run: its entries are unreachable with the reason, and the
+/// vantage is then degraded by the judge like any broken path.
 pub fn start(opts: &Vantages, needed: bool) -> Result<Vec<Arc<dyn Vantage>>, StartError> {
     let mut out: Vec<Arc<dyn Vantage>> = Vec::new();
     let mut specs = opts.specs.clone();
@@ -254,9 +256,9 @@ pub fn start(opts: &Vantages, needed: bool) -> Result<Vec<Arc<dyn Vantage>>, Sta
     let mut tors = start_tors(&countries, opts);
     for spec in specs {
         let v: Arc<dyn Vantage> = match (spec.kind, needed) {
+            (Kind::Direct, _) => Arc::new(Direct(spec)),
+            (Kind::Proxy, _) => Arc::new(Proxy(spec)),
             (_, false) => Arc::new(Label(spec)),
-            (Kind::Direct, true) => Arc::new(Direct(spec)),
-            (Kind::Proxy, true) => Arc::new(Proxy(spec)),
             (Kind::Globalping, true) => match &globalping {
                 Some(g) => Arc::new(super::globalping::GlobalpingVantage::new(spec, g.clone())),
                 None => Arc::new(Label(spec)),
