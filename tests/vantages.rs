@@ -793,7 +793,7 @@ fn the_human_report_names_vantages_targeted_mirrors_and_degraded_paths() {
         "{t}"
     );
     assert!(
-        text.contains("Degraded, so not counted: vantage dead."),
+        text.contains("Degraded (what it could not reach is not counted): vantage dead."),
         "{text}"
     );
     assert!(

@@ -406,7 +406,7 @@ impl Report {
             .collect();
         if !degraded.is_empty() {
             s.push_str(&format!(
-                " Degraded, so not counted: vantage {}.",
+                " Degraded (what it could not reach is not counted): vantage {}.",
                 degraded.join(", ")
             ));
         }
