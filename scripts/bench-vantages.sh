@@ -19,6 +19,10 @@
 #   direct        --vantage direct (300 entries, no proxy)
 #   v5-refused    v5 with one proxy replaced by a closed port (connection refused)
 #   v5-blackhole  v5 with one proxy replaced by a listener that accepts and never answers
+#   v5-noart      v5 with --artifacts none instead of full: what the artifact stage,
+#                 which starts once every release document is in, costs
+#   v5-c16        v5 with --concurrency 16 (256 metadata requests in flight instead of
+#                 1,024): memory against requests in flight
 #   curl-xargs    reference: every release document through every proxy, one curl per
 #                 fetch, `xargs -P BENCH_CURL_P`, `--max-time TIMEOUT`: the raw transport
 #                 cost without verification (and with a process per fetch)
@@ -26,9 +30,12 @@
 #                 proxy, BENCH_CURL_P / 5 transfers each at once
 #   v5-wide       v5 with every mirror on its own host (270 honest hosts, 30 black holes):
 #                 the shape of a real mirror list, where the per-host limit never queues
+#   v5-clean      v5 without the black-hole mirrors (270 entries per vantage): no timeout
+#   v5-clean-blackhole  the same with the black-hole proxy: what a degraded vantage alone costs
 #   v5-600        v5 with twice the mirrors on the same hosts (18 per honest host, 2 per
-#                 black hole): 3,000 entries, the same requests in flight at most, to tell
-#                 memory that follows entries from memory that follows concurrency
+#                 black hole): 3,000 entries with nearly the same requests in flight (the
+#                 per-host limit holds), to tell memory that follows entries from memory
+#                 that follows concurrency
 # Targets: v5 wall about one timeout plus the honest work (never the sum of the vantages'
 # timeouts, 5 x 2 s); a degraded vantage costs no more than one timeout; peak RSS bounded by
 # concurrency, not entries.
@@ -60,7 +67,7 @@ REPORT=${BENCH_REPORT:-/tmp/mirrorproof-bench-vantages.md}
 TMP_PARENT=${BENCH_TMP:-/tmp}
 TIMEOUT=${BENCH_TIMEOUT:-2}
 CURL_P=${BENCH_CURL_P:-1024}
-ONLY=${BENCH_ONLY:-v5 v1 direct v5-refused v5-blackhole curl-xargs curl-parallel v5-wide v5-600}
+ONLY=${BENCH_ONLY:-v5 v1 direct v5-refused v5-blackhole v5-noart v5-c16 curl-xargs curl-parallel v5-wide v5-clean v5-clean-blackhole v5-600}
 read -r -a COUNTRIES <<<"${BENCH_COUNTRIES:-FR DE US JP BR}"
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 REPO=$(cd "$HERE/.." && pwd)
@@ -129,6 +136,7 @@ rustc --edition 2021 -O -o "$WORK/farm" "$HERE/bench/farm.rs"
     echo "microsocks=microsocks $(dpkg-query -W -f '${Version}' microsocks 2>/dev/null || echo '?')"
     echo "curl=$(curl --version | head -1 | cut -d' ' -f1-2)"
     echo "timeout=$TIMEOUT"
+    echo "binary=$("$BIN" --version), sha256 $(sha256sum "$BIN" | cut -c1-16)"
 } >"$RES/machine.txt"
 
 log "test world in $WORK"
@@ -231,21 +239,26 @@ EOF
     done
 }
 
-measure_check() { # label mode
+measure_check() { # label mode [more check options...]
     local label=$1 mode=$2 i
+    shift 2
+    local -a more=("$@")
     local -a vargs
     mapfile -t vargs < <(if [ "$mode" = direct ]; then printf -- '--vantage\ndirect\n'; else vantage_args "$mode"; fi)
     local good bad=
     if [ "$mode" = direct ]; then good=direct; else good=$(good_names "$mode"); fi
     case $mode in refused | blackhole) bad=${COUNTRIES[$((${#COUNTRIES[@]} - 1))]} ;; esac
-    log "$label: mirrorproof check ${vargs[*]}"
-    echo "$BIN check $WORK/farm.toml --timeout $TIMEOUT --artifacts full --no-state --json ${vargs[*]}" \
-        >"$RES/$label.cmd"
+    # --artifacts none replaces full (clap takes an option once).
+    local art=full
+    if [ "${more[*]}" = "--artifacts none" ]; then art=none; more=(); fi
+    local -a cmd=("$BIN" check "$WORK/farm.toml" --timeout "$TIMEOUT" --artifacts "$art" --no-state
+        --json "${vargs[@]}" "${more[@]}")
+    log "$label: mirrorproof check ${vargs[*]} ${more[*]}"
+    echo "${cmd[*]}" >"$RES/$label.cmd"
     for i in $(seq 1 "$RUNS"); do
-        timed "$label" "$i" "$BIN" check "$WORK/farm.toml" --timeout "$TIMEOUT" \
-            --artifacts full --no-state --json "${vargs[@]}"
+        timed "$label" "$i" "${cmd[@]}"
         python3 "$PY" check-report --report "$RES/$label-$i.out" --ready "$WORK/ready.json" \
-            --rc "$RC" --vantages "$good" --bad "$bad" >"$RES/$label-$i.summary"
+            --rc "$RC" --vantages "$good" --bad "$bad" --artifacts "$art" >"$RES/$label-$i.summary"
         sed 's/^/   /' "$RES/$label-$i.summary" >&2
         gzip -f "$RES/$label-$i.out"
     done
@@ -308,6 +321,8 @@ wanted v1 && measure_check v1 first
 wanted direct && measure_check direct direct
 wanted v5-refused && measure_check v5-refused refused
 wanted v5-blackhole && measure_check v5-blackhole blackhole
+wanted v5-noart && measure_check v5-noart all --artifacts none
+wanted v5-c16 && measure_check v5-c16 all --concurrency 16
 wanted curl-xargs && measure_curl curl-xargs
 wanted curl-parallel && measure_curl curl-parallel
 farm_stop
@@ -315,6 +330,13 @@ if wanted v5-wide; then
     log "farm: 270 honest hosts with one mirror each, 30 black holes"
     farm_start 270 1 30 1
     measure_check v5-wide all
+    farm_stop
+fi
+if wanted v5-clean || wanted v5-clean-blackhole; then
+    log "farm: the 30 honest hosts alone (270 mirrors, no black holes)"
+    farm_start 30 9 0 1
+    wanted v5-clean && measure_check v5-clean all
+    wanted v5-clean-blackhole && measure_check v5-clean-blackhole blackhole
     farm_stop
 fi
 if wanted v5-600; then
