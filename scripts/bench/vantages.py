@@ -9,6 +9,8 @@ library only.
                                       never answers (holds at most 4096, oldest closed first)
   vantages.py snap PID...             one JSON line: the machine's busy CPU time and the CPU
                                       time of each PID's process tree (the farm, the proxies)
+  vantages.py other BASE              % of the CPUs other work took between BASE.snap0 and
+                                      BASE.snap1, besides BASE.timev's command and the helpers
   vantages.py check-report ...        asserts a check report is right, prints a JSON summary
   vantages.py check-curl OUT OK FAIL  asserts the reference fetches: OK answers 200, FAIL none
   vantages.py table RESULTS           the Markdown results of a run
@@ -101,6 +103,16 @@ def snap(pids):
     busy = sum(vals[:8]) - vals[3] - vals[4]  # all but idle and iowait
     print(json.dumps({"t": time.monotonic(), "busy": busy / TICK, "farm": pids[0],
                       "tree": {p: tree_ticks(int(p)) / TICK for p in pids}}))
+
+
+def other(base):
+    """Share of all CPUs (percent) that went to work other than the timed command, the farm
+    and the proxies between the two snapshots around one run."""
+    s0, s1 = (json.loads(open(f"{base}.snap{i}").read()) for i in (0, 1))
+    _, _, cpu = timev(f"{base}.timev")
+    helpers = sum(s1["tree"][p] - s0["tree"].get(p, 0) for p in s1["tree"])
+    rest = max(0.0, s1["busy"] - s0["busy"] - cpu - helpers)
+    print(round(100 * rest / ((s1["t"] - s0["t"]) * (os.cpu_count() or 1))))
 
 
 def check_report(a):
@@ -290,6 +302,13 @@ def table(res):
             else:
                 print(f"- {label}: answers {s['answers']} (200 = release document, "
                       "000 = no answer within --max-time)")
+    retries = os.path.join(res, "retries.txt")
+    if os.path.exists(retries):
+        print()
+        print("Contended attempts with a wrong result, run again:")
+        print()
+        for line in open(retries):
+            print(f"- {line.strip()}")
     quiet = os.path.join(res, "quiet.jsonl")
     if os.path.exists(quiet):
         q = [json.loads(line) for line in open(quiet)]
@@ -315,6 +334,8 @@ def main():
         blackhole(a.port, a.lifetime)
     elif cmd == "snap":
         snap(rest)
+    elif cmd == "other":
+        other(rest[0])
     elif cmd == "check-report":
         ap = argparse.ArgumentParser()
         ap.add_argument("--report", required=True)
