@@ -13,7 +13,8 @@
 #   mirrorproof check FARM.toml --timeout 2 --artifacts full --no-state --json --vantage ...
 # and every report is checked (each good vantage: 270 ok with the artifact ok, 30
 # unreachable; the bad vantage, if any, degraded and reaching nothing; no other vantage
-# degraded; `targeted` empty; exit status 1). Runs, side by side:
+# degraded; `targeted` empty; exit status 1, or 0 when no black hole is listed). Runs, side
+# by side:
 #   v5            --vantage name=CC,proxy=socks5h://127.0.0.1:PORT,country=CC for 5 countries
 #   v1            one of them alone (300 entries through one proxy)
 #   direct        --vantage direct (300 entries, no proxy)
@@ -55,9 +56,10 @@
 #   BENCH_REPORT      where the Markdown results go (default /tmp/mirrorproof-bench-vantages.md)
 #   BENCH_TMP         parent of the scratch directory (default /tmp)
 #   BENCH_KEEP_RESULTS  a directory to copy the raw results into (time -v output, reports)
+#   BENCH_LIFETIME    seconds the farm and the proxies may live at most (10800)
 #
-# Everything listens on 127.0.0.0/8 only. The farm stops on its own after 30 minutes, the
-# proxies (under `timeout`) too; all are killed by PID on exit. Benchmarks measure; they fail
+# Everything listens on 127.0.0.0/8 only. The farm and the proxies (under `timeout`) stop on
+# their own after BENCH_LIFETIME; all are killed by PID on exit. Benchmarks measure; they fail
 # only on a wrong result.
 
 set -euo pipefail
@@ -72,7 +74,8 @@ read -r -a COUNTRIES <<<"${BENCH_COUNTRIES:-FR DE US JP BR}"
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 REPO=$(cd "$HERE/.." && pwd)
 PY="$HERE/bench/vantages.py"
-LIFETIME=1800
+# How long the farm and the proxies live at most (quiet waits can make a run long).
+LIFETIME=${BENCH_LIFETIME:-10800}
 # Relative to where the script was started, not to the scratch directory.
 [ -n "${BENCH_BIN:-}" ] && BENCH_BIN=$(realpath "$BENCH_BIN")
 
