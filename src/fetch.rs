@@ -370,6 +370,28 @@ impl Fetcher {
         }
     }
 
+    /// A metadata slot and room in the body budget for `limit` bytes, for reads whose size
+    /// is not announced before they start (local files, a transport's answer).
+    async fn slot_for_body(
+        &self,
+        limit: u64,
+    ) -> Result<
+        (
+            tokio::sync::SemaphorePermit<'_>,
+            tokio::sync::OwnedSemaphorePermit,
+        ),
+        FetchError,
+    > {
+        let slot = self.meta_permits.acquire().await.map_err(|_| closed())?;
+        let memory = self
+            .body_budget
+            .clone()
+            .acquire_many_owned(budget_kib(limit))
+            .await
+            .map_err(|_| closed())?;
+        Ok((slot, memory))
+    }
+
     /// A metadata answer slower than this counts as slow (see [`Host::slow`]).
     fn slow_after(&self) -> Duration {
         self.config.timeout / 2
@@ -421,13 +443,7 @@ impl Fetcher {
         }
         match &mirror.location {
             Location::Dir(dir) => {
-                let _permit = self.meta_permits.acquire().await.map_err(|_| closed())?;
-                let memory = self
-                    .body_budget
-                    .clone()
-                    .acquire_many_owned(budget_kib(limit))
-                    .await
-                    .map_err(|_| closed())?;
+                let (_permit, memory) = self.slot_for_body(limit).await?;
                 let (dir, rel) = (dir.clone(), rel.to_owned());
                 let timeout = self.config.timeout;
                 let bytes = blocking(timeout, move || {
@@ -530,13 +546,7 @@ impl Fetcher {
             Route::Http => Err(FetchError::Io("not a routed mirror".into())),
             Route::Unavailable(why) => Err(FetchError::Network(why.clone())),
             Route::Via(via) => {
-                let _permit = self.meta_permits.acquire().await.map_err(|_| closed())?;
-                let memory = self
-                    .body_budget
-                    .clone()
-                    .acquire_many_owned(budget_kib(limit))
-                    .await
-                    .map_err(|_| closed())?;
+                let (_permit, memory) = self.slot_for_body(limit).await?;
                 let bytes = via
                     .transport
                     .get(via.entry, &url, limit, self.config.timeout)
