@@ -357,7 +357,7 @@ async fn pipeline<S: Scheme>(
         Some(store) => store.load(&key, &opts.channel)?,
         None => None,
     };
-    let matrix = crate::vantage::plan(
+    let mut matrix = crate::vantage::plan(
         mirrors,
         vantages,
         opts.vantages.each_address,
@@ -368,7 +368,12 @@ async fn pipeline<S: Scheme>(
         Fetcher::new(opts.fetch.clone(), &matrix.entries)
             .map_err(|e| CheckError::Setup(e.to_string()))?,
     );
-    let mirrors: Vec<Arc<Mirror>> = matrix.entries.iter().cloned().map(Arc::new).collect();
+    // The entries move out of the matrix (its vantages and cells stay for the report): one
+    // copy of each, however many vantages multiply them.
+    let mirrors: Vec<Arc<Mirror>> = std::mem::take(&mut matrix.entries)
+        .into_iter()
+        .map(Arc::new)
+        .collect();
     let visits: Vec<Arc<Visit>> = mirrors
         .iter()
         .enumerate()
@@ -509,13 +514,12 @@ async fn pipeline<S: Scheme>(
         .and_then(|l| observations[l.example].signed());
     // A mirror seen through several vantages is one URL in these lists.
     let urls_of = |is: &[usize]| -> Vec<String> {
-        let mut out: Vec<String> = Vec::new();
-        for i in is {
-            if !out.contains(&mirrors[*i].url) {
-                out.push(mirrors[*i].url.clone());
-            }
-        }
-        out
+        let mut seen = std::collections::HashSet::new();
+        is.iter()
+            .map(|i| &mirrors[*i].url)
+            .filter(|u| seen.insert(*u))
+            .cloned()
+            .collect()
     };
     let vantages_of = |is: &[usize]| -> Vec<String> {
         let names: std::collections::BTreeSet<String> = is
