@@ -1031,24 +1031,46 @@ fn fake_globalping(w: &World, mirrors: &[String], probe: FakeProbe) -> Raw {
 
 /// Probes whose city and network carry escapes and bidi controls: shown escaped, and the
 /// observation labelled as a third party's (`first_hand: false`).
+/// Two mirrors checked directly and through `globalping:FR`, whose API is the hostile one
+/// above with the probe `probe` makes of the world (it may name a mirror's port to spoil).
+struct ThroughFakeApi {
+    w: World,
+    profile: PathBuf,
+    api: Raw,
+    c: Checked,
+}
+
+fn through_fake_api(probe: impl FnOnce(&World) -> FakeProbe) -> ThroughFakeApi {
+    let (w, _) = world(2);
+    let api = fake_globalping(&w, &names(2), probe(&w));
+    let profile = profile(&w, "p.toml", &names(2), &[]);
+    let c = check(
+        &w,
+        &profile,
+        &args(&[
+            "--vantage",
+            "direct",
+            "--vantage",
+            "globalping:FR",
+            "--globalping-api",
+            &api.url("http"),
+        ]),
+    );
+    ThroughFakeApi { w, profile, api, c }
+}
+
 #[test]
 fn probe_city_and_network_from_the_api_are_shown_escaped() {
-    let (w, _) = world(2);
-    let api = fake_globalping(
-        &w,
-        &names(2),
-        FakeProbe {
-            country: "FR",
-            city: "Paris\u{1b}]0;owned\u{7}\u{202e}",
-            network: "Orange\u{1b}[2J\u{85}\u{2066}",
-            results: 1,
-            spoil_port: None,
-        },
-    );
-    let p = profile(&w, "p.toml", &names(2), &[]);
+    let ThroughFakeApi { w, profile, api, c } = through_fake_api(|_| FakeProbe {
+        country: "FR",
+        city: "Paris\u{1b}]0;owned\u{7}\u{202e}",
+        network: "Orange\u{1b}[2J\u{85}\u{2066}",
+        results: 1,
+        spoil_port: None,
+    });
     let base = args(&[
         "check",
-        p.to_str().unwrap(),
+        profile.to_str().unwrap(),
         "--no-state",
         "--vantage",
         "direct",
@@ -1066,18 +1088,6 @@ fn probe_city_and_network_from_the_api_are_shown_escaped() {
         "{}",
         human.describe()
     );
-    let c = check(
-        &w,
-        &p,
-        &args(&[
-            "--vantage",
-            "direct",
-            "--vantage",
-            "globalping:FR",
-            "--globalping-api",
-            &api.url("http"),
-        ]),
-    );
     c.expect_all(&names(2), "globalping-fr", "ok");
     let carried = &c.entry("m0", "globalping-fr")["carried_by"];
     assert_eq!(carried["first_hand"], false, "{carried}");
@@ -1094,31 +1104,13 @@ fn probe_city_and_network_from_the_api_are_shown_escaped() {
 /// refused as out of the vantage's reach, never taken as the mirror's answer.
 #[test]
 fn an_api_answering_with_many_results_is_out_of_reach() {
-    let (w, _) = world(2);
-    let api = fake_globalping(
-        &w,
-        &names(2),
-        FakeProbe {
-            country: "FR",
-            city: "Paris",
-            network: "Orange",
-            results: 300,
-            spoil_port: None,
-        },
-    );
-    let p = profile(&w, "p.toml", &names(2), &[]);
-    let c = check(
-        &w,
-        &p,
-        &args(&[
-            "--vantage",
-            "direct",
-            "--vantage",
-            "globalping:FR",
-            "--globalping-api",
-            &api.url("http"),
-        ]),
-    );
+    let ThroughFakeApi { c, .. } = through_fake_api(|_| FakeProbe {
+        country: "FR",
+        city: "Paris",
+        network: "Orange",
+        results: 300,
+        spoil_port: None,
+    });
     for n in names(2) {
         let e = c.entry(&n, "globalping-fr");
         assert_ne!(e["status"], "ok", "{}", c.table());
@@ -1137,31 +1129,13 @@ fn an_api_answering_with_many_results_is_out_of_reach() {
 /// one asked for.
 #[test]
 fn a_probe_in_another_country_than_asked_is_labelled_and_does_not_stand_for_it() {
-    let (w, _) = world(2);
-    let api = fake_globalping(
-        &w,
-        &names(2),
-        FakeProbe {
-            country: "DE",
-            city: "Berlin",
-            network: "Telekom",
-            results: 1,
-            spoil_port: None,
-        },
-    );
-    let p = profile(&w, "p.toml", &names(2), &[]);
-    let c = check(
-        &w,
-        &p,
-        &args(&[
-            "--vantage",
-            "direct",
-            "--vantage",
-            "globalping:FR",
-            "--globalping-api",
-            &api.url("http"),
-        ]),
-    );
+    let ThroughFakeApi { c, .. } = through_fake_api(|_| FakeProbe {
+        country: "DE",
+        city: "Berlin",
+        network: "Telekom",
+        results: 1,
+        spoil_port: None,
+    });
     let e = c.entry("m0", "globalping-fr");
     assert_eq!(
         e["carried_by"]["probes"][0]["country"], "DE",
@@ -1180,31 +1154,13 @@ fn a_probe_in_another_country_than_asked_is_labelled_and_does_not_stand_for_it()
 /// "most"), and the run must not fail for what a third party could not do.
 #[test]
 fn an_entry_out_of_a_working_vantages_reach_does_not_fail_the_run() {
-    let (w, _) = world(2);
-    let api = fake_globalping(
-        &w,
-        &names(2),
-        FakeProbe {
-            country: "FR",
-            city: "Paris",
-            network: "Orange",
-            results: 1,
-            spoil_port: Some(w.server("m0").addr().port()),
-        },
-    );
-    let p = profile(&w, "p.toml", &names(2), &[]);
-    let c = check(
-        &w,
-        &p,
-        &args(&[
-            "--vantage",
-            "direct",
-            "--vantage",
-            "globalping:FR",
-            "--globalping-api",
-            &api.url("http"),
-        ]),
-    );
+    let ThroughFakeApi { c, .. } = through_fake_api(|w| FakeProbe {
+        country: "FR",
+        city: "Paris",
+        network: "Orange",
+        results: 1,
+        spoil_port: Some(w.server("m0").addr().port()),
+    });
     assert_eq!(
         c.entry("m0", "globalping-fr")["out_of_reach"],
         true,
