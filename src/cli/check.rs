@@ -9,6 +9,7 @@ use mirrorproof::evidence::EvidenceDir;
 use mirrorproof::fetch::ArtifactMode;
 use mirrorproof::profile::Profile;
 
+use super::output::{self, OutputArgs};
 use super::run::{self, RunArgs};
 use super::{EXIT_OK, EXIT_PROBLEM, Fail, unrecorded_message, usage};
 
@@ -35,9 +36,8 @@ pub(crate) struct CheckArgs {
     /// How artifacts are checked: none, size (lengths only) or full (every byte hashed).
     #[arg(long, value_enum, default_value = "full")]
     artifacts: ArtifactsArg,
-    /// Print the report as JSON (schema mirrorproof.report/1).
-    #[arg(long)]
-    json: bool,
+    #[command(flatten)]
+    output: OutputArgs,
     /// Keep what every mirror served, the root chain and the report in DIR, with a
     /// profile that re-checks them offline.
     #[arg(long, value_name = "DIR")]
@@ -69,9 +69,10 @@ pub(crate) fn run(args: CheckArgs) -> Result<i32, Fail> {
         profile,
         run,
         artifacts,
-        json,
+        output,
         evidence,
     } = args;
+    output.validate()?;
     let mode = ArtifactMode::from(artifacts);
     let loaded = Profile::load(&profile).map_err(usage)?;
     // Created before the run: each document is written as it arrives.
@@ -85,29 +86,14 @@ pub(crate) fn run(args: CheckArgs) -> Result<i32, Fail> {
     if let Some(ev) = &evidence {
         outcome.finish_evidence(ev, &loaded).map_err(usage)?;
     }
-    let report = outcome.report;
-    print_report(&report, json);
+    output::finish(&outcome, &output)?;
     // The report is out; only then the state that could not be recorded.
     if let Some(why) = unrecorded {
         return Err(usage(unrecorded_message(&why, "the report above is")));
     }
-    Ok(if report.ok { EXIT_OK } else { EXIT_PROBLEM })
-}
-
-/// The report on stdout, as JSON or for people.
-pub(crate) fn print_report(report: &mirrorproof::report::Report, json: bool) {
-    if json {
-        println!("{}", report.to_json());
+    Ok(if outcome.report.ok {
+        EXIT_OK
     } else {
-        print!("{}", report.render_human_at(columns()));
-    }
-}
-
-/// The terminal's width when the shell says it, else the report's default.
-fn columns() -> usize {
-    std::env::var("COLUMNS")
-        .ok()
-        .and_then(|c| c.trim().parse::<usize>().ok())
-        .filter(|c| *c > 0)
-        .unwrap_or(mirrorproof::report::DEFAULT_COLUMNS)
+        EXIT_PROBLEM
+    })
 }

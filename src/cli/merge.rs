@@ -11,7 +11,7 @@ use mirrorproof::profile::Profile;
 use mirrorproof::run::{CheckError, CheckOptions, ProfileCheck};
 use mirrorproof::vantage::Vantages;
 
-use super::check::print_report;
+use super::output::{self, OutputArgs};
 use super::{EXIT_OK, EXIT_PROBLEM, Fail, path, problem, usage};
 
 /// What a first merge needs to know beyond the options.
@@ -28,9 +28,8 @@ pub(crate) struct MergeArgs {
     /// Evidence bundles (`check --evidence DIR`), one or more vantages each.
     #[arg(required = true, value_name = "DIR")]
     dirs: Vec<PathBuf>,
-    /// Print the report as JSON (schema mirrorproof.report/1).
-    #[arg(long)]
-    json: bool,
+    #[command(flatten)]
+    output: OutputArgs,
     /// Your own profile: bundles must be pinned to its root or key, byte for byte
     /// (without it, they must agree with each other).
     #[arg(long, value_name = "PROFILE")]
@@ -38,6 +37,7 @@ pub(crate) struct MergeArgs {
 }
 
 pub(crate) fn run(args: MergeArgs) -> Result<i32, Fail> {
+    args.output.validate()?;
     bundles_as_given(&args.dirs)?;
     let pin = args
         .profile
@@ -67,9 +67,12 @@ pub(crate) fn run(args: MergeArgs) -> Result<i32, Fail> {
             CheckError::RootExpired { .. } => problem(e),
             other => usage(other),
         })?;
-    let report = outcome.report;
-    print_report(&report, args.json);
-    Ok(if report.ok { EXIT_OK } else { EXIT_PROBLEM })
+    output::finish(&outcome, &args.output)?;
+    Ok(if outcome.report.ok {
+        EXIT_OK
+    } else {
+        EXIT_PROBLEM
+    })
 }
 
 /// What a user types wrong before any bundle is read: a bundle's `profile.toml` for the

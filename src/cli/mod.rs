@@ -15,8 +15,10 @@ use mirrorproof::text::shown;
 
 mod check;
 mod docs;
+mod history;
 mod merge;
 mod mirrors;
+mod output;
 mod publish;
 mod run;
 mod tuf_client;
@@ -71,6 +73,10 @@ enum Command {
     /// Mirror lists for profiles.
     #[command(subcommand)]
     Mirrors(mirrors::MirrorsCmd),
+    /// The history that check --history DB keeps: how far behind each mirror is, and
+    /// for how long.
+    #[command(subcommand)]
+    History(history::HistoryCmd),
     /// Vantage points: which countries a tor:CC vantage can use now.
     #[command(subcommand)]
     Vantages(vantages::VantagesCmd),
@@ -97,6 +103,7 @@ fn dispatch(cmd: Command) -> Result<i32, Fail> {
         Command::Sign(a) => publish::sign(a),
         Command::Mirror(c) => publish::mirror(c),
         Command::Mirrors(c) => mirrors::run(c),
+        Command::History(c) => history::run(c),
         Command::Vantages(c) => vantages::run(c),
         Command::Completions(a) => docs::completions(a),
         Command::Man => docs::man(),

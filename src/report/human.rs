@@ -11,6 +11,8 @@ use crate::text::shown;
 #[derive(Debug, Clone, Copy)]
 pub struct Human {
     pub columns: usize,
+    /// Statuses in colour (for a terminal that wants it: `--color`, `NO_COLOR`).
+    pub color: bool,
 }
 
 impl Render for Human {

@@ -1,12 +1,22 @@
 //! The run's report: the one value every renderer reads. [`Render`] turns it into the JSON
-//! schema `mirrorproof.report/1` that scripts consume ([`Json`]) or the table people read
-//! ([`Human`]); a new format is one more renderer.
+//! schema `mirrorproof.report/1` that scripts consume ([`Json`]), the table people read
+//! ([`Human`]), JUnit XML for CI ([`Junit`]), Prometheus metrics for monitoring
+//! ([`Prometheus`]) or one self-contained page ([`Html`]); a new format is one more
+//! renderer.
 
+mod html;
 mod human;
 mod json;
+mod junit;
+mod lag;
+mod prometheus;
 
+pub use html::Html;
 pub use human::{DEFAULT_COLUMNS, Human};
 pub use json::Json;
+pub use junit::Junit;
+pub use lag::{LagPoint, LagSeries};
+pub use prometheus::Prometheus;
 
 use std::collections::BTreeMap;
 
@@ -275,7 +285,11 @@ impl Report {
 
     /// The human report at `columns` (see [`Human`]).
     pub fn render_human_at(&self, columns: usize) -> String {
-        Human { columns }.show(self)
+        Human {
+            columns,
+            color: false,
+        }
+        .show(self)
     }
 
     /// One or two sentences that state the independence verdict.
@@ -510,6 +524,16 @@ fn plural<'a>(n: usize, one: &'a str, many: &'a str) -> &'a str {
 
 fn count(n: usize, one: &str, many: &str) -> String {
     format!("{n} {}", plural(n, one, many))
+}
+
+/// Every format a report can be written in (`--format`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Format {
+    Human,
+    Json,
+    Junit,
+    Prometheus,
+    Html,
 }
 
 /// One way of showing a report.
