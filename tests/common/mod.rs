@@ -14,6 +14,7 @@
 #![allow(dead_code)]
 
 pub mod binary;
+pub mod chromium;
 pub mod ecosystems;
 pub mod faulty;
 pub mod globalping;
