@@ -45,9 +45,11 @@ const iso = JSON.parse(fs.readFileSync(isoPath, "utf8"))["3166-1"];
 const byNumeric = new Map(iso.map((e) => [e.numeric, e]));
 const nameOf = (e) => e.common_name || e.name;
 
-// Places too small for even the 1:50m file (or drawn as part of another country there:
-// France's outline holds its overseas departments), by their approximate centre in degrees
-// (latitude, longitude). Facts from any atlas; rounded to a tenth of a degree.
+// Places too small for even the 1:50m file, or drawn there as part of another country
+// (France's outline holds its overseas departments, Norway's Svalbard), by their approximate
+// centre in degrees (latitude, longitude): a dot, or, where the 1:110m outline of another
+// country holds the point, that polygon as the place's own outline (see splitTerritories).
+// Facts from any atlas, rounded to a tenth of a degree.
 const HAND_PLACED = {
   BQ: [12.2, -68.3], // Bonaire
   BV: [-54.4, 3.4], // Bouvet Island
@@ -249,13 +251,44 @@ const features = (file) => {
   return topojson.feature(topo, topo.objects.countries).features;
 };
 
+// Natural Earth draws some territories that have their own ISO code as part of another
+// country (French Guiana in France, Svalbard in Norway): a polygon that holds one of the
+// hand-placed points is given to that point's code, so a mirror in French Guiana colours
+// French Guiana, not France.
+function insideRing(ring, lon, lat) {
+  let inside = false;
+  for (let i = 0, j = ring.length - 1; i < ring.length; j = i++) {
+    const [xi, yi] = ring[i];
+    const [xj, yj] = ring[j];
+    if (yi > lat !== yj > lat && lon < ((xj - xi) * (lat - yi)) / (yj - yi) + xi) inside = !inside;
+  }
+  return inside;
+}
+
+function splitTerritories(geometry) {
+  const own = [];
+  const given = new Map();
+  for (const rings of polygons(geometry)) {
+    const hit = Object.entries(HAND_PLACED).find(([, [lat, lon]]) => insideRing(rings[0], lon, lat));
+    if (hit) {
+      if (!given.has(hit[0])) given.set(hit[0], []);
+      given.get(hit[0]).push(rings);
+    } else {
+      own.push(rings);
+    }
+  }
+  return { own: { type: "MultiPolygon", coordinates: own }, given };
+}
+
 const lines = [];
 const drawn = new Set();
 const neutral = [];
+const territories = [];
 for (const f of features("countries-110m.json")) {
   const e = f.id === undefined ? undefined : byNumeric.get(f.id);
   if (e && NOT_DRAWN.has(e.alpha_2)) continue;
-  const d = featurePath(f.geometry);
+  const { own, given } = splitTerritories(f.geometry);
+  const d = featurePath(own);
   if (d === "") continue;
   if (!e) {
     neutral.push(`<path d="${d}"><title>${escapeXml(f.properties.name)}</title></path>`);
@@ -264,6 +297,17 @@ for (const f of features("countries-110m.json")) {
   if (drawn.has(e.alpha_2)) throw new Error(`two outlines for ${e.alpha_2}`);
   drawn.add(e.alpha_2);
   lines.push([e.alpha_2, `<path data-cc="${e.alpha_2}" d="${d}"><title>${escapeXml(nameOf(e))}</title></path>`]);
+  for (const [cc, polys] of given) territories.push([cc, polys]);
+}
+const byAlpha2 = new Map(iso.map((e) => [e.alpha_2, e]));
+for (const [cc, polys] of territories) {
+  const e = byAlpha2.get(cc);
+  if (!e || drawn.has(cc)) throw new Error(`territory ${cc} drawn twice or unknown`);
+  const d = featurePath({ type: "MultiPolygon", coordinates: polys });
+  if (d === "") continue;
+  drawn.add(cc);
+  process.stderr.write(`world-map: ${cc} drawn on its own, out of another country's outline\n`);
+  lines.push([cc, `<path data-cc="${cc}" d="${d}"><title>${escapeXml(nameOf(e))}</title></path>`]);
 }
 
 const dots = new Map();
