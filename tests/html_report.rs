@@ -329,6 +329,8 @@ fn chromium_shows_equivocation_evidence_with_who_served_which_copy() {
     let file = png.path().join("equivocation.png");
     chromium.screenshot(&server.url(), &file, 1280, 1600);
     assert_eq!(png_size(&std::fs::read(&file).unwrap()), (1280, 1600));
+    let _ = std::fs::create_dir_all(target_dir());
+    std::fs::copy(&file, target_dir().join("html-report-equivocation.png")).unwrap();
 }
 
 /// Lag histories as the history store hands them (hand-made until it lands): a mirror

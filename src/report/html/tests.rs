@@ -349,6 +349,11 @@ fn the_map_asset_is_every_country_in_the_expected_form() {
         places.get("AQ").map(|p| p.shape),
         Some(Shape::Nowhere)
     ));
+    // French Guiana is its own place, not part of France's outline.
+    assert!(matches!(
+        places.get("GF").map(|p| p.shape),
+        Some(Shape::Outline(_))
+    ));
     assert_eq!(places.name("DE"), Some("Germany"));
 }
 
@@ -593,4 +598,76 @@ fn a_mirror_never_behind_has_no_top_label() {
     assert!(svg.contains(">0</text>"));
     assert!(!svg.contains(">1s</text>"), "{svg}");
     assert!(svg.contains("Worst lag 0s"));
+}
+
+#[test]
+fn each_vantage_gets_its_table_with_carriers_and_addresses_where_present() {
+    use crate::vantage::{Carrier, CountrySource, Kind, globalping::Probe, tor::ExitRelay};
+    let entry = |name: &str, vantage: &str, status: Status| {
+        let mut m = mirror(
+            name,
+            &format!("https://{name}.example/"),
+            "DE",
+            status,
+            Some(4),
+        );
+        m.vantage = Some(vantage.into());
+        m
+    };
+    let mut direct = entry("a", "direct", Status::Ok);
+    direct.address = Some("192.0.2.7".into());
+    let mut tor = entry("a", "tor-fr", Status::Stale);
+    tor.carried_by = Some(Carrier::Tor {
+        exits: vec![ExitRelay {
+            fingerprint: "AB".repeat(20),
+            nickname: "exit1".into(),
+            address: "198.51.100.9".into(),
+            country: Some("FR".into()),
+        }],
+    });
+    let mut probe = entry("a", "gp-jp", Status::Ok);
+    probe.carried_by = Some(Carrier::Globalping {
+        probes: vec![Probe {
+            country: "JP".into(),
+            city: Some("Tokyo <b>".into()),
+            asn: Some(64500),
+            network: Some("Example Net".into()),
+        }],
+        first_hand: false,
+    });
+    let vantage = |name: &str, kind, status| VantageReport {
+        name: name.into(),
+        kind,
+        country: "FR".into(),
+        country_source: CountrySource::TorGeoip,
+        status,
+        reason: None,
+        proxy: None,
+        entries: 1,
+        reached: 1,
+    };
+    let mut r = report(vec![direct, tor, probe]);
+    r.vantages = vec![
+        vantage("direct", Kind::Direct, VantageStatus::Ok),
+        vantage("tor-fr", Kind::Tor, VantageStatus::Degraded),
+        vantage("gp-jp", Kind::Globalping, VantageStatus::Ok),
+    ];
+    let html = Html::default().show(&r);
+    let section = html.split_once("<section id=\"mirrors\">").unwrap().1;
+    let tables: Vec<&str> = section.split("<h3>Through vantage ").skip(1).collect();
+    assert_eq!(tables.len(), 3);
+    assert!(tables[0].starts_with("direct</h3>"));
+    assert!(tables[0].contains("<th>Address</th>") && tables[0].contains("192.0.2.7"));
+    assert!(!tables[0].contains("<th>Carried by</th>"));
+    assert!(tables[1].starts_with("tor-fr <span class=\"st st-warn\">! degraded</span></h3>"));
+    assert!(tables[1].contains(&format!(
+        "Tor exit exit1 {} (198.51.100.9, FR)",
+        "AB".repeat(20)
+    )));
+    assert!(tables[2].contains(
+        "Globalping probe in JP (Tokyo &lt;b&gt;), Example Net AS64500 — a third party&#39;s measurement"
+    ));
+    // The vantage table says which one is degraded, in words.
+    assert!(html.contains("<tr data-vantage-status=\"degraded\"><td><b>tor-fr</b></td><td><span class=\"st st-warn\">! DEGRADED</span>"));
+    assert!(html.contains("3 checks through 3 vantages"));
 }
