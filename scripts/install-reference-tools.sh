@@ -26,4 +26,4 @@ else
 fi
 "${sudo[@]}" apt-get update
 "${sudo[@]}" env DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends \
-    signify-openbsd minisign openssh-client tor chromium
+    "${missing[@]}"
