@@ -2,7 +2,10 @@
 # Installs the reference tools that the ecosystem and differential tests run against:
 # signify-openbsd, minisign and ssh-keygen (openssh-client), from Debian's packages; and tor
 # (with tor-gencert), which the managed-Tor tests run as a private network on loopback
-# (scripts/tor-testnet.sh). Idempotent: does nothing when all of them are already installed.
+# (scripts/tor-testnet.sh); the consumers of the report formats (tests/report_formats.rs,
+# tests/recipes.rs): promtool (Debian's prometheus), node_exporter's textfile collector
+# (prometheus-node-exporter) and junitparser for Debian's python3 (python3-junitparser).
+# Idempotent: does nothing when all of them are already installed.
 set -euo pipefail
 
 missing=()
@@ -10,6 +13,9 @@ command -v signify-openbsd >/dev/null 2>&1 || missing+=(signify-openbsd)
 command -v minisign >/dev/null 2>&1 || missing+=(minisign)
 command -v ssh-keygen >/dev/null 2>&1 || missing+=(openssh-client)
 { command -v tor >/dev/null 2>&1 && command -v tor-gencert >/dev/null 2>&1; } || missing+=(tor)
+command -v promtool >/dev/null 2>&1 || missing+=(prometheus)
+command -v prometheus-node-exporter >/dev/null 2>&1 || missing+=(prometheus-node-exporter)
+/usr/bin/python3 -c 'import junitparser' >/dev/null 2>&1 || missing+=(python3-junitparser)
 
 if [ ${#missing[@]} -eq 0 ]; then
     exit 0
@@ -23,4 +29,4 @@ else
 fi
 "${sudo[@]}" apt-get update
 "${sudo[@]}" env DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends \
-    signify-openbsd minisign openssh-client tor
+    signify-openbsd minisign openssh-client tor prometheus prometheus-node-exporter python3-junitparser
