@@ -353,7 +353,33 @@ fn count(n: usize, one: &str, many: &str) -> String {
 
 #[cfg(test)]
 mod tests {
-    use super::xml;
+    use super::*;
+
+    #[test]
+    fn entries_that_decide_nothing_are_skipped_with_why() {
+        let doc = junit(&super::super::prometheus::tests::report());
+        let xml = doc.to_string().unwrap();
+        assert!(
+            xml.contains("<testcase name=\"m [here/192.0.2.1]\""),
+            "{xml}"
+        );
+        assert!(
+            xml.contains(
+                "<skipped message=\"unreachable (decides nothing: vantage broken is degraded): why\"/>"
+            ),
+            "{xml}"
+        );
+        assert!(
+            xml.contains(
+                "<skipped message=\"unreachable (decides nothing: its vantage could not look at what it asks for): why\"/>"
+            ),
+            "{xml}"
+        );
+        assert!(xml.contains("<testcase name=\"vantage broken\""), "{xml}");
+        // The run passed: nothing failed, three things were skipped.
+        assert!(xml.contains("failures=\"0\""), "{xml}");
+        assert_eq!(xml.matches("<skipped").count(), 3, "{xml}");
+    }
 
     #[test]
     fn text_for_xml_escapes_what_xml_and_terminals_cannot_take() {

@@ -291,8 +291,114 @@ pub(super) fn exposition(report: &Report) -> String {
 }
 
 #[cfg(test)]
-mod tests {
+pub(super) mod tests {
     use super::*;
+    use crate::report::{LatestReport, VantageReport};
+    use crate::vantage::{CountrySource, Kind};
+
+    pub(in crate::report) fn entry(
+        url: &str,
+        vantage: &str,
+        address: Option<&str>,
+        status: Status,
+    ) -> MirrorReport {
+        MirrorReport {
+            url: url.into(),
+            country: "FR".into(),
+            name: Some("m".into()),
+            status,
+            version: (status == Status::Ok).then_some(7),
+            payload_sha256: None,
+            signers: Vec::new(),
+            published: None,
+            documents: BTreeMap::new(),
+            artifacts: Vec::new(),
+            elapsed_ms: 3,
+            error: (status != Status::Ok).then(|| "why".to_owned()),
+            vantage: Some(vantage.into()),
+            address: address.map(Into::into),
+            carried_by: None,
+            out_of_reach: false,
+        }
+    }
+
+    fn vantage(name: &str, status: VantageStatus) -> VantageReport {
+        VantageReport {
+            name: name.into(),
+            kind: Kind::Proxy,
+            country: "FR".into(),
+            country_source: CountrySource::Configuration,
+            status,
+            reason: (status == VantageStatus::Degraded).then(|| "could not reach".to_owned()),
+            proxy: None,
+            entries: 0,
+            reached: 0,
+        }
+    }
+
+    /// One mirror at two addresses through `here`, the same through a degraded vantage
+    /// `broken` (unreachable), and one entry out of its vantage's reach.
+    pub(in crate::report) fn report() -> Report {
+        let mut out_of_reach = entry("https://m/", "probe", None, Status::Unreachable);
+        out_of_reach.out_of_reach = true;
+        Report {
+            schema: crate::report::SCHEMA,
+            profile: "p".into(),
+            channel: "stable".into(),
+            checked_at: "2026-11-22T14:00:00Z".into(),
+            ok: true,
+            independent: true,
+            latest: Some(LatestReport {
+                version: 7,
+                payload_sha256: "00".into(),
+                published: None,
+                signers: Vec::new(),
+                release_keys: 3,
+                equivocated: false,
+            }),
+            mirrors: vec![
+                entry("https://m/", "here", Some("192.0.2.1"), Status::Ok),
+                entry("https://m/", "here", Some("2001:db8::1"), Status::Ok),
+                entry("https://m/", "broken", None, Status::Unreachable),
+                out_of_reach,
+            ],
+            countries: BTreeMap::new(),
+            equivocations: Vec::new(),
+            scheme: None,
+            notices: Vec::new(),
+            root: None,
+            root_equivocations: Vec::new(),
+            root_rejected: Vec::new(),
+            artifacts_mode: "full",
+            vantages: vec![
+                vantage("here", VantageStatus::Ok),
+                vantage("broken", VantageStatus::Degraded),
+                vantage("probe", VantageStatus::Ok),
+            ],
+            targeted: Some(Vec::new()),
+        }
+    }
+
+    #[test]
+    fn addresses_are_labels_and_entries_that_decide_nothing_say_so() {
+        let text = exposition(&report());
+        for line in [
+            "mirrorproof_mirror_ok{profile=\"p\",mirror=\"m\",country=\"FR\",vantage=\"here\",address=\"192.0.2.1\"} 1\n",
+            "mirrorproof_mirror_ok{profile=\"p\",mirror=\"m\",country=\"FR\",vantage=\"here\",address=\"2001:db8::1\"} 1\n",
+            "mirrorproof_mirror_decisive{profile=\"p\",mirror=\"m\",country=\"FR\",vantage=\"here\",address=\"2001:db8::1\"} 1\n",
+            "mirrorproof_mirror_decisive{profile=\"p\",mirror=\"m\",country=\"FR\",vantage=\"broken\"} 0\n",
+            "mirrorproof_mirror_decisive{profile=\"p\",mirror=\"m\",country=\"FR\",vantage=\"probe\"} 0\n",
+            "mirrorproof_vantage_degraded{profile=\"p\",vantage=\"broken\"} 1\n",
+            "mirrorproof_vantage_degraded{profile=\"p\",vantage=\"here\"} 0\n",
+            "mirrorproof_targeted_mirrors{profile=\"p\"} 0\n",
+            "mirrorproof_check_timestamp_seconds{profile=\"p\"} 1795356000\n",
+        ] {
+            assert!(text.contains(line), "{line} in:\n{text}");
+        }
+        // Two addresses of one mirror through one vantage are two series, not one label
+        // set twice.
+        assert_eq!(entry_names(&report()), ["m", "m", "m", "m"]);
+    }
 
     #[test]
     fn label_values_are_escaped_and_shown_safely() {
