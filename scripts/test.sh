@@ -39,6 +39,7 @@ if [ "$(id -u)" -ne 0 ]; then
     echo "test.sh:   bad_input::disk_full_while_writing_the_state" >&2
     echo "test.sh:   bad_input::read_only_state_directory" >&2
     echo "test.sh:   bad_input::read_only_state_still_catches_a_rollback" >&2
+    echo "test.sh:   report_formats::a_failed_write_keeps_the_previous_report" >&2
     echo "test.sh: run as root (as CI does) to include them." >&2
     export MIRRORPROOF_TEST_NO_ROOT=1
 fi
