@@ -557,7 +557,7 @@ fn hostile_names_and_reasons_stay_well_formed_and_are_never_raw() {
 fn the_exit_code_does_not_depend_on_the_format() {
     let (healthy, healthy_profile) = healthy_world();
     let (stale, stale_profile) = stale_world();
-    for format in ["human", "json", "junit", "prometheus"] {
+    for format in ["human", "json", "junit", "prometheus", "html"] {
         let out = check(&healthy, &healthy_profile, &["--format", format]);
         assert_eq!(out.code, Some(0), "{format}: {}", out.describe());
         assert!(!out.stdout.is_empty(), "{format} goes to stdout");
