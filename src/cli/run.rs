@@ -238,6 +238,7 @@ pub(crate) fn start(
         state: None,
         now: time::now(),
         vantages,
+        hooks: Default::default(),
     };
     let check = ProfileCheck::load(profile, opts).map_err(usage)?;
     let plan = run.state_plan(&check.state_key(), &channel)?;
