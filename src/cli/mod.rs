@@ -19,6 +19,7 @@ mod history;
 mod merge;
 mod mirrors;
 mod output;
+mod progress;
 mod publish;
 mod run;
 mod tuf_client;

@@ -78,6 +78,11 @@ impl OutputArgs {
             .filter(|h| !h.is_empty())
     }
 
+    /// Whether a progress bar (drawn only on a terminal) may use colour.
+    pub(crate) fn bar_color(&self) -> bool {
+        color(self.color, true)
+    }
+
     /// `--json` with another `--format` says two things at once.
     pub(crate) fn validate(&self) -> Result<(), Fail> {
         if self.json && !matches!(self.format, FormatArg::Human | FormatArg::Json) {
