@@ -238,6 +238,7 @@ fn check_signify(dir: &Path, key: &Path, mirrors: &[(&str, &str, String)]) -> Re
         state: None,
         now: mirrorproof::time::now(),
         vantages: Default::default(),
+        hooks: Default::default(),
     };
     let files = Files::new(pinned, source, &profile.name, &opts);
     run::check(files, &profile.name, profile.mirrors, opts, None)

@@ -142,6 +142,7 @@ fn run(root: TrustedRoot, url: &str, extra_roots: Vec<Vec<u8>>) -> mirrorproof::
         state: None,
         now: mirrorproof::time::now(),
         vantages: Default::default(),
+        hooks: Default::default(),
     };
     run::check(Native::new(root, &opts), "tlsos", vec![mirror], opts, None)
         .unwrap()

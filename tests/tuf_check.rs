@@ -119,6 +119,7 @@ impl Setup {
             state: state.then(|| StateStore::new(self.state())),
             now,
             vantages: Default::default(),
+            hooks: Default::default(),
         };
         let ev = evidence.map(|p| Arc::new(EvidenceDir::create(p).unwrap()));
         let out = run::check_profile(
@@ -311,6 +312,7 @@ fn two_snapshots_signed_under_one_version_are_equivocation_with_both_kept_as_evi
         state: None,
         now: time::now(),
         vantages: Default::default(),
+        hooks: Default::default(),
     };
     let again = run::check_profile(&offline, offline.mirrors.clone(), opts, None).unwrap();
     let statuses: Vec<Status> = again.report.mirrors.iter().map(|m| m.status).collect();
@@ -493,6 +495,7 @@ fn a_root_rotation_on_one_mirror_holds_for_all_and_revoked_keys_vouch_for_nothin
         state: None,
         now: time::now(),
         vantages: Default::default(),
+        hooks: Default::default(),
     };
     let again = run::check_profile(&offline, offline.mirrors.clone(), opts, None).unwrap();
     let statuses: Vec<Status> = again.report.mirrors.iter().map(|m| m.status).collect();
@@ -850,6 +853,7 @@ fn three_hundred_mirrors_serving_one_repository_verify_each_document_once() {
         state: None,
         now: time::now(),
         vantages: Default::default(),
+        hooks: Default::default(),
     };
     let out = run::check_profile(&profile, profile.mirrors.clone(), opts, None).unwrap();
     let Latest::Tuf(latest) = &out.latest else {

@@ -289,6 +289,7 @@ impl Setup {
             state: state.then(|| StateStore::new(self.state())),
             now: time::now(),
             vantages: Default::default(),
+            hooks: Default::default(),
         };
         let ev = evidence.map(|p| Arc::new(EvidenceDir::create(p).unwrap()));
         let started = Instant::now();

@@ -42,6 +42,7 @@ fn lib_check(profile: &Path, specs: &[String], each_address: bool) -> Report {
             each_address,
             ..Vantages::default()
         },
+        hooks: Default::default(),
     };
     check_profile(&profile, profile.mirrors.clone(), opts, None)
         .unwrap()

@@ -8,8 +8,10 @@ use clap::{Args, ValueEnum};
 use mirrorproof::evidence::EvidenceDir;
 use mirrorproof::fetch::ArtifactMode;
 use mirrorproof::profile::Profile;
+use mirrorproof::run::RunHooks;
 
 use super::output::{self, OutputArgs};
+use super::progress::Bar;
 use super::run::{self, RunArgs};
 use super::{EXIT_OK, EXIT_PROBLEM, Fail, unrecorded_message, usage};
 
@@ -45,7 +47,7 @@ pub(crate) struct CheckArgs {
 }
 
 #[derive(Clone, Copy, ValueEnum)]
-enum ArtifactsArg {
+pub(crate) enum ArtifactsArg {
     /// Do not look at artifacts.
     None,
     /// Compare lengths only (HEAD requests).
@@ -82,7 +84,15 @@ pub(crate) fn run(args: CheckArgs) -> Result<i32, Fail> {
         .transpose()
         .map_err(usage)?
         .map(Arc::new);
-    let (outcome, unrecorded) = run::start(&loaded, &run, mode, evidence.clone())?;
+    // Cleared (dropped) before the report: stdout and stderr may share a terminal.
+    let bar = Bar::for_stderr(output.bar_color());
+    let hooks = RunHooks {
+        progress: bar.as_ref().map(Bar::progress),
+        stop: None,
+    };
+    let ran = run::prepare(&loaded, &run, mode, hooks).and_then(|r| r.run(evidence.clone()));
+    drop(bar);
+    let (outcome, unrecorded) = ran?;
     if let Some(ev) = &evidence {
         outcome.finish_evidence(ev, &loaded).map_err(usage)?;
     }

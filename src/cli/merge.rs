@@ -59,6 +59,7 @@ pub(crate) fn run(args: MergeArgs) -> Result<i32, Fail> {
             specs: merged.vantages.clone(),
             ..Vantages::default()
         },
+        hooks: Default::default(),
     };
     let outcome = ProfileCheck::load(&merged.profile, opts)
         .map_err(usage)?

@@ -19,11 +19,13 @@ mod history;
 mod merge;
 mod mirrors;
 mod output;
+mod progress;
 mod publish;
 mod run;
 mod tuf_client;
 mod vantages;
 mod verify;
+mod watch;
 
 pub const EXIT_OK: i32 = 0;
 pub const EXIT_PROBLEM: i32 = 1;
@@ -77,6 +79,9 @@ enum Command {
     /// for how long.
     #[command(subcommand)]
     History(history::HistoryCmd),
+    /// Check on a schedule (--every 10m), recording each run in the history and rewriting
+    /// the Prometheus, HTML, JUnit and JSON outputs atomically; SIGTERM stops it cleanly.
+    Watch(watch::WatchArgs),
     /// Vantage points: which countries a tor:CC vantage can use now.
     #[command(subcommand)]
     Vantages(vantages::VantagesCmd),
@@ -104,6 +109,7 @@ fn dispatch(cmd: Command) -> Result<i32, Fail> {
         Command::Mirror(c) => publish::mirror(c),
         Command::Mirrors(c) => mirrors::run(c),
         Command::History(c) => history::run(c),
+        Command::Watch(a) => watch::run(a),
         Command::Vantages(c) => vantages::run(c),
         Command::Completions(a) => docs::completions(a),
         Command::Man => docs::man(),

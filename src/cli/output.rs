@@ -2,7 +2,7 @@
 //! the history it is recorded in (`--history`): the edge `check`, `merge` and `watch` share.
 
 use std::io::IsTerminal;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use clap::{Args, ValueEnum};
 
@@ -72,10 +72,12 @@ impl OutputArgs {
 
     /// `--history`, else `MIRRORPROOF_HISTORY` (an empty value is no history).
     pub(crate) fn history(&self) -> Option<String> {
-        self.history
-            .clone()
-            .or_else(|| std::env::var(HISTORY_ENV).ok())
-            .filter(|h| !h.is_empty())
+        history_or_env(self.history.clone())
+    }
+
+    /// Whether a progress bar (drawn only on a terminal) may use colour.
+    pub(crate) fn bar_color(&self) -> bool {
+        color(self.color, true)
     }
 
     /// `--json` with another `--format` says two things at once.
@@ -99,6 +101,13 @@ pub(crate) fn finish(outcome: &ProfileOutcome, args: &OutputArgs) -> Result<(), 
     write(&outcome.report, args, lag)
 }
 
+/// `history`, else `MIRRORPROOF_HISTORY` (an empty value is no history).
+pub(crate) fn history_or_env(history: Option<String>) -> Option<String> {
+    history
+        .or_else(|| std::env::var(HISTORY_ENV).ok())
+        .filter(|h| !h.is_empty())
+}
+
 /// Writes `report` to `--output` (atomically) or standard output.
 pub(crate) fn write(
     report: &Report,
@@ -106,11 +115,33 @@ pub(crate) fn write(
     lag: Option<Vec<LagSeries>>,
 ) -> Result<(), Fail> {
     let to_terminal = args.output.is_none() && std::io::stdout().is_terminal();
-    let renderer: Box<dyn Render> = match args.format() {
-        Format::Human => Box::new(Human {
-            columns: columns(),
-            color: color(args.color, to_terminal),
-        }),
+    let human = Human {
+        columns: columns(),
+        color: color(args.color, to_terminal),
+    };
+    let bytes = render(report, args.format(), human, lag)?;
+    match &args.output {
+        Some(file) => write_file(file, &bytes),
+        None => {
+            use std::io::Write as _;
+            let mut out = std::io::stdout().lock();
+            out.write_all(&bytes)
+                .and_then(|()| out.flush())
+                .map_err(|e| usage(format!("cannot write the report: {e}")))
+        }
+    }
+}
+
+/// The report as `format` says (`human` only for the human table), whole, in memory: the
+/// one rendering `check`, `merge` and `watch` share.
+pub(crate) fn render(
+    report: &Report,
+    format: Format,
+    human: Human,
+    lag: Option<Vec<LagSeries>>,
+) -> Result<Vec<u8>, Fail> {
+    let renderer: Box<dyn Render> = match format {
+        Format::Human => Box::new(human),
         Format::Json => Box::new(Json),
         Format::Junit => Box::new(Junit),
         Format::Prometheus => Box::new(Prometheus),
@@ -120,20 +151,17 @@ pub(crate) fn write(
     renderer
         .render(report, &mut bytes)
         .map_err(|e| usage(format!("cannot write the report: {e}")))?;
-    if args.format() == Format::Json {
+    if format == Format::Json {
         bytes.push(b'\n');
     }
-    match &args.output {
-        Some(file) => mirrorproof::fsutil::atomic_write(file, &bytes, 0o644)
-            .map_err(|e| usage(format!("cannot write {}: {e}", path(file)))),
-        None => {
-            use std::io::Write as _;
-            let mut out = std::io::stdout().lock();
-            out.write_all(&bytes)
-                .and_then(|()| out.flush())
-                .map_err(|e| usage(format!("cannot write the report: {e}")))
-        }
-    }
+    Ok(bytes)
+}
+
+/// Replaces `file` with `bytes` atomically: readers see the old report or the new one,
+/// never half of one.
+pub(crate) fn write_file(file: &Path, bytes: &[u8]) -> Result<(), Fail> {
+    mirrorproof::fsutil::atomic_write(file, bytes, 0o644)
+        .map_err(|e| usage(format!("cannot write {}: {e}", path(file))))
 }
 
 /// Whether the human report is coloured: `--color`, else `NO_COLOR` (any non-empty value

@@ -11,7 +11,7 @@ use clap::Args;
 use mirrorproof::evidence::EvidenceDir;
 use mirrorproof::fetch::{ArtifactMode, FetchConfig};
 use mirrorproof::profile::{Location, Mirror, Profile};
-use mirrorproof::run::{CheckError, CheckOptions, ProfileCheck, ProfileOutcome};
+use mirrorproof::run::{CheckError, CheckOptions, ProfileCheck, ProfileOutcome, RunHooks};
 use mirrorproof::state::{NotRecorded, StatePlan, StateSetting, StateStore};
 use mirrorproof::time;
 use mirrorproof::vantage::{Kind, VantageSpec, Vantages};
@@ -226,28 +226,74 @@ pub(crate) fn start(
     mode: ArtifactMode,
     evidence: Option<Arc<EvidenceDir>>,
 ) -> Result<(ProfileOutcome, Option<NotRecorded>), Fail> {
+    prepare(profile, run, mode, RunHooks::default())?.run(evidence)
+}
+
+/// A run whose options and pinned trust were read and found usable, not started yet: what
+/// fails here is the configuration (exit 2), and what fails in [`Prepared::run`] may be
+/// the world (`watch` goes on after it).
+pub(crate) struct Prepared {
+    check: ProfileCheck,
+    plan: StatePlan,
+    mirrors: Vec<Mirror>,
+    vantages: Vantages,
+}
+
+/// Reads and checks everything a run needs before any mirror is asked; `hooks` follow
+/// (and may stop) the run.
+pub(crate) fn prepare(
+    profile: &Profile,
+    run: &RunArgs,
+    mode: ArtifactMode,
+    hooks: RunHooks,
+) -> Result<Prepared, Fail> {
     let (mirrors, fetch) = run.mirrors_and_fetch(profile)?;
     let channel = run.channel(profile);
+    // Checked again by the run; here it is a configuration error before anything starts.
+    mirrorproof::release::check_channel_name(&channel).map_err(usage)?;
     let vantages = run.vantages(profile)?;
     nothing_through_vantages(&mirrors, &vantages)?;
-    say_tor_is_starting(&mirrors, &vantages);
     let opts = CheckOptions {
         channel: channel.clone(),
         artifacts: mode,
         fetch,
         state: None,
         now: time::now(),
-        vantages,
+        vantages: vantages.clone(),
+        hooks,
     };
     let check = ProfileCheck::load(profile, opts).map_err(usage)?;
     let plan = run.state_plan(&check.state_key(), &channel)?;
-    let outcome = check
-        .with_state(plan.store().cloned())
-        .run(mirrors, evidence)
-        .map_err(|e| match e {
-            CheckError::RootExpired { .. } => problem(e),
-            other => usage(other),
-        })?;
-    let unrecorded = plan.unrecorded(outcome.state_written, outcome.state_error.as_ref());
-    Ok((outcome, unrecorded))
+    Ok(Prepared {
+        check,
+        plan,
+        mirrors,
+        vantages,
+    })
+}
+
+impl Prepared {
+    /// Runs the check; the second value is why the run could not record the version it
+    /// learned, to print after the output.
+    pub(crate) fn run(
+        self,
+        evidence: Option<Arc<EvidenceDir>>,
+    ) -> Result<(ProfileOutcome, Option<NotRecorded>), Fail> {
+        let Prepared {
+            check,
+            plan,
+            mirrors,
+            vantages,
+        } = self;
+        say_tor_is_starting(&mirrors, &vantages);
+        let outcome = check
+            .with_state(plan.store().cloned())
+            .run(mirrors, evidence)
+            .map_err(|e| match e {
+                CheckError::RootExpired { .. } => problem(e),
+                other => usage(other),
+            })?;
+        let unrecorded = plan.unrecorded(outcome.state_written, outcome.state_error.as_ref());
+        Ok((outcome, unrecorded))
+    }
 }

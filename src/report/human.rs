@@ -1,6 +1,12 @@
 //! The human report: mirrors grouped by country, then a plain-words summary. Every piece
 //! of text from outside (names, URLs, reasons, notices, signed evidence) goes through
 //! [`shown`], once, here. Reasons are wrapped at word boundaries to the width, never cut.
+//!
+//! Colour, when asked for, is only ever our own SGR sequences around our own words (status
+//! words, verdicts, alarm labels): `shown` has escaped every escape character of outside
+//! text before, so every escape character in the output is one of ours, and widths are
+//! counted without them ([`visible_width`]). Without colour the bytes are those of the
+//! plain report.
 
 use std::fmt::Write as _;
 
@@ -17,11 +23,72 @@ pub struct Human {
 
 impl Render for Human {
     fn render(&self, report: &Report, out: &mut dyn std::io::Write) -> std::io::Result<()> {
-        out.write_all(human(report, self.columns).as_bytes())
+        out.write_all(human(report, self.columns, Paint(self.color)).as_bytes())
     }
 }
 
-fn human(report: &Report, columns: usize) -> String {
+/// Whether our words are coloured, and how.
+#[derive(Debug, Clone, Copy)]
+struct Paint(bool);
+
+/// SGR parameters. Green is good, yellow is behind, red is an attack or a broken
+/// release, magenta is "could not tell" (nothing answered, or not all of it): four
+/// colours a reader tells apart on dark and light backgrounds alike, each also a word.
+const GREEN: &str = "32";
+const YELLOW: &str = "33";
+const RED: &str = "1;31";
+const MAGENTA: &str = "35";
+
+impl Paint {
+    /// `text` in the colour `sgr`, or unchanged without colour. `text` must already be
+    /// safe to show (ours, or through `shown`).
+    fn paint(self, sgr: &str, text: &str) -> String {
+        if self.0 {
+            format!("\x1b[{sgr}m{text}\x1b[0m")
+        } else {
+            text.to_owned()
+        }
+    }
+
+    /// A status word in its colour, padded to `width` columns (the padding outside the
+    /// colour, so it counts whatever the terminal makes of escapes).
+    fn status(self, st: Status, width: usize) -> String {
+        let word = st.as_str();
+        let pad = width.saturating_sub(word.chars().count());
+        format!("{}{}", self.paint(status_sgr(st), word), " ".repeat(pad))
+    }
+}
+
+fn status_sgr(st: Status) -> &'static str {
+    match st {
+        Status::Ok => GREEN,
+        Status::Stale | Status::Expired => YELLOW,
+        Status::Invalid | Status::Equivocating | Status::Rollback | Status::Corrupt => RED,
+        Status::Unreachable | Status::Incomplete => MAGENTA,
+    }
+}
+
+/// Columns `s` takes on a terminal: characters, without our SGR sequences (the only
+/// escape characters left after `shown`).
+fn visible_width(s: &str) -> usize {
+    let mut n = 0;
+    let mut chars = s.chars();
+    while let Some(c) = chars.next() {
+        if c == '\x1b' {
+            // ESC [ parameters m
+            for c in chars.by_ref() {
+                if c == 'm' {
+                    break;
+                }
+            }
+        } else {
+            n += 1;
+        }
+    }
+    n
+}
+
+fn human(report: &Report, columns: usize, paint: Paint) -> String {
     let columns = columns.max(MIN_COLUMNS);
     let mut out = String::new();
     let _ = writeln!(
@@ -40,7 +107,7 @@ fn human(report: &Report, columns: usize) -> String {
     for n in &report.notices {
         let _ = writeln!(out, "note: {}", shown(n));
     }
-    write_vantages(&mut out, report, columns);
+    write_vantages(&mut out, report, columns, paint);
     let latest_published = report
         .latest
         .as_ref()
@@ -66,8 +133,8 @@ fn human(report: &Report, columns: usize) -> String {
             };
             let reason = shown(m.error.as_deref().unwrap_or(""));
             let head = format!(
-                "  {:<12} {:<width$}  {:>10}  {:<14} ",
-                m.status.as_str(),
+                "  {} {:<width$}  {:>10}  {:<14} ",
+                paint.status(m.status, 12),
                 label(m),
                 version,
                 lag,
@@ -100,16 +167,18 @@ fn human(report: &Report, columns: usize) -> String {
             .iter()
             .find(|m| m.url == t.url)
             .and_then(|m| m.name.as_deref());
+        let targeted = paint.paint(RED, "TARGETED:");
         let head = match name {
-            Some(n) => format!("TARGETED: {} ({}) is ", shown(n), shown(&t.url)),
-            None => format!("TARGETED: {} is ", shown(&t.url)),
+            Some(n) => format!("{targeted} {} ({}) is ", shown(n), shown(&t.url)),
+            None => format!("{targeted} {} is ", shown(&t.url)),
         };
         write_wrapped(&mut out, &head, &shown(&views.join("; ")), columns);
     }
     for e in &report.root_equivocations {
         let _ = writeln!(
             out,
-            "ROOT EQUIVOCATION: root version {} exists in {} different signed versions (served by {})",
+            "{} root version {} exists in {} different signed versions (served by {})",
+            paint.paint(RED, "ROOT EQUIVOCATION:"),
             e.version,
             e.payload_sha256.len(),
             shown(&e.mirrors.join(", "))
@@ -128,7 +197,8 @@ fn human(report: &Report, columns: usize) -> String {
     for e in &report.equivocations {
         let _ = writeln!(
             out,
-            "EQUIVOCATION: {} {} was signed with {} different contents{} (mirrors: {})",
+            "{} {} {} was signed with {} different contents{} (mirrors: {})",
+            paint.paint(RED, "EQUIVOCATION:"),
             // A kind can be a role name a repository signed: text from outside.
             match (&e.kind, report.scheme) {
                 (Some(kind), _) => shown(kind),
@@ -164,7 +234,8 @@ fn human(report: &Report, columns: usize) -> String {
             }
         }
     }
-    let _ = writeln!(out, "{}", shown(&report.summary()));
+    let verdict = if report.ok { GREEN } else { RED };
+    let _ = writeln!(out, "{}", paint.paint(verdict, &shown(&report.summary())));
     out
 }
 
@@ -236,7 +307,7 @@ const REASON_INDENT: &str = "      ";
 /// Writes `head` then `text` wrapped at word boundaries within `columns`; continuation
 /// lines are indented under the reason. A word longer than a line is kept whole.
 fn write_wrapped(out: &mut String, head: &str, text: &str, columns: usize) {
-    let head_len = head.chars().count();
+    let head_len = visible_width(head);
     let (first_room, indent) = if columns.saturating_sub(head_len) >= MIN_REASON_COLUMNS {
         (columns - head_len, " ".repeat(head_len))
     } else {
@@ -277,7 +348,7 @@ fn label(m: &MirrorReport) -> String {
 
 /// The vantages of a run, each in words that say what its country claim rests on: a
 /// hosting network or an exit is not "users in FR", so it is never called that.
-fn write_vantages(out: &mut String, report: &Report, columns: usize) {
+fn write_vantages(out: &mut String, report: &Report, columns: usize, paint: Paint) {
     if report.vantages.is_empty() {
         return;
     }
@@ -289,11 +360,16 @@ fn write_vantages(out: &mut String, report: &Report, columns: usize) {
             proxy: v.proxy.clone(),
             country: v.country.clone(),
         });
-        let status = match v.status {
-            super::VantageStatus::Ok => "ok",
-            super::VantageStatus::Degraded => "DEGRADED",
+        let (status, sgr) = match v.status {
+            super::VantageStatus::Ok => ("ok", GREEN),
+            super::VantageStatus::Degraded => ("DEGRADED", YELLOW),
         };
-        let head = format!("  {:<9} {:<20} ", status, shown(&v.name));
+        let pad = " ".repeat(9usize.saturating_sub(status.len()));
+        let head = format!(
+            "  {}{pad} {:<20} ",
+            paint.paint(sgr, status),
+            shown(&v.name)
+        );
         let mut text = format!("{}; reached {} of {}", shown(&path), v.reached, v.entries);
         if let Some(r) = &v.reason {
             text.push_str(&format!("; {}", shown(r)));
@@ -371,8 +447,142 @@ fn lag_words(d: chrono::TimeDelta) -> String {
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
+    use crate::report::{LatestReport, SCHEMA};
+
+    fn entry(name: &str, country: &str, status: Status, error: Option<&str>) -> MirrorReport {
+        MirrorReport {
+            url: format!("https://{country}.example/"),
+            country: country.into(),
+            name: Some(name.into()),
+            status,
+            version: Some(2),
+            payload_sha256: None,
+            signers: Vec::new(),
+            published: None,
+            documents: Default::default(),
+            artifacts: Vec::new(),
+            elapsed_ms: 1,
+            error: error.map(str::to_owned),
+            vantage: None,
+            address: None,
+            carried_by: None,
+            out_of_reach: false,
+        }
+    }
+
+    /// Every status, a hostile name and a reason long enough to wrap.
+    fn report() -> Report {
+        let long = "the mirror answered with a release that was signed by keys the pinned root does not name, twice over, and then stopped answering at all";
+        let mut mirrors = vec![
+            entry("good", "DE", Status::Ok, None),
+            entry("evil\x1b[31mRED\x1b]0;title\x07", "FR", Status::Ok, None),
+        ];
+        for (i, st) in [
+            Status::Unreachable,
+            Status::Invalid,
+            Status::Equivocating,
+            Status::Expired,
+            Status::Rollback,
+            Status::Stale,
+            Status::Corrupt,
+            Status::Incomplete,
+        ]
+        .into_iter()
+        .enumerate()
+        {
+            mirrors.push(entry(&format!("m{i}"), "FR", st, Some(long)));
+        }
+        let mut r = Report {
+            schema: SCHEMA,
+            profile: "demo".into(),
+            channel: "stable".into(),
+            checked_at: "2026-11-22T14:00:00Z".into(),
+            ok: false,
+            independent: false,
+            latest: Some(LatestReport {
+                version: 2,
+                payload_sha256: "ab".repeat(32),
+                published: None,
+                signers: vec!["k".into()],
+                release_keys: 1,
+                equivocated: false,
+            }),
+            mirrors,
+            countries: Default::default(),
+            equivocations: Vec::new(),
+            scheme: None,
+            notices: Vec::new(),
+            root: None,
+            root_equivocations: Vec::new(),
+            root_rejected: Vec::new(),
+            artifacts_mode: "full",
+            vantages: Vec::new(),
+            targeted: None,
+        };
+        r.summarise();
+        r
+    }
+
+    /// The output with our SGR sequences taken out; fails on any escape that is not one.
+    fn strip(s: &str) -> String {
+        let mut out = String::new();
+        let mut rest = s;
+        while let Some(at) = rest.find('\x1b') {
+            out.push_str(&rest[..at]);
+            let seq = &rest[at..];
+            let end = seq.find('m').unwrap();
+            let params = &seq[2..end];
+            assert!(seq.starts_with("\x1b["), "not an SGR sequence: {seq:?}");
+            assert!(
+                [GREEN, YELLOW, RED, MAGENTA, "0"].contains(&params),
+                "not one of ours: {params:?}"
+            );
+            rest = &seq[end + 1..];
+        }
+        out.push_str(rest);
+        out
+    }
+
+    #[test]
+    fn colour_is_ours_only_and_changes_nothing_else() {
+        let r = report();
+        for columns in [60, 100, 200] {
+            let plain = human(&r, columns, Paint(false));
+            assert!(!plain.contains('\x1b'), "{plain}");
+            let coloured = human(&r, columns, Paint(true));
+            // Same text, same wrapping, same alignment once our sequences are out: widths
+            // were counted without them.
+            assert_eq!(strip(&coloured), plain, "at {columns} columns");
+            assert!(coloured.contains("\x1b[32mok\x1b[0m"));
+            assert!(coloured.contains("\x1b[1;31mrollback\x1b[0m"));
+            assert!(coloured.contains("\x1b[33mstale\x1b[0m"));
+            assert!(coloured.contains("\x1b[35munreachable\x1b[0m"));
+            // The hostile name is escaped, coloured or not.
+            assert!(coloured.contains("evil\\u{1b}[31mRED\\u{1b}]0;title\\u{7}"));
+            // The verdict: not ok, in red.
+            let last = coloured.lines().last().unwrap();
+            assert!(
+                last.starts_with("\x1b[1;31m") && last.ends_with("\x1b[0m"),
+                "{last:?}"
+            );
+        }
+        // The public renderer without colour is the plain report.
+        let plain = Human {
+            columns: 100,
+            color: false,
+        }
+        .show(&r);
+        assert_eq!(plain, human(&r, 100, Paint(false)));
+    }
+
+    #[test]
+    fn widths_skip_our_sequences() {
+        assert_eq!(visible_width("\x1b[1;31mrollback\x1b[0m    x"), 13);
+        assert_eq!(visible_width("plain é"), 7);
+    }
 
     #[test]
     fn wrapping_keeps_every_word_and_the_width() {

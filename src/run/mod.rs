@@ -30,6 +30,7 @@ pub mod artifacts;
 pub mod judge;
 pub mod observe;
 mod profile;
+pub mod progress;
 pub mod record;
 
 use std::collections::BTreeMap;
@@ -52,6 +53,7 @@ use crate::time::{self, Timestamp};
 pub use judge::{Audit, Judgement, Status};
 pub use observe::{Document, Observation, Order, Proof, Signed};
 pub use profile::{Latest, ProfileCheck, ProfileOutcome, check_profile};
+pub use progress::{Progress, RunHooks, Stop};
 
 #[derive(Debug, thiserror::Error)]
 pub enum CheckError {
@@ -73,6 +75,9 @@ pub enum CheckError {
     Scheme(String),
     #[error("{0}")]
     Setup(String),
+    /// [`RunHooks::stop`] was asked before the run was over: no report, no state written.
+    #[error("the run was stopped before it was over")]
+    Stopped,
 }
 
 #[derive(Debug, Clone)]
@@ -84,6 +89,8 @@ pub struct CheckOptions {
     pub now: Timestamp,
     /// The vantage points every mirror is checked through (none: this machine only).
     pub vantages: crate::vantage::Vantages,
+    /// Who follows the run as it goes, and may stop it (none by default).
+    pub hooks: RunHooks,
 }
 
 /// What a run produced, whatever the scheme.
@@ -314,25 +321,38 @@ pub fn check<S: Scheme>(
     let needed = mirrors
         .iter()
         .any(|m| m.vantage.is_none() && matches!(m.location, crate::profile::Location::Http(_)));
+    let stop = opts.hooks.stop.clone().unwrap_or_default();
     let vantages = crate::vantage::start(&opts.vantages, needed)
         .map_err(|e| CheckError::Setup(e.to_string()))?;
+    if stop.is_stopped() {
+        return Err(CheckError::Stopped);
+    }
     let rt = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
         .map_err(|e| CheckError::Setup(format!("cannot start the async runtime: {e}")))?;
-    let out = rt.block_on(pipeline(
-        scheme,
-        profile_name,
-        mirrors,
-        vantages,
-        opts,
-        evidence,
-    ));
-    // A read stuck in the kernel (a hung network filesystem, a FIFO) must not keep the
-    // process alive after its deadline passed: do not wait for blocking threads.
-    rt.shutdown_background();
+    let run = pipeline(scheme, profile_name, mirrors, vantages, opts, evidence);
+    let out = rt.block_on(async {
+        tokio::select! {
+            out = run => out,
+            () = stop.stopped() => Err(CheckError::Stopped),
+        }
+    });
+    if matches!(out, Err(CheckError::Stopped)) {
+        // The tasks still in flight hold the vantages (a managed tor among them): they are
+        // dropped, and with them every tor and its directory, before the caller goes on.
+        rt.shutdown_timeout(STOP_GRACE);
+    } else {
+        // A read stuck in the kernel (a hung network filesystem, a FIFO) must not keep the
+        // process alive after its deadline passed: do not wait for blocking threads.
+        rt.shutdown_background();
+    }
     out
 }
+
+/// How long a stopped run waits for its tasks to be dropped (a blocking read stuck in the
+/// kernel is not waited for beyond it).
+const STOP_GRACE: std::time::Duration = std::time::Duration::from_secs(5);
 
 /// The newest version of each kind of signed document behind a mirror's content.
 fn documents<D>(s: &Signed<D>) -> BTreeMap<String, u64> {
@@ -390,16 +410,18 @@ async fn pipeline<S: Scheme>(
         })
         .collect();
     let scheme = Arc::new(scheme);
+    opts.hooks.entries(visits.len());
 
     // Plan, fetch, observe: round one on every mirror at once, then the rounds the scheme
     // asks for.
     let tasks: Vec<_> = visits
         .iter()
         .map(|v| {
-            let (s, v) = (scheme.clone(), v.clone());
+            let (s, v, hooks) = (scheme.clone(), v.clone(), opts.hooks.clone());
             tokio::spawn(async move {
                 let start = Instant::now();
                 let m = s.visit(&v).await;
+                hooks.entry_done();
                 (m, start.elapsed().as_millis() as u64)
             })
         })
@@ -442,13 +464,17 @@ async fn pipeline<S: Scheme>(
 
     let audit = judge::judge(&mut observations, state.as_ref(), opts.now);
 
-    let jobs = audit
+    let jobs: Vec<_> = audit
         .latest_mirrors()
         .filter_map(|i| {
             let s = observations[i].signed()?;
             (!s.artifacts.is_empty()).then(|| (i, s.artifacts.clone()))
         })
         .collect();
+    if opts.artifacts != ArtifactMode::None {
+        let files = jobs.iter().map(|(_, list)| list.len()).sum();
+        opts.hooks.artifacts(files, jobs.len());
+    }
     let artifact_mirrors: Vec<Arc<Mirror>> = mirrors
         .iter()
         .map(|m| scheme.artifacts_from(m).map_or_else(|| m.clone(), Arc::new))

@@ -185,6 +185,7 @@ mod tests {
             state: None,
             now: crate::time::parse("2030-01-01T00:00:00Z").unwrap(),
             vantages: Default::default(),
+            hooks: Default::default(),
         }
     }
 

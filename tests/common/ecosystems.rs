@@ -280,6 +280,7 @@ impl Eco {
             state: self.state.clone(),
             now: mirrorproof::time::now(),
             vantages: Default::default(),
+            hooks: Default::default(),
         };
         let files = Files::new(pinned, source, &profile.name, &opts);
         run::check(files, &profile.name, profile.mirrors, opts, None).map_err(|e| e.to_string())

@@ -302,6 +302,7 @@ impl World {
             state: self.state.clone(),
             now: self.now,
             vantages: Default::default(),
+            hooks: Default::default(),
         };
         let outcome = run::check(Native::new(pinned, &opts), PROJECT, mirrors, opts, None)?;
         Ok(Run {
