@@ -159,37 +159,10 @@ fn read_json(p: &Path) -> Option<Value> {
     }))
 }
 
-/// Whether this build renders Prometheus metrics yet (the renderer lands in another
-/// commit of issue 11): until it does, the Prometheus half of the tests is skipped, saying
-/// so. Asked of the real binary, so the test follows the build it runs against.
-fn prometheus_rendered(w: &World, profile: &Path) -> bool {
-    let out = run_in(
-        w.path(),
-        &[
-            "check",
-            &profile.display().to_string(),
-            "--no-state",
-            "--artifacts",
-            "none",
-            "--format",
-            "prometheus",
-        ],
-    );
-    let rendered = out.stdout.contains("mirrorproof_mirror_ok");
-    if !rendered {
-        eprintln!(
-            "watch: --format prometheus is not rendered by this build ({}); the Prometheus output is not checked",
-            shown(out.stderr.trim())
-        );
-    }
-    rendered
-}
-
 #[test]
 fn every_run_rewrites_the_outputs_whole_and_follows_the_mirrors() {
     let mut w = world();
     let profile = w.write_profile("p.toml");
-    let with_prometheus = prometheus_rendered(&w, &profile);
     let out = w.path().join("out");
     std::fs::create_dir(&out).unwrap();
     let (json, prom) = (out.join("report.json"), out.join("mirrors.prom"));
@@ -201,9 +174,7 @@ fn every_run_rewrites_the_outputs_whole_and_follows_the_mirrors() {
         "--json".into(),
         json.display().to_string(),
     ];
-    if with_prometheus {
-        args.extend(["--prometheus".into(), prom.display().to_string()]);
-    }
+    args.extend(["--prometheus".into(), prom.display().to_string()]);
     let args: Vec<&str> = args.iter().map(String::as_str).collect();
     let mut watch = Watch::start(w.path(), &args);
 
@@ -224,7 +195,7 @@ fn every_run_rewrites_the_outputs_whole_and_follows_the_mirrors() {
                     );
                     reads.fetch_add(1, Ordering::Relaxed);
                 }
-                if with_prometheus && let Ok(text) = std::fs::read_to_string(&prom) {
+                if let Ok(text) = std::fs::read_to_string(&prom) {
                     assert!(text.ends_with('\n'), "cut metrics: {text:?}");
                     assert_eq!(
                         text.lines()
@@ -256,17 +227,15 @@ fn every_run_rewrites_the_outputs_whole_and_follows_the_mirrors() {
     let report = read_json(&json).unwrap();
     assert_eq!(status_of(&report, "a").as_deref(), Some("ok"));
     assert_eq!(report["ok"], false);
-    if with_prometheus {
-        let text = std::fs::read_to_string(&prom).unwrap();
-        assert!(
-            text.lines()
-                .any(|l| l.starts_with("mirrorproof_mirror_status{")
-                    && l.contains("mirror=\"b\"")
-                    && l.contains("status=\"stale\"")
-                    && l.ends_with(" 1")),
-            "{text}"
-        );
-    }
+    let text = std::fs::read_to_string(&prom).unwrap();
+    assert!(
+        text.lines()
+            .any(|l| l.starts_with("mirrorproof_mirror_status{")
+                && l.contains("mirror=\"b\"")
+                && l.contains("status=\"stale\"")
+                && l.ends_with(" 1")),
+        "{text}"
+    );
     // At least two runs: one saw b ok, a later one saw it stale.
     assert!(watch.runs_done() > ok_runs, "{}", watch.stderr());
     assert!(
