@@ -243,6 +243,8 @@ pub(crate) fn start(
     let plan = run.state_plan(&check.state_key(), &channel)?;
     let outcome = check
         .with_state(plan.store().cloned())
+        // For --history, which this function does not see (bounded: run::documents).
+        .keep_documents(true)
         .run(mirrors, evidence)
         .map_err(|e| match e {
             CheckError::RootExpired { .. } => problem(e),
