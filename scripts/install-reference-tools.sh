@@ -2,7 +2,8 @@
 # Installs the reference tools that the ecosystem and differential tests run against:
 # signify-openbsd, minisign and ssh-keygen (openssh-client), from Debian's packages; and tor
 # (with tor-gencert), which the managed-Tor tests run as a private network on loopback
-# (scripts/tor-testnet.sh). Idempotent: does nothing when all of them are already installed.
+# (scripts/tor-testnet.sh); and postgresql, which the history tests run on loopback
+# (scripts/postgres-test.sh). Idempotent: does nothing when all of them are already installed.
 set -euo pipefail
 
 missing=()
@@ -10,6 +11,8 @@ command -v signify-openbsd >/dev/null 2>&1 || missing+=(signify-openbsd)
 command -v minisign >/dev/null 2>&1 || missing+=(minisign)
 command -v ssh-keygen >/dev/null 2>&1 || missing+=(openssh-client)
 { command -v tor >/dev/null 2>&1 && command -v tor-gencert >/dev/null 2>&1; } || missing+=(tor)
+# PostgreSQL's server, for the history tests (scripts/postgres-test.sh runs its own cluster).
+compgen -G '/usr/lib/postgresql/*/bin/initdb' >/dev/null || missing+=(postgresql)
 
 if [ ${#missing[@]} -eq 0 ]; then
     exit 0
@@ -23,4 +26,4 @@ else
 fi
 "${sudo[@]}" apt-get update
 "${sudo[@]}" env DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends \
-    signify-openbsd minisign openssh-client tor
+    signify-openbsd minisign openssh-client tor postgresql

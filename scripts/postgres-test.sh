@@ -10,8 +10,9 @@
 # a random password (SCRAM), starts the server listening on 127.0.0.1 only, on a free port,
 # without a Unix socket, and creates the database `mirrorproof`. The URL names that
 # database; tests create one database each beside it. The server is stopped when `stop`
-# is called, or by itself once PG_OWNER_PID (default: this script's caller) has exited, so
-# a killed test run leaves nothing behind.
+# is called, or by itself once PG_OWNER_PID (default: this script's parent, which inside
+# `$(...)` is a short-lived subshell: pass PG_OWNER_PID=$$ there) has exited, so a killed
+# test run leaves nothing behind.
 set -euo pipefail
 
 usage() {

@@ -17,6 +17,7 @@ pub mod binary;
 pub mod ecosystems;
 pub mod faulty;
 pub mod globalping;
+pub mod history;
 pub mod http;
 pub mod proxy;
 pub mod tor;
