@@ -327,6 +327,30 @@ impl<C: Conn> Store for Db<C> {
     }
 }
 
+/// Rows per multi-row INSERT: 13 × 200 parameters stay far below both stores' limits
+/// (SQLite 32,766, PostgreSQL 65,535).
+const CHUNK_ROWS: usize = 200;
+
+/// `($1, $2), ($3, $4)` for 2 rows of 2 columns.
+fn placeholders(rows: usize, columns: usize) -> String {
+    let mut out = String::with_capacity(rows * columns * 5);
+    for r in 0..rows {
+        if r > 0 {
+            out.push_str(", ");
+        }
+        out.push('(');
+        for c in 0..columns {
+            if c > 0 {
+                out.push_str(", ");
+            }
+            out.push('$');
+            out.push_str(&(r * columns + c + 1).to_string());
+        }
+        out.push(')');
+    }
+    out
+}
+
 fn record_in(conn: &mut dyn Conn, run: &RunRecord<'_>) -> Result<i64, HistoryError> {
     let report = run.report;
     let checked = crate::time::parse(&report.checked_at)
@@ -360,14 +384,20 @@ fn record_in(conn: &mut dyn Conn, run: &RunRecord<'_>) -> Result<i64, HistoryErr
     )?;
     let run_id = run_id.ok_or_else(|| HistoryError::Value("no run id returned".into()))?;
 
-    let mut ids = Vec::with_capacity(report.mirrors.len());
-    for (i, m) in report.mirrors.iter().enumerate() {
-        let v = m.version.map(|v| stored(v, "version")).transpose()?;
-        let mut id = None;
-        conn.rows(
-            "INSERT INTO observations (run_id, ordinal, vantage, url, name, country, address, status, valid, version, payload_sha256, elapsed_ms, reason)
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13) RETURNING id",
-            &[
+    // Many rows per statement: one round trip per chunk, not per observation (a
+    // PostgreSQL server across a network would otherwise cost a round trip per mirror).
+    let mut ids = vec![0i64; report.mirrors.len()];
+    let versions = report
+        .mirrors
+        .iter()
+        .map(|m| m.version.map(|v| stored(v, "version")).transpose())
+        .collect::<Result<Vec<_>, _>>()?;
+    let rows: Vec<usize> = (0..report.mirrors.len()).collect();
+    for chunk in rows.chunks(CHUNK_ROWS) {
+        let mut params = Vec::with_capacity(chunk.len() * 13);
+        for &i in chunk {
+            let m = &report.mirrors[i];
+            params.extend([
                 Val::Int(run_id),
                 Val::Int(i as i64),
                 Val::Text(m.vantage.as_deref().unwrap_or("direct")),
@@ -377,17 +407,33 @@ fn record_in(conn: &mut dyn Conn, run: &RunRecord<'_>) -> Result<i64, HistoryErr
                 Val::Text(m.address.as_deref().unwrap_or("")),
                 Val::Text(m.status.as_str()),
                 Val::Int(i64::from(counts_as_valid(m.status, m.version))),
-                Val::OptInt(v),
+                Val::OptInt(versions[i]),
                 Val::OptText(m.payload_sha256.as_deref()),
                 Val::Int(i64::try_from(m.elapsed_ms).unwrap_or(i64::MAX)),
                 Val::OptText(m.error.as_deref()),
-            ],
-            &mut |r| {
-                id = Some(int(r, 0)?);
-                Ok(())
-            },
-        )?;
-        ids.push(id.ok_or_else(|| HistoryError::Value("no observation id returned".into()))?);
+            ]);
+        }
+        let sql = format!(
+            "INSERT INTO observations (run_id, ordinal, vantage, url, name, country, address, status, valid, version, payload_sha256, elapsed_ms, reason) VALUES {} RETURNING id, ordinal",
+            placeholders(chunk.len(), 13)
+        );
+        let mut got = 0;
+        conn.rows(&sql, &params, &mut |r| {
+            let (id, ordinal) = (int(r, 0)?, int(r, 1)?);
+            let slot = usize::try_from(ordinal)
+                .ok()
+                .and_then(|o| ids.get_mut(o))
+                .ok_or_else(|| HistoryError::Value(format!("unexpected ordinal {ordinal}")))?;
+            *slot = id;
+            got += 1;
+            Ok(())
+        })?;
+        if got != chunk.len() {
+            return Err(HistoryError::Value(format!(
+                "{got} observation ids returned for {} rows",
+                chunk.len()
+            )));
+        }
     }
 
     let Some(docs) = run.documents else {
@@ -415,56 +461,65 @@ fn record_in(conn: &mut dyn Conn, run: &RunRecord<'_>) -> Result<i64, HistoryErr
             ],
         )?;
     }
-    for (id, paths) in ids.iter().zip(&docs.served) {
-        for (path, digest) in paths {
-            conn.exec(
-                "INSERT INTO served (observation_id, path, sha256) VALUES ($1, $2, $3)",
-                &[Val::Int(*id), Val::Text(path), Val::Text(digest)],
-            )?;
-        }
+    let links: Vec<(i64, &str, &str)> = ids
+        .iter()
+        .zip(&docs.served)
+        .flat_map(|(id, paths)| {
+            paths
+                .iter()
+                .map(move |(p, d)| (*id, p.as_str(), d.as_str()))
+        })
+        .collect();
+    for chunk in links.chunks(CHUNK_ROWS) {
+        let params: Vec<Val<'_>> = chunk
+            .iter()
+            .flat_map(|(id, p, d)| [Val::Int(*id), Val::Text(p), Val::Text(d)])
+            .collect();
+        conn.exec(
+            &format!(
+                "INSERT INTO served (observation_id, path, sha256) VALUES {}",
+                placeholders(chunk.len(), 3)
+            ),
+            &params,
+        )?;
     }
     Ok(run_id)
 }
 
 /// Every observation of one stream, with its run's time: the base of the stream views.
 const STREAM_OBSERVATIONS: &str = "obs AS (
-    SELECT o.id AS oid, o.url, o.name, o.country, o.vantage, o.address, o.status, o.valid,
-           o.version, r.checked_unix AS t
+    SELECT o.id AS oid, o.run_id, o.url, o.name, o.country, o.vantage, o.address, o.status,
+           o.valid, o.version, r.checked_unix AS t
     FROM observations o JOIN runs r ON r.id = o.run_id
     WHERE r.profile = $1 AND r.channel = $2
 )";
 
 fn lag(conn: &mut dyn Conn, stream: &Stream) -> Result<LagReport, HistoryError> {
+    // One pass of window functions over the stream's observations, no join between
+    // derived tables: a planner without statistics (a history just written) cannot turn
+    // it into a loop over every pair of rows.
     let sql = format!(
         "WITH {STREAM_OBSERVATIONS},
         latest AS (SELECT MAX(version) AS v FROM obs WHERE valid = 1),
-        first_any AS (
-            SELECT MIN(obs.t) AS t FROM obs JOIN latest ON obs.version = latest.v
-            WHERE obs.valid = 1
-        ),
-        mine AS (
-            SELECT obs.url, obs.vantage, obs.address, MIN(obs.t) AS t
-            FROM obs JOIN latest ON obs.version = latest.v
-            WHERE obs.valid = 1
-            GROUP BY obs.url, obs.vantage, obs.address
-        ),
-        newest AS (
+        ranked AS (
             SELECT obs.url, obs.name, obs.country, obs.vantage, obs.address, obs.status,
                    obs.valid, obs.version, obs.t,
                    ROW_NUMBER() OVER (
                        PARTITION BY obs.url, obs.vantage, obs.address
                        ORDER BY obs.t DESC, obs.oid DESC
-                   ) AS rn
-            FROM obs
+                   ) AS rn,
+                   MIN(CASE WHEN obs.valid = 1 AND obs.version = latest.v THEN obs.t END)
+                       OVER (PARTITION BY obs.url, obs.vantage, obs.address) AS mine,
+                   latest.v AS latest_v,
+                   MIN(CASE WHEN obs.valid = 1 AND obs.version = latest.v THEN obs.t END)
+                       OVER () AS first_any
+            FROM obs CROSS JOIN latest
         )
-        SELECT newest.url, newest.name, newest.country, newest.vantage, newest.address,
-               newest.status, newest.valid, newest.version, newest.t,
-               mine.t, latest.v, first_any.t
-        FROM newest CROSS JOIN latest CROSS JOIN first_any
-        LEFT JOIN mine ON mine.url = newest.url AND mine.vantage = newest.vantage
-                      AND mine.address = newest.address
-        WHERE newest.rn = 1
-        ORDER BY newest.url, newest.vantage, newest.address"
+        SELECT url, name, country, vantage, address, status, valid, version, t,
+               mine, latest_v, first_any
+        FROM ranked
+        WHERE rn = 1
+        ORDER BY url, vantage, address"
     );
     let mut mirrors = Vec::new();
     let mut latest_version = None;
@@ -581,11 +636,15 @@ const FIRST_SEEN_ROWS: i64 = 100_000;
 fn first_seen(conn: &mut dyn Conn, stream: &Stream) -> Result<FirstSeenReport, HistoryError> {
     let sql = format!(
         "WITH {STREAM_OBSERVATIONS},
-        firsts AS (SELECT version, MIN(t) AS t FROM obs WHERE valid = 1 GROUP BY version)
-        SELECT DISTINCT obs.version, obs.t, obs.url, obs.name, obs.country, obs.vantage
-        FROM obs JOIN firsts ON firsts.version = obs.version AND firsts.t = obs.t
-        WHERE obs.valid = 1
-        ORDER BY obs.version, obs.url, obs.vantage
+        ranked AS (
+            SELECT obs.version, obs.t, obs.url, obs.name, obs.country, obs.vantage,
+                   MIN(obs.t) OVER (PARTITION BY obs.version) AS first_t
+            FROM obs WHERE obs.valid = 1
+        )
+        SELECT DISTINCT version, t, url, name, country, vantage
+        FROM ranked
+        WHERE t = first_t
+        ORDER BY version, url, vantage
         LIMIT $3"
     );
     let mut rows = Vec::new();
@@ -624,40 +683,32 @@ fn lag_series(
     stream: &Stream,
     max_runs: usize,
 ) -> Result<Vec<LagSeries>, HistoryError> {
-    // The newest version known at each run (over the whole history, not only the charted
-    // runs), and when each version was first seen; then every observation of the newest
-    // `max_runs` runs against those.
-    let sql = "WITH stream_runs AS (
-            SELECT id, checked_unix AS t FROM runs WHERE profile = $1 AND channel = $2
-        ),
-        run_max AS (
-            SELECT sr.id, sr.t, MAX(CASE WHEN o.valid = 1 THEN o.version END) AS v
-            FROM stream_runs sr LEFT JOIN observations o ON o.run_id = sr.id
-            GROUP BY sr.id, sr.t
-        ),
+    // Over the whole stream (not only the charted runs): the newest valid version known at
+    // each observation's run (a running maximum; the run's own observations included, as
+    // peers in the ordering), and when that version was first seen (the first row where
+    // the running maximum reached it). Windows only, no join between derived tables.
+    let sql = format!(
+        "WITH {STREAM_OBSERVATIONS},
         running AS (
-            SELECT id, t, MAX(v) OVER (ORDER BY t, id ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW) AS latest
-            FROM run_max
+            SELECT obs.*,
+                   MAX(CASE WHEN obs.valid = 1 THEN obs.version END)
+                       OVER (ORDER BY obs.t, obs.run_id) AS latest,
+                   DENSE_RANK() OVER (ORDER BY obs.t DESC, obs.run_id DESC) AS run_rank
+            FROM obs
         ),
-        firsts AS (
-            SELECT o.version, MIN(sr.t) AS t
-            FROM observations o JOIN stream_runs sr ON sr.id = o.run_id
-            WHERE o.valid = 1
-            GROUP BY o.version
-        ),
-        recent AS (SELECT id FROM stream_runs ORDER BY t DESC, id DESC LIMIT $3)
-        SELECT o.url, o.name, o.country, o.vantage, o.address, ru.t, ru.latest, o.valid,
-               o.version, f.t
-        FROM observations o
-        JOIN recent ON recent.id = o.run_id
-        JOIN running ru ON ru.id = o.run_id
-        LEFT JOIN firsts f ON f.version = ru.latest
-        WHERE ru.latest IS NOT NULL
-        ORDER BY o.url, o.vantage, o.address, ru.t, o.id";
+        dated AS (
+            SELECT running.*, MIN(running.t) OVER (PARTITION BY running.latest) AS latest_first
+            FROM running
+        )
+        SELECT url, name, country, vantage, address, t, latest, valid, version, latest_first
+        FROM dated
+        WHERE run_rank <= $3 AND latest IS NOT NULL
+        ORDER BY url, vantage, address, t, oid"
+    );
     let mut series: Vec<LagSeries> = Vec::new();
     let mut keys: BTreeMap<(String, String, String), usize> = BTreeMap::new();
     conn.rows(
-        sql,
+        &sql,
         &[
             Val::Text(&stream.profile),
             Val::Text(&stream.channel),
@@ -705,4 +756,15 @@ fn lag_series(
         },
     )?;
     Ok(series)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn placeholders_number_rows_then_columns() {
+        assert_eq!(placeholders(2, 2), "($1, $2), ($3, $4)");
+        assert_eq!(placeholders(1, 3), "($1, $2, $3)");
+    }
 }
