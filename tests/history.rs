@@ -39,6 +39,7 @@ on_both_stores!(
     a_newer_schema_is_refused_untouched,
     hostile_text_is_escaped_in_tables,
     views_on_the_command_line,
+    merge_records_what_the_bundles_hold,
 );
 
 const T0: &str = "2026-11-22T14:00:00Z";
@@ -614,4 +615,63 @@ fn postgres_passwords_are_never_shown() {
     assert_eq!(out.code, Some(2), "{}", out.describe());
     assert!(!out.stderr.contains("hunter3wrong"), "{}", out.describe());
     assert!(out.stderr.contains("password"), "{}", out.describe());
+}
+
+/// `merge --history`: the bundles' entries, each with its vantage, and their documents,
+/// verified again and recorded like a live run's.
+fn merge_records_what_the_bundles_hold(db: Db) {
+    let mut w = World::new();
+    let r = w.release(V).signed_by(&[0, 1]).artifact(ZIP, 64).build();
+    let old = w.release(OLD).signed_by(&[0, 1]).artifact(ZIP, 64).build();
+    w.mirror("a", "DE").serves(&r).over_http();
+    w.mirror("b", "FR").serves(&old).over_http();
+    let profile = w.write_profile("p.toml");
+    for (dir, vantage) in [("ev-fr", "direct=FR"), ("ev-de", "direct=DE")] {
+        let out = run_in(
+            w.path(),
+            &[
+                "check",
+                profile.to_str().unwrap(),
+                "--no-state",
+                "--json",
+                "--evidence",
+                dir,
+                "--vantage",
+                vantage,
+            ],
+        );
+        assert_eq!(out.code, Some(1), "{}", out.describe());
+    }
+    let history = db.spec();
+    let out = run_in(
+        w.path(),
+        &["merge", "ev-fr", "ev-de", "--json", "--history", &history],
+    );
+    assert_eq!(out.code, Some(1), "{}", out.describe());
+    let counts = db.open().counts().unwrap();
+    assert_eq!(counts.runs, 1);
+    assert_eq!(counts.observations, 4, "two mirrors through two vantages");
+    assert_eq!(counts.documents, 2, "two releases, each once");
+    assert_eq!(counts.served, 4);
+    let mut vantages: Vec<String> = db
+        .query("SELECT DISTINCT vantage FROM observations ORDER BY vantage")
+        .into_iter()
+        .map(|r| r[0].clone().unwrap())
+        .collect();
+    vantages.sort();
+    assert_eq!(vantages.len(), 2, "{vantages:?}");
+    let lag = db
+        .open()
+        .lag(&history::Stream {
+            profile: "exampleos".into(),
+            channel: "stable".into(),
+        })
+        .unwrap();
+    assert_eq!(lag.mirrors.len(), 4);
+    assert!(
+        lag.mirrors
+            .iter()
+            .filter(|m| m.serving_version == Some(OLD))
+            .all(|m| m.first_seen_latest_at.is_none())
+    );
 }
