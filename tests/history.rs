@@ -40,6 +40,7 @@ on_both_stores!(
     hostile_text_is_escaped_in_tables,
     views_on_the_command_line,
     merge_records_what_the_bundles_hold,
+    signed_files_record_their_signature_once,
 );
 
 const T0: &str = "2026-11-22T14:00:00Z";
@@ -674,4 +675,63 @@ fn merge_records_what_the_bundles_hold(db: Db) {
             .filter(|m| m.serving_version == Some(OLD))
             .all(|m| m.first_seen_latest_at.is_none())
     );
+}
+
+/// A signify release (OpenBSD's `SHA256.sig`): the signed file is the document, kept once;
+/// the run names the pinned key by digest.
+fn signed_files_record_their_signature_once(db: Db) {
+    use common::ecosystems::{Eco, Signify};
+    let mut e = Eco::new();
+    let work = e.work();
+    let (pub_key, sec) = Signify::keygen(&work, "base");
+    e.profile = format!(
+        "scheme = \"signify\"\nkey = {:?}\nchannel = \"7.9-amd64\"\nfile = \"7.9/amd64/SHA256.sig\"\n",
+        pub_key.display().to_string()
+    );
+    let list = work.join("SHA256");
+    std::fs::write(
+        &list,
+        format!("SHA256 (base79.tgz) = {}\n", sha256_hex(b"base set 7.9")),
+    )
+    .unwrap();
+    let sig = work.join("SHA256.sig");
+    Signify::sign_embedded(&sec, &list, &sig);
+    for (name, cc) in [("fr", "FR"), ("de", "DE")] {
+        let d = e.mirror(name, cc).join("7.9/amd64");
+        std::fs::create_dir_all(&d).unwrap();
+        std::fs::copy(&sig, d.join("SHA256.sig")).unwrap();
+        std::fs::write(d.join("base79.tgz"), b"base set 7.9").unwrap();
+        e.over_http(name);
+    }
+    let profile = e.write_profile();
+    let history = db.spec();
+    for _ in 0..2 {
+        let out = run_in(
+            e.path(),
+            &[
+                "check",
+                profile.to_str().unwrap(),
+                "--no-state",
+                "--history",
+                &history,
+            ],
+        );
+        assert!(matches!(out.code, Some(0 | 1)), "{}", out.describe());
+    }
+    let counts = db.open().counts().unwrap();
+    assert_eq!((counts.runs, counts.observations), (2, 4));
+    assert_eq!(counts.documents, 1, "{counts:?}");
+    assert_eq!(counts.served, 4);
+    let digest = sha256_hex(&std::fs::read(&sig).unwrap());
+    let rows = db.query("SELECT path, sha256 FROM served");
+    assert!(
+        rows.iter()
+            .all(|r| r[0].as_deref() == Some("7.9/amd64/SHA256.sig")
+                && r[1].as_deref() == Some(digest.as_str())),
+        "{rows:?}"
+    );
+    let pinned = db.query("SELECT DISTINCT pinned_sha256, scheme FROM runs");
+    assert_eq!(pinned.len(), 1, "{pinned:?}");
+    assert_eq!(pinned[0][1].as_deref(), Some("signify"));
+    assert_eq!(pinned[0][0].as_ref().map(String::len), Some(64));
 }
