@@ -41,6 +41,7 @@ on_both_stores!(
     views_on_the_command_line,
     merge_records_what_the_bundles_hold,
     signed_files_record_their_signature_once,
+    runs_recorded_out_of_order_give_the_same_lag,
 );
 
 const T0: &str = "2026-11-22T14:00:00Z";
@@ -734,4 +735,61 @@ fn signed_files_record_their_signature_once(db: Db) {
     assert_eq!(pinned.len(), 1, "{pinned:?}");
     assert_eq!(pinned[0][1].as_deref(), Some("signify"));
     assert_eq!(pinned[0][0].as_ref().map(String::len), Some(64));
+}
+
+/// Machines upload late (a CI runner that was offline, an old bundle merged): the views
+/// depend on the runs' times, not on the order they were recorded in.
+fn runs_recorded_out_of_order_give_the_same_lag(db: Db) {
+    let mut w = catching_up_world();
+    let profile = w.write_profile("p.toml");
+    let new = w.release(V).signed_by(&[0, 1]).artifact(ZIP, 256).build();
+    w.on("fast").serves(&new);
+    let at0 = check_at(&w, &profile, T0);
+    w.on("slow").serves(&new);
+    let at1 = check_at(&w, &profile, T1);
+    let at2 = check_at(&w, &profile, T2);
+    for o in [&at2, &at0, &at1] {
+        record(&db, o);
+    }
+    let mut store = db.open();
+    let stream = history::select_stream(store.as_mut(), Some("exampleos"), None).unwrap();
+    let lag = store.lag(&stream).unwrap();
+    let got: Vec<(String, Option<u64>, u64, Option<String>)> = lag
+        .mirrors
+        .iter()
+        .map(|m| {
+            (
+                m.name.clone().unwrap(),
+                m.serving_version,
+                m.lag_seconds,
+                m.first_seen_latest_at.clone(),
+            )
+        })
+        .collect();
+    let mut got = got;
+    got.sort();
+    assert_eq!(
+        got,
+        [
+            ("fast".to_owned(), Some(V), 0, Some(T0.to_owned())),
+            ("gone".to_owned(), None, 300, None),
+            ("late".to_owned(), Some(OLD), 300, None),
+            ("slow".to_owned(), Some(V), 60, Some(T1.to_owned())),
+        ]
+    );
+    assert!(lag.mirrors.iter().all(|m| m.last_seen_at == T2));
+    let series = store.lag_series(&stream, 10).unwrap();
+    let late = series
+        .iter()
+        .find(|s| s.name.as_deref() == Some("late"))
+        .unwrap();
+    let at: Vec<i64> = late.points.iter().map(|p| p.at).collect();
+    assert!(at.windows(2).all(|w| w[0] < w[1]), "oldest first: {at:?}");
+    assert_eq!(
+        late.points
+            .iter()
+            .map(|p| p.lag_seconds)
+            .collect::<Vec<_>>(),
+        [0, 60, 300]
+    );
 }

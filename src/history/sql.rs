@@ -60,7 +60,28 @@ pub(super) const MIGRATIONS: &[(&str, &str)] = &[(
         sha256 TEXT NOT NULL REFERENCES documents (sha256),
         PRIMARY KEY (observation_id, path)
     );
-    CREATE INDEX served_document ON served (sha256);",
+    CREATE INDEX served_document ON served (sha256);
+    CREATE TABLE mirror_latest (
+        profile TEXT NOT NULL,
+        channel TEXT NOT NULL,
+        url TEXT NOT NULL,
+        vantage TEXT NOT NULL,
+        address TEXT NOT NULL,
+        last_t BIGINT NOT NULL,
+        last_observation BIGINT NOT NULL REFERENCES observations (id),
+        PRIMARY KEY (profile, channel, url, vantage, address)
+    );
+    CREATE TABLE mirror_versions (
+        profile TEXT NOT NULL,
+        channel TEXT NOT NULL,
+        url TEXT NOT NULL,
+        vantage TEXT NOT NULL,
+        address TEXT NOT NULL,
+        version BIGINT NOT NULL,
+        first_t BIGINT NOT NULL,
+        PRIMARY KEY (profile, channel, url, vantage, address, version)
+    );
+    CREATE INDEX mirror_versions_first ON mirror_versions (profile, channel, version, first_t);",
 )];
 
 const MIGRATIONS_TABLE: &str = "CREATE TABLE IF NOT EXISTS mirrorproof_migrations (
@@ -436,6 +457,8 @@ fn record_in(conn: &mut dyn Conn, run: &RunRecord<'_>) -> Result<i64, HistoryErr
         }
     }
 
+    summarise(conn, report, checked.timestamp(), &ids, &versions)?;
+
     let Some(docs) = run.documents else {
         return Ok(run_id);
     };
@@ -486,52 +509,135 @@ fn record_in(conn: &mut dyn Conn, run: &RunRecord<'_>) -> Result<i64, HistoryErr
     Ok(run_id)
 }
 
-/// Every observation of one stream, with its run's time: the base of the stream views.
-const STREAM_OBSERVATIONS: &str = "obs AS (
-    SELECT o.id AS oid, o.run_id, o.url, o.name, o.country, o.vantage, o.address, o.status,
-           o.valid, o.version, r.checked_unix AS t
-    FROM observations o JOIN runs r ON r.id = o.run_id
-    WHERE r.profile = $1 AND r.channel = $2
-)";
+/// Keeps the two summaries the stream views read instead of every observation: each
+/// mirror's newest observation (`mirror_latest`), and when each mirror first served each
+/// valid version (`mirror_versions`). Upserts that keep the newer (the earlier) value, so
+/// runs recorded out of order, or by several machines at once, leave the same summary;
+/// keys in sorted order, so two transactions lock rows in the same order and never
+/// deadlock.
+fn summarise(
+    conn: &mut dyn Conn,
+    report: &crate::report::Report,
+    t: i64,
+    ids: &[i64],
+    versions: &[Option<i64>],
+) -> Result<(), HistoryError> {
+    type Key<'a> = (&'a str, &'a str, &'a str);
+    let mut latest: BTreeMap<Key<'_>, i64> = BTreeMap::new();
+    let mut served: BTreeMap<(Key<'_>, i64), ()> = BTreeMap::new();
+    for (i, m) in report.mirrors.iter().enumerate() {
+        let key = (
+            m.url.as_str(),
+            m.vantage.as_deref().unwrap_or("direct"),
+            m.address.as_deref().unwrap_or(""),
+        );
+        let id = ids.get(i).copied().unwrap_or(0);
+        let newest = latest.entry(key).or_insert(id);
+        *newest = (*newest).max(id);
+        if let (true, Some(v)) = (
+            counts_as_valid(m.status, m.version),
+            versions.get(i).copied().flatten(),
+        ) {
+            served.insert((key, v), ());
+        }
+    }
+    let (profile, channel) = (report.profile.as_str(), report.channel.as_str());
+    let rows: Vec<(&Key<'_>, &i64)> = latest.iter().collect();
+    for chunk in rows.chunks(CHUNK_ROWS) {
+        let params: Vec<Val<'_>> = chunk
+            .iter()
+            .flat_map(|((url, vantage, address), id)| {
+                [
+                    Val::Text(profile),
+                    Val::Text(channel),
+                    Val::Text(url),
+                    Val::Text(vantage),
+                    Val::Text(address),
+                    Val::Int(t),
+                    Val::Int(**id),
+                ]
+            })
+            .collect();
+        conn.exec(
+            &format!(
+                "INSERT INTO mirror_latest (profile, channel, url, vantage, address, last_t, last_observation)
+                 VALUES {}
+                 ON CONFLICT (profile, channel, url, vantage, address) DO UPDATE
+                 SET last_t = excluded.last_t, last_observation = excluded.last_observation
+                 WHERE excluded.last_t > mirror_latest.last_t
+                    OR (excluded.last_t = mirror_latest.last_t
+                        AND excluded.last_observation > mirror_latest.last_observation)",
+                placeholders(chunk.len(), 7)
+            ),
+            &params,
+        )?;
+    }
+    let rows: Vec<&(Key<'_>, i64)> = served.keys().collect();
+    for chunk in rows.chunks(CHUNK_ROWS) {
+        let params: Vec<Val<'_>> = chunk
+            .iter()
+            .flat_map(|((url, vantage, address), v)| {
+                [
+                    Val::Text(profile),
+                    Val::Text(channel),
+                    Val::Text(url),
+                    Val::Text(vantage),
+                    Val::Text(address),
+                    Val::Int(*v),
+                    Val::Int(t),
+                ]
+            })
+            .collect();
+        conn.exec(
+            &format!(
+                "INSERT INTO mirror_versions (profile, channel, url, vantage, address, version, first_t)
+                 VALUES {}
+                 ON CONFLICT (profile, channel, url, vantage, address, version) DO UPDATE
+                 SET first_t = excluded.first_t
+                 WHERE excluded.first_t < mirror_versions.first_t",
+                placeholders(chunk.len(), 7)
+            ),
+            &params,
+        )?;
+    }
+    Ok(())
+}
 
 fn lag(conn: &mut dyn Conn, stream: &Stream) -> Result<LagReport, HistoryError> {
-    // One pass of window functions over the stream's observations, no join between
-    // derived tables: a planner without statistics (a history just written) cannot turn
-    // it into a loop over every pair of rows.
-    let sql = format!(
-        "WITH {STREAM_OBSERVATIONS},
-        latest AS (SELECT MAX(version) AS v FROM obs WHERE valid = 1),
-        ranked AS (
-            SELECT obs.url, obs.name, obs.country, obs.vantage, obs.address, obs.status,
-                   obs.valid, obs.version, obs.t,
-                   ROW_NUMBER() OVER (
-                       PARTITION BY obs.url, obs.vantage, obs.address
-                       ORDER BY obs.t DESC, obs.oid DESC
-                   ) AS rn,
-                   MIN(CASE WHEN obs.valid = 1 AND obs.version = latest.v THEN obs.t END)
-                       OVER (PARTITION BY obs.url, obs.vantage, obs.address) AS mine,
-                   latest.v AS latest_v,
-                   MIN(CASE WHEN obs.valid = 1 AND obs.version = latest.v THEN obs.t END)
-                       OVER () AS first_any
-            FROM obs CROSS JOIN latest
-        )
-        SELECT url, name, country, vantage, address, status, valid, version, t,
-               mine, latest_v, first_any
-        FROM ranked
-        WHERE rn = 1
-        ORDER BY url, vantage, address"
-    );
+    // From the summaries, in three statements whose work grows with the number of mirrors
+    // and versions, not with the history's length: the latest version and when it was
+    // first seen anywhere, then each mirror's newest observation and its first sighting of
+    // that version (primary-key lookups).
+    let by_stream = [Val::Text(&stream.profile), Val::Text(&stream.channel)];
+    let latest = single(
+        conn,
+        "SELECT MAX(version) FROM mirror_versions WHERE profile = $1 AND channel = $2",
+        &by_stream,
+    )?;
+    let first_any = match latest {
+        Some(v) => single(
+            conn,
+            "SELECT MIN(first_t) FROM mirror_versions WHERE profile = $1 AND channel = $2 AND version = $3",
+            &[by_stream[0], by_stream[1], Val::Int(v)],
+        )?,
+        None => None,
+    };
+    let sql = "SELECT ml.url, o.name, o.country, ml.vantage, ml.address, o.status, o.valid,
+               o.version, ml.last_t,
+               (SELECT mv.first_t FROM mirror_versions mv
+                WHERE mv.profile = ml.profile AND mv.channel = ml.channel AND mv.url = ml.url
+                  AND mv.vantage = ml.vantage AND mv.address = ml.address AND mv.version = $3)
+        FROM mirror_latest ml JOIN observations o ON o.id = ml.last_observation
+        WHERE ml.profile = $1 AND ml.channel = $2
+        ORDER BY ml.url, ml.vantage, ml.address";
     let mut mirrors = Vec::new();
-    let mut latest_version = None;
-    let mut latest_at = None;
+    // -1 matches no version: a stream with none valid yet.
+    let wanted = latest.unwrap_or(-1);
+    let latest = version(latest);
     conn.rows(
-        &sql,
-        &[Val::Text(&stream.profile), Val::Text(&stream.channel)],
+        sql,
+        &[by_stream[0], by_stream[1], Val::Int(wanted)],
         &mut |r| {
-            let latest = version(r.int(10)?);
-            let first_any = r.int(11)?;
-            latest_version = latest;
-            latest_at = first_any;
             let serving = if int(r, 6)? == 1 {
                 version(r.int(7)?)
             } else {
@@ -567,8 +673,8 @@ fn lag(conn: &mut dyn Conn, stream: &Stream) -> Result<LagReport, HistoryError> 
         schema: LAG_SCHEMA,
         profile: stream.profile.clone(),
         channel: stream.channel.clone(),
-        latest_version,
-        latest_first_seen_at: latest_at.map(rfc3339),
+        latest_version: latest,
+        latest_first_seen_at: first_any.map(rfc3339),
         mirrors,
     })
 }
@@ -634,22 +740,22 @@ fn timeline(
 const FIRST_SEEN_ROWS: i64 = 100_000;
 
 fn first_seen(conn: &mut dyn Conn, stream: &Stream) -> Result<FirstSeenReport, HistoryError> {
-    let sql = format!(
-        "WITH {STREAM_OBSERVATIONS},
-        ranked AS (
-            SELECT obs.version, obs.t, obs.url, obs.name, obs.country, obs.vantage,
-                   MIN(obs.t) OVER (PARTITION BY obs.version) AS first_t
-            FROM obs WHERE obs.valid = 1
-        )
-        SELECT DISTINCT version, t, url, name, country, vantage
-        FROM ranked
-        WHERE t = first_t
-        ORDER BY version, url, vantage
-        LIMIT $3"
-    );
+    // Per version, the mirrors whose first sighting of it is the earliest (an index
+    // lookup per row); names and countries as each mirror's newest observation gives them.
+    let sql = "SELECT DISTINCT mv.version, mv.first_t, mv.url, o.name, o.country, mv.vantage
+        FROM mirror_versions mv
+        JOIN mirror_latest ml ON ml.profile = mv.profile AND ml.channel = mv.channel
+            AND ml.url = mv.url AND ml.vantage = mv.vantage AND ml.address = mv.address
+        JOIN observations o ON o.id = ml.last_observation
+        WHERE mv.profile = $1 AND mv.channel = $2
+          AND mv.first_t = (SELECT MIN(m2.first_t) FROM mirror_versions m2
+                            WHERE m2.profile = $1 AND m2.channel = $2
+                              AND m2.version = mv.version)
+        ORDER BY mv.version, mv.url, mv.vantage
+        LIMIT $3";
     let mut rows = Vec::new();
     conn.rows(
-        &sql,
+        sql,
         &[
             Val::Text(&stream.profile),
             Val::Text(&stream.channel),
@@ -683,32 +789,32 @@ fn lag_series(
     stream: &Stream,
     max_runs: usize,
 ) -> Result<Vec<LagSeries>, HistoryError> {
-    // Over the whole stream (not only the charted runs): the newest valid version known at
-    // each observation's run (a running maximum; the run's own observations included, as
-    // peers in the ordering), and when that version was first seen (the first row where
-    // the running maximum reached it). Windows only, no join between derived tables.
-    let sql = format!(
-        "WITH {STREAM_OBSERVATIONS},
-        running AS (
-            SELECT obs.*,
-                   MAX(CASE WHEN obs.valid = 1 THEN obs.version END)
-                       OVER (ORDER BY obs.t, obs.run_id) AS latest,
-                   DENSE_RANK() OVER (ORDER BY obs.t DESC, obs.run_id DESC) AS run_rank
-            FROM obs
+    // When each version was first seen (one row per version, from the summary); for each
+    // of the `max_runs` newest runs, the newest version seen by then and when that was;
+    // then those runs' observations (by run, through the index).
+    let sql = "WITH versions AS MATERIALIZED (
+            SELECT version, MIN(first_t) AS t FROM mirror_versions
+            WHERE profile = $1 AND channel = $2 GROUP BY version
         ),
-        dated AS (
-            SELECT running.*, MIN(running.t) OVER (PARTITION BY running.latest) AS latest_first
-            FROM running
+        recent AS MATERIALIZED (
+            SELECT id, checked_unix AS t FROM runs
+            WHERE profile = $1 AND channel = $2
+            ORDER BY checked_unix DESC, id DESC LIMIT $3
+        ),
+        known AS MATERIALIZED (
+            SELECT recent.id, recent.t,
+                   (SELECT MAX(versions.version) FROM versions WHERE versions.t <= recent.t) AS latest
+            FROM recent
         )
-        SELECT url, name, country, vantage, address, t, latest, valid, version, latest_first
-        FROM dated
-        WHERE run_rank <= $3 AND latest IS NOT NULL
-        ORDER BY url, vantage, address, t, oid"
-    );
+        SELECT o.url, o.name, o.country, o.vantage, o.address, known.t, known.latest, o.valid,
+               o.version, (SELECT versions.t FROM versions WHERE versions.version = known.latest)
+        FROM known JOIN observations o ON o.run_id = known.id
+        WHERE known.latest IS NOT NULL
+        ORDER BY o.url, o.vantage, o.address, known.t, o.id";
     let mut series: Vec<LagSeries> = Vec::new();
     let mut keys: BTreeMap<(String, String, String), usize> = BTreeMap::new();
     conn.rows(
-        &sql,
+        sql,
         &[
             Val::Text(&stream.profile),
             Val::Text(&stream.channel),
