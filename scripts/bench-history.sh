@@ -4,8 +4,10 @@
 #
 #   scripts/bench-history.sh
 #   BENCH_REPEAT=5 scripts/bench-history.sh
+#   BENCH_REPEAT=1 BENCH_SHAPES=100x10000 scripts/bench-history.sh   # 1,000,000 observations
 #
-# Shapes: 1 run x 10,000 mirrors, and 100 runs x 100 mirrors (each run through a fresh
+# Shapes (BENCH_SHAPES, RUNSxMIRRORS separated by commas): 1 run x 10,000 mirrors, and 100
+# runs x 100 mirrors (each run through a fresh
 # open + one transaction, as each `check --history` does). Stores: an SQLite file on disk
 # (in a directory under $BENCH_DIR, default /var/tmp: a real disk, not tmpfs), and a
 # PostgreSQL database on loopback, started by this script (scripts/postgres-test.sh) and
@@ -15,6 +17,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 repeat=${BENCH_REPEAT:-3}
+shapes=${BENCH_SHAPES:-1x10000,100x100}
 base=${BENCH_DIR:-/var/tmp}
 cargo build --release --quiet --example bench_history --bin mirrorproof
 bin=${CARGO_TARGET_DIR:-target}/release/examples/bench_history
@@ -35,8 +38,9 @@ echo "# $(date -u +%Y-%m-%dT%H:%M:%SZ) $(nproc) cores, $(uname -r); PostgreSQL $
 printf '%-10s %5s %7s %9s %10s %8s %10s %10s %10s\n' \
     store runs mirrors record_s obs_per_s lag_s first_s series_s size
 n=0
-for shape in "1 10000" "100 100"; do
-    read -r runs mirrors <<<"$shape"
+for shape in ${shapes//,/ }; do
+    runs=${shape%x*}
+    mirrors=${shape#*x}
     for _ in $(seq "$repeat"); do
         n=$((n + 1))
         "$bin" "$work/h$n.sqlite" "$runs" "$mirrors"
@@ -46,8 +50,8 @@ for shape in "1 10000" "100 100"; do
         "$bin" "${pg_url%/mirrorproof}/$db" "$runs" "$mirrors"
     done
 done
-# The command people type, on the last histories (100 runs x 100 mirrors): the binary's
-# whole cost, start-up and connection included; best of BENCH_REPEAT.
+# The command people type, on the last histories (the last shape): the binary's whole
+# cost, start-up and connection included; best of BENCH_REPEAT.
 mp=${CARGO_TARGET_DIR:-target}/release/mirrorproof
 for spec in "$work/h$n.sqlite" "${pg_url%/mirrorproof}/bench$n"; do
     best=
@@ -58,5 +62,5 @@ for spec in "$work/h$n.sqlite" "${pg_url%/mirrorproof}/bench$n"; do
         if [ -z "$best" ] || [ "$t" -lt "$best" ]; then best=$t; fi
     done
     case "$spec" in postgres*) store=postgres ;; *) store=sqlite ;; esac
-    echo "# mirrorproof history lag, $store, 100 runs x 100 mirrors: $best ms"
+    echo "# mirrorproof history lag, $store, $runs runs x $mirrors mirrors: $best ms"
 done
