@@ -125,9 +125,10 @@ impl Conn for SqliteConn {
 
 /// What an existing file holds, read without writing a byte to it.
 enum Found {
-    /// No file, or an empty one: a new history.
+    /// No file: a new history.
     Nothing,
-    /// A history at this schema version (0: an SQLite database with no table at all).
+    /// A history at this schema version (0: an empty file, or an SQLite database with no
+    /// table at all).
     History(i64),
 }
 
@@ -156,7 +157,7 @@ fn inspect(path: &Path, what: &str) -> Result<Found, HistoryError> {
         }
     }
     if head.is_empty() {
-        return Ok(Found::Nothing);
+        return Ok(Found::History(0));
     }
     if head != MAGIC {
         return Err(HistoryError::NotADatabase(what.to_owned()));
