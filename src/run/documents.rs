@@ -72,15 +72,21 @@ impl Collector {
         digest
     }
 
-    /// Everything collected, with each entry's paths.
+    /// Each entry's paths, and the documents they name: one replaced everywhere by a
+    /// later round (a release refetched under a rotated root) is not what any mirror
+    /// served in the end, and is dropped, as the evidence bundle drops it.
     pub(crate) fn finish(&self, entries: Vec<BTreeMap<String, String>>) -> Documents {
         let mut store = match self.inner.lock() {
             Ok(g) => g,
             Err(p) => p.into_inner(),
         };
+        let named: std::collections::BTreeSet<&String> =
+            entries.iter().flat_map(|e| e.values()).collect();
+        let mut documents = std::mem::take(&mut store.documents);
+        documents.retain(|digest, _| named.contains(digest));
         Documents {
             served: entries,
-            documents: std::mem::take(&mut store.documents),
+            documents,
         }
     }
 }
@@ -141,7 +147,11 @@ mod tests {
         b.set("root/2.json", None);
         a.set("stable/release.json", Some(b"two"));
         let docs = c.finish(vec![a.take(), b.take()]);
-        assert_eq!(docs.documents.len(), 3, "one, root, two: each held once");
+        assert_eq!(
+            docs.documents.len(),
+            2,
+            "one and two, each held once; root replaced"
+        );
         let two = hex::encode(Sha256::digest(b"two"));
         let one = hex::encode(Sha256::digest(b"one"));
         assert_eq!(docs.served[0]["stable/release.json"], two);
