@@ -4,6 +4,8 @@
 //! chosen clock.
 
 mod common;
+#[path = "common/tuf.rs"]
+mod tuf_repo;
 
 use std::process::{Command, Stdio};
 
@@ -42,6 +44,7 @@ on_both_stores!(
     merge_records_what_the_bundles_hold,
     signed_files_record_their_signature_once,
     runs_recorded_out_of_order_give_the_same_lag,
+    tuf_roles_are_recorded_once_each,
 );
 
 const T0: &str = "2026-11-22T14:00:00Z";
@@ -792,4 +795,72 @@ fn runs_recorded_out_of_order_give_the_same_lag(db: Db) {
             .collect::<Vec<_>>(),
         [0, 60, 300]
     );
+}
+
+/// A TUF repository: every role document each mirror served (fetched by URLs the scheme
+/// builds) is kept once, linked to every observation; the run names the pinned root by the
+/// digest of its bytes.
+fn tuf_roles_are_recorded_once_each(db: Db) {
+    let repo = tuf_repo::Repo::with_target();
+    let dir = tempfile::tempdir().unwrap();
+    let mut servers = Vec::new();
+    let mut profile = String::from("name = \"repo\"\nscheme = \"tuf\"\nroot = \"root.json\"\n");
+    for name in ["a", "b"] {
+        let copy = dir.path().join(name);
+        copy_tree(repo.path(), &copy);
+        let server = common::Server::start(copy, common::Behavior::Normal);
+        profile.push_str(&format!(
+            "\n[[mirrors]]\nname = \"{name}\"\nurl = \"{0}metadata/\"\ntargets_url = \"{0}targets/\"\n",
+            server.url()
+        ));
+        servers.push(server);
+    }
+    std::fs::write(dir.path().join("root.json"), repo.root_bytes(1)).unwrap();
+    std::fs::write(dir.path().join("p.toml"), profile).unwrap();
+    let history = db.spec();
+    for _ in 0..2 {
+        let out = run_in(
+            dir.path(),
+            &["check", "p.toml", "--no-state", "--history", &history],
+        );
+        assert_eq!(out.code, Some(0), "{}", out.describe());
+    }
+    let counts = db.open().counts().unwrap();
+    assert_eq!((counts.runs, counts.observations), (2, 4));
+    let paths = db.query("SELECT DISTINCT path FROM served ORDER BY path");
+    let paths: Vec<&str> = paths.iter().map(|r| r[0].as_deref().unwrap()).collect();
+    for role in ["timestamp", "snapshot", "targets"] {
+        assert!(
+            paths.iter().any(|p| p.contains(role)),
+            "{role} not recorded: {paths:?}"
+        );
+    }
+    // The same documents from both mirrors, twice: each stored once.
+    assert_eq!(
+        counts.documents as usize,
+        paths.len(),
+        "{paths:?} {counts:?}"
+    );
+    assert_eq!(counts.served as usize, 4 * paths.len());
+    let timestamp = std::fs::read(repo.path().join("metadata/timestamp.json")).unwrap();
+    let rows = db.query("SELECT sha256 FROM documents");
+    assert!(
+        rows.iter()
+            .any(|r| r[0].as_deref() == Some(sha256_hex(&timestamp).as_str()))
+    );
+    let pinned = db.query("SELECT DISTINCT pinned_sha256 FROM runs");
+    assert_eq!(pinned, [[Some(sha256_hex(&repo.root_bytes(1)))]]);
+}
+
+fn copy_tree(from: &std::path::Path, to: &std::path::Path) {
+    std::fs::create_dir_all(to).unwrap();
+    for e in std::fs::read_dir(from).unwrap() {
+        let e = e.unwrap();
+        let target = to.join(e.file_name());
+        if e.file_type().unwrap().is_dir() {
+            copy_tree(&e.path(), &target);
+        } else {
+            std::fs::copy(e.path(), target).unwrap();
+        }
+    }
 }
