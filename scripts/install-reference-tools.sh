@@ -4,9 +4,10 @@
 # (with tor-gencert), which the managed-Tor tests run as a private network on loopback
 # (scripts/tor-testnet.sh); the consumers of the report formats (tests/report_formats.rs,
 # tests/recipes.rs): promtool (Debian's prometheus), node_exporter's textfile collector
-# (prometheus-node-exporter) and junitparser for Debian's python3 (python3-junitparser); and
+# (prometheus-node-exporter) and junitparser for Debian's python3 (python3-junitparser);
 # chromium, the headless browser the HTML report's tests load the page in
-# (tests/html_report.rs). Idempotent: does nothing when all of them are already installed.
+# (tests/html_report.rs); and postgresql, which the history tests run on loopback
+# (scripts/postgres-test.sh). Idempotent: does nothing when all of them are already installed.
 set -euo pipefail
 
 missing=()
@@ -18,6 +19,8 @@ command -v promtool >/dev/null 2>&1 || missing+=(prometheus)
 command -v prometheus-node-exporter >/dev/null 2>&1 || missing+=(prometheus-node-exporter)
 /usr/bin/python3 -c 'import junitparser' >/dev/null 2>&1 || missing+=(python3-junitparser)
 command -v chromium >/dev/null 2>&1 || missing+=(chromium)
+# PostgreSQL's server, for the history tests (scripts/postgres-test.sh runs its own cluster).
+compgen -G '/usr/lib/postgresql/*/bin/initdb' >/dev/null || missing+=(postgresql)
 
 if [ ${#missing[@]} -eq 0 ]; then
     exit 0

@@ -33,6 +33,19 @@ elif [ "${CI:-}" = "true" ]; then
 else
     echo "test.sh: the private Tor network did not start; tests/tor_vantage.rs will try on its own" >&2
 fi
+# A throwaway PostgreSQL on loopback for the history tests (tests/history.rs), started once
+# for all of them; each test creates a database of its own in it. Stopped on exit, and by
+# itself should this script be killed.
+pg_dir="$(mktemp -d)/pg"
+if pg_url="$(PG_OWNER_PID=$$ scripts/postgres-test.sh start "$pg_dir" | tail -n 1)"; then
+    export MIRRORPROOF_TEST_POSTGRES="$pg_url"
+    trap 'scripts/postgres-test.sh stop "$pg_dir" >/dev/null 2>&1 || true; scripts/tor-testnet.sh stop "$tor_net" >/dev/null 2>&1 || true' EXIT
+elif [ "${CI:-}" = "true" ]; then
+    echo "test.sh: PostgreSQL did not start" >&2
+    exit 1
+else
+    echo "test.sh: PostgreSQL did not start; tests/history.rs will try on its own" >&2
+fi
 if [ "$(id -u)" -ne 0 ]; then
     echo "test.sh: not running as root, so these tests are skipped: they mount a tmpfs to" >&2
     echo "test.sh: simulate a full or read-only state directory, and mounting needs root:" >&2

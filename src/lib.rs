@@ -22,6 +22,7 @@ pub mod envelope;
 pub mod evidence;
 pub mod fetch;
 pub mod fsutil;
+pub mod history;
 pub mod import;
 pub mod json;
 pub mod keys;

@@ -90,7 +90,8 @@ pub(crate) fn run(args: CheckArgs) -> Result<i32, Fail> {
         progress: bar.as_ref().map(Bar::progress),
         stop: None,
     };
-    let ran = run::prepare(&loaded, &run, mode, hooks).and_then(|r| r.run(evidence.clone()));
+    let ran = run::prepare(&loaded, &run, mode, hooks)
+        .and_then(|r| r.run(evidence.clone(), output.history().is_some()));
     drop(bar);
     let (outcome, unrecorded) = ran?;
     if let Some(ev) = &evidence {

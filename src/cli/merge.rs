@@ -63,6 +63,7 @@ pub(crate) fn run(args: MergeArgs) -> Result<i32, Fail> {
     };
     let outcome = ProfileCheck::load(&merged.profile, opts)
         .map_err(usage)?
+        .keep_documents(args.output.history().is_some())
         .run(merged.profile.mirrors.clone(), None)
         .map_err(|e| match e {
             CheckError::RootExpired { .. } => problem(e),

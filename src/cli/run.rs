@@ -226,7 +226,7 @@ pub(crate) fn start(
     mode: ArtifactMode,
     evidence: Option<Arc<EvidenceDir>>,
 ) -> Result<(ProfileOutcome, Option<NotRecorded>), Fail> {
-    prepare(profile, run, mode, RunHooks::default())?.run(evidence)
+    prepare(profile, run, mode, RunHooks::default())?.run(evidence, false)
 }
 
 /// A run whose options and pinned trust were read and found usable, not started yet: what
@@ -274,10 +274,12 @@ pub(crate) fn prepare(
 
 impl Prepared {
     /// Runs the check; the second value is why the run could not record the version it
-    /// learned, to print after the output.
+    /// learned, to print after the output. `keep_documents` keeps the signed documents
+    /// each entry served, in memory and bounded (`run::documents`), for `--history`.
     pub(crate) fn run(
         self,
         evidence: Option<Arc<EvidenceDir>>,
+        keep_documents: bool,
     ) -> Result<(ProfileOutcome, Option<NotRecorded>), Fail> {
         let Prepared {
             check,
@@ -288,6 +290,7 @@ impl Prepared {
         say_tor_is_starting(&mirrors, &vantages);
         let outcome = check
             .with_state(plan.store().cloned())
+            .keep_documents(keep_documents)
             .run(mirrors, evidence)
             .map_err(|e| match e {
                 CheckError::RootExpired { .. } => problem(e),

@@ -255,7 +255,8 @@ pub(crate) fn run(args: WatchArgs) -> Result<i32, Fail> {
             progress: bar.as_ref().map(Bar::progress),
             stop: Some(stop.clone()),
         };
-        let ran = run::prepare(&profile, &args.run, mode, hooks).and_then(|r| r.run(None));
+        let ran = run::prepare(&profile, &args.run, mode, hooks)
+            .and_then(|r| r.run(None, outputs.history.is_some()));
         drop(bar);
         if stop.is_stopped() && ran.is_err() {
             // Given up on the way: nothing of it is written.

@@ -27,6 +27,7 @@
 //! docs/ARCHITECTURE.md draws the whole picture: stages, folders, seams.
 
 pub mod artifacts;
+pub mod documents;
 pub mod judge;
 pub mod observe;
 mod profile;
@@ -107,6 +108,8 @@ pub struct Outcome<L> {
     pub served: Vec<(Mirror, bool)>,
     /// What the scheme hands to callers that go on to use the latest content.
     pub latest: L,
+    /// The signed documents each entry served (runs that keep documents only).
+    pub documents: Option<documents::Documents>,
 }
 
 /// What a scheme says about one way of publishing signed content (see the module
@@ -182,6 +185,8 @@ pub struct Visit {
     /// Set once a request could not be made through the vantage at all
     /// ([`FetchError::OutOfReach`]): what the entry shows says nothing about the mirror.
     out_of_reach: AtomicBool,
+    /// What this entry served, for the history (runs that keep documents only).
+    documents: Option<documents::EntryDocuments>,
 }
 
 impl Visit {
@@ -227,6 +232,9 @@ impl Visit {
             .get_metadata_limited(&self.mirror, path, limit)
             .await;
         self.note(&got);
+        if let (Keep::Replace, Some(d)) = (keep, &self.documents) {
+            d.set(path, got.as_ref().ok().map(|b| &b[..]));
+        }
         match (keep, &got, &self.evidence) {
             (Keep::Add, Ok(bytes), _) => self.keep(path, bytes).await,
             (Keep::Replace, got, Some(ev)) => {
@@ -245,6 +253,9 @@ impl Visit {
     /// (a signature file within its size limit).
     pub async fn keep(&self, path: &str, bytes: &[u8]) {
         self.served.store(true, Ordering::Relaxed);
+        if let Some(d) = &self.documents {
+            d.set(path, Some(bytes));
+        }
         if let Some(ev) = &self.evidence {
             ev.keep(&format!("{}/{path}", mirror_dir(self.index)), bytes)
                 .await;
@@ -269,6 +280,9 @@ impl Visit {
         self.note(&got);
         if let (Some(path), Ok(bytes)) = (keep_as, &got) {
             self.served.store(true, Ordering::Relaxed);
+            if let Some(d) = &self.documents {
+                d.set(path, Some(&bytes[..]));
+            }
             if let Some(ev) = &self.evidence {
                 let at = format!("{}/{path}", mirror_dir(self.index));
                 ev.replace(&at, Some(&bytes[..])).await;
@@ -309,6 +323,19 @@ pub fn check<S: Scheme>(
     opts: CheckOptions,
     evidence: Option<Arc<EvidenceDir>>,
 ) -> Result<Outcome<S::Latest>, CheckError> {
+    check_keeping(scheme, profile_name, mirrors, opts, evidence, false)
+}
+
+/// [`check`], also keeping in memory the signed documents each mirror served
+/// ([`Outcome::documents`]) when `keep_documents`: for the history.
+pub fn check_keeping<S: Scheme>(
+    scheme: S,
+    profile_name: &str,
+    mirrors: Vec<Mirror>,
+    opts: CheckOptions,
+    evidence: Option<Arc<EvidenceDir>>,
+    keep_documents: bool,
+) -> Result<Outcome<S::Latest>, CheckError> {
     if mirrors.is_empty() {
         return Err(CheckError::NoMirrors);
     }
@@ -331,7 +358,15 @@ pub fn check<S: Scheme>(
         .enable_all()
         .build()
         .map_err(|e| CheckError::Setup(format!("cannot start the async runtime: {e}")))?;
-    let run = pipeline(scheme, profile_name, mirrors, vantages, opts, evidence);
+    let run = pipeline(
+        scheme,
+        profile_name,
+        mirrors,
+        vantages,
+        opts,
+        evidence,
+        keep_documents.then(Arc::default),
+    );
     let out = rt.block_on(async {
         tokio::select! {
             out = run => out,
@@ -371,6 +406,7 @@ async fn pipeline<S: Scheme>(
     vantages: Vec<Arc<dyn crate::vantage::Vantage>>,
     opts: CheckOptions,
     evidence: Option<Arc<EvidenceDir>>,
+    collector: Option<Arc<documents::Collector>>,
 ) -> Result<Outcome<S::Latest>, CheckError> {
     let key = scheme.state_key();
     let state = match &opts.state {
@@ -406,6 +442,7 @@ async fn pipeline<S: Scheme>(
                 served: AtomicBool::new(false),
                 silent: AtomicBool::new(false),
                 out_of_reach: AtomicBool::new(false),
+                documents: collector.clone().map(documents::EntryDocuments::new),
             })
         })
         .collect();
@@ -627,5 +664,13 @@ async fn pipeline<S: Scheme>(
             .map(|(m, v)| ((**m).clone(), v.served.load(Ordering::Relaxed)))
             .collect(),
         latest,
+        documents: collector.map(|c| {
+            c.finish(
+                visits
+                    .iter()
+                    .map(|v| v.documents.as_ref().map(|d| d.take()).unwrap_or_default())
+                    .collect(),
+            )
+        }),
     })
 }

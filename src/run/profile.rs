@@ -23,6 +23,7 @@ pub struct ProfileCheck {
     name: String,
     opts: CheckOptions,
     scheme: Loaded,
+    keep_documents: bool,
 }
 
 /// One variant per scheme a profile can name.
@@ -46,6 +47,9 @@ pub struct ProfileOutcome {
     pub served: Vec<(Mirror, bool)>,
     /// What the scheme hands on about the latest content.
     pub latest: Latest,
+    /// The signed documents each entry served, when the run was asked to keep them
+    /// ([`ProfileCheck::keep_documents`]): what the history stores.
+    pub documents: Option<run::documents::Documents>,
 }
 
 /// The latest content, in the scheme's own terms: what local files are checked against
@@ -84,6 +88,7 @@ impl ProfileCheck {
             name: profile.name.clone(),
             opts,
             scheme,
+            keep_documents: false,
         })
     }
 
@@ -102,6 +107,13 @@ impl ProfileCheck {
         self
     }
 
+    /// Whether the run keeps the signed documents each mirror served, in memory and
+    /// bounded ([`run::documents`]), for the history to store.
+    pub fn keep_documents(mut self, keep: bool) -> ProfileCheck {
+        self.keep_documents = keep;
+        self
+    }
+
     /// Runs the whole check over `mirrors`; blocking. Documents each mirror serves go into
     /// `evidence` as they arrive; [`ProfileOutcome::finish_evidence`] completes it.
     pub fn run(
@@ -109,14 +121,14 @@ impl ProfileCheck {
         mirrors: Vec<Mirror>,
         evidence: Option<Arc<EvidenceDir>>,
     ) -> Result<ProfileOutcome, CheckError> {
-        let (name, opts) = (&self.name, self.opts);
+        let (name, opts, keep) = (&self.name, self.opts, self.keep_documents);
         match self.scheme {
             Loaded::Native(s) => {
-                let out = run::check(s, name, mirrors, opts, evidence)?;
+                let out = run::check_keeping(s, name, mirrors, opts, evidence, keep)?;
                 Ok(ProfileOutcome::from(out, Latest::Native))
             }
             Loaded::Files(s, pinned) => {
-                let out = run::check(*s, name, mirrors, opts, evidence)?;
+                let out = run::check_keeping(*s, name, mirrors, opts, evidence, keep)?;
                 Ok(ProfileOutcome::from(out, |latest| Latest::Files {
                     pinned,
                     latest: latest.map(Box::new),
@@ -124,7 +136,7 @@ impl ProfileCheck {
             }
             Loaded::Tuf(mut s) => {
                 s.use_state(opts.state.clone())?;
-                let out = run::check(*s, name, mirrors, opts, evidence)?;
+                let out = run::check_keeping(*s, name, mirrors, opts, evidence, keep)?;
                 Ok(ProfileOutcome::from(out, Latest::Tuf))
             }
         }
@@ -149,6 +161,7 @@ impl ProfileOutcome {
             state_error: out.state_error,
             served: out.served,
             latest: latest(out.latest),
+            documents: out.documents,
         }
     }
 

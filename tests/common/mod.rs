@@ -18,6 +18,7 @@ pub mod chromium;
 pub mod ecosystems;
 pub mod faulty;
 pub mod globalping;
+pub mod history;
 pub mod http;
 pub mod proxy;
 pub mod tor;
