@@ -584,6 +584,10 @@ fn not_a_history_is_refused_untouched() {
             let out = run_in(w.path(), &args);
             assert_eq!(out.code, Some(2), "{}", out.describe());
             assert!(out.stderr.contains(says), "{}", out.describe());
+            if args[0] == "check" {
+                // The report is not lost with the history: it is written first.
+                assert!(out.stdout.contains("DE"), "{}", out.describe());
+            }
         }
         assert_eq!(std::fs::read(file).unwrap(), before, "{f} changed");
         let name = file.file_name().unwrap().to_str().unwrap();

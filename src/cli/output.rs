@@ -92,13 +92,19 @@ impl OutputArgs {
 }
 
 /// Records the run in the history (if any), then writes the report where and as asked.
+/// A history that cannot be written does not cost the report: it is written all the same
+/// (without the lag chart), and the history's error follows it.
 pub(crate) fn finish(outcome: &ProfileOutcome, args: &OutputArgs) -> Result<(), Fail> {
     let format = args.format();
-    let lag = match args.history() {
-        Some(db) => super::history::record(&db, outcome, format == Format::Html)?,
-        None => None,
+    let (lag, recorded) = match args.history() {
+        Some(db) => match super::history::record(&db, outcome, format == Format::Html) {
+            Ok(lag) => (lag, Ok(())),
+            Err(e) => (None, Err(e)),
+        },
+        None => (None, Ok(())),
     };
-    write(&outcome.report, args, lag)
+    write(&outcome.report, args, lag)?;
+    recorded
 }
 
 /// `history`, else `MIRRORPROOF_HISTORY` (an empty value is no history).
