@@ -342,6 +342,13 @@ fn first_seen_table(f: &FirstSeenReport) -> String {
 /// Records the run in `db`; returns each mirror's lag over time when `want_lag` (the HTML
 /// report charts it). Called after the run returned: the PostgreSQL client runs a runtime
 /// of its own, which must not start inside the run's.
+/// Opens (creating or migrating) the history a run will record into, before the run: a
+/// history that cannot be written (not a history, a newer one, a server that refuses) is a
+/// configuration error found before any mirror is asked, not after a sweep.
+pub(crate) fn ready(db: &str) -> Result<(), Fail> {
+    history::open(db).map(drop).map_err(usage)
+}
+
 pub(crate) fn record(
     db: &str,
     outcome: &ProfileOutcome,

@@ -80,12 +80,16 @@ impl OutputArgs {
         color(self.color, true)
     }
 
-    /// `--json` with another `--format` says two things at once.
+    /// `--json` with another `--format` says two things at once; a history that cannot be
+    /// written is found here, before the run, not after it.
     pub(crate) fn validate(&self) -> Result<(), Fail> {
         if self.json && !matches!(self.format, FormatArg::Human | FormatArg::Json) {
             return Err(usage(
                 "--json is --format json: give one of --json and --format",
             ));
+        }
+        if let Some(db) = self.history() {
+            super::history::ready(&db)?;
         }
         Ok(())
     }

@@ -184,10 +184,11 @@ impl Outputs {
             }
             files.push((format, file.clone()));
         }
-        Ok(Outputs {
-            files,
-            history: output::history_or_env(args.history.clone()),
-        })
+        let history = output::history_or_env(args.history.clone());
+        if let Some(db) = &history {
+            super::history::ready(db)?;
+        }
+        Ok(Outputs { files, history })
     }
 
     /// Records the run and rewrites every output; each failure is one message, and the
