@@ -16,12 +16,18 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use common::binary::{BIN, Out};
+use common::binary::{BIN, Out, run_in};
 use common::*;
 use serde_json::{Value, json};
 
 /// Every recipe the README marks, each exercised by a test below.
-const TESTED: &[&str] = &["ci", "ci-gitlab", "monitoring", "monitoring-rules"];
+const TESTED: &[&str] = &[
+    "auditor",
+    "ci",
+    "ci-gitlab",
+    "monitoring",
+    "monitoring-rules",
+];
 
 // ---------------------------------------------------------------------------------------
 // The harness
@@ -519,4 +525,94 @@ fn monitoring_recipe_feeds_node_exporter_and_its_alerts_fire_for_the_mirror_left
         String::from_utf8_lossy(&tested.stdout),
         String::from_utf8_lossy(&tested.stderr)
     );
+}
+
+// ---------------------------------------------------------------------------------------
+// Auditing
+
+/// The auditor's sweep, three times: every mirror on the previous release, then a new
+/// release that one mirror (b) does not have yet, then b caught up. The history says how
+/// long b lagged, the evidence holds every sweep, and the page (opened in Chromium) charts it.
+#[test]
+fn auditor_recipe_keeps_every_sweep_and_the_page_charts_the_lag() {
+    let script = Recipe::get("auditor").with(&[]);
+    let mut w = world();
+    let rel = genuine(&w);
+    let old = older(&w);
+    w.mirror("a", "FR").serves(&old);
+    w.mirror("b", "DE").serves(&old);
+    w.write_profile("exampleos.toml");
+
+    let mut codes = Vec::new();
+    let mut lag_tables = Vec::new();
+    for sweep in 0..3 {
+        if sweep == 1 {
+            w.on("a").serves(&rel);
+        }
+        if sweep == 2 {
+            w.on("b").serves(&rel);
+        }
+        if sweep > 0 {
+            // The evidence directory is named by the second: one sweep per second at most.
+            std::thread::sleep(std::time::Duration::from_millis(1100));
+        }
+        let out = bash(&script, w.path());
+        codes.push(out.code);
+        lag_tables.push(out.stdout.clone());
+    }
+    // ok, then b stale (the script exits as check did, after the lag table), then ok.
+    assert_eq!(codes, [Some(0), Some(1), Some(0)], "{lag_tables:?}");
+    for table in &lag_tables {
+        assert!(table.contains("FR") && table.contains("DE"), "{table}");
+    }
+
+    let sweeps = std::fs::read_dir(w.path().join("evidence"))
+        .unwrap()
+        .count();
+    assert_eq!(sweeps, 3, "one evidence bundle per sweep");
+
+    let lag = run_in(
+        w.path(),
+        &["history", "lag", "--history", "audit.sqlite", "--json"],
+    );
+    assert_eq!(lag.code, Some(0), "{}", lag.describe());
+    let lag: Value = serde_json::from_str(&lag.stdout).unwrap();
+    assert_eq!(lag["schema"], "mirrorproof.lag/1");
+    assert_eq!(lag["latest_version"], json!(V));
+    let of = |name: &str| {
+        lag["mirrors"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|m| m["name"] == name)
+            .unwrap_or_else(|| panic!("no {name}: {lag:#}"))
+            .clone()
+    };
+    assert_eq!(of("a")["lag_seconds"], 0, "{lag:#}");
+    assert_eq!(of("a")["serving_version"], json!(V));
+    assert_eq!(of("b")["serving_version"], json!(V));
+    assert!(
+        of("b")["lag_seconds"].as_u64().unwrap() >= 1,
+        "b caught up a sweep later: {lag:#}"
+    );
+
+    let page = std::fs::read_to_string(w.path().join("report.html")).unwrap();
+    assert_eq!(
+        page.matches("<figure class=\"lag\">").count(),
+        2,
+        "a chart per mirror"
+    );
+    assert!(common::chromium::outside_references(&page).is_empty());
+    if let Some(chromium) = common::chromium::Chromium::get() {
+        let url = format!("file://{}", w.path().join("report.html").display());
+        let dom = chromium.dump_dom(&url);
+        assert!(dom.contains("Lag over time"), "{dom}");
+        for name in ["a", "b"] {
+            assert!(dom.contains(&format!("<b>{name}</b>")), "{name} in {dom}");
+        }
+        let shot = w.path().join("auditor.png");
+        chromium.screenshot(&url, &shot, 1280, 2400);
+        let (width, _) = common::chromium::png_size(&std::fs::read(&shot).unwrap());
+        assert_eq!(width, 1280);
+    }
 }
