@@ -70,11 +70,6 @@ fn report(run: usize, mirrors: usize) -> (Report, Documents) {
         });
     }
     let report = Report {
-        schema: mirrorproof::report::SCHEMA,
-        profile: "bench".to_owned(),
-        channel: "stable".to_owned(),
-        checked_at: mirrorproof::time::format(&checked),
-        ok: false,
         independent: true,
         latest: Some(LatestReport {
             version: latest,
@@ -85,16 +80,7 @@ fn report(run: usize, mirrors: usize) -> (Report, Documents) {
             equivocated: false,
         }),
         mirrors: entries,
-        countries: BTreeMap::new(),
-        equivocations: Vec::new(),
-        scheme: None,
-        notices: Vec::new(),
-        root: None,
-        root_equivocations: Vec::new(),
-        root_rejected: Vec::new(),
-        artifacts_mode: "none",
-        vantages: Vec::new(),
-        targeted: None,
+        ..Report::new("bench", "stable", mirrorproof::time::format(&checked))
     };
     (report, docs)
 }

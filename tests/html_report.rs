@@ -13,7 +13,8 @@ mod common;
 use std::path::{Path, PathBuf};
 
 use common::binary::run_in;
-use common::chromium::{Chromium, PageServer, outside_references, png_size};
+use common::chromium::{Chromium, PageServer, png_size};
+use common::outside::outside_references;
 use common::*;
 use mirrorproof::text::{is_unsafe, shown, toml_string};
 

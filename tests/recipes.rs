@@ -602,7 +602,7 @@ fn auditor_recipe_keeps_every_sweep_and_the_page_charts_the_lag() {
         2,
         "a chart per mirror"
     );
-    assert!(common::chromium::outside_references(&page).is_empty());
+    assert!(common::outside::outside_references(&page).is_empty());
     if let Some(chromium) = common::chromium::Chromium::get() {
         let url = format!("file://{}", w.path().join("report.html").display());
         let dom = chromium.dump_dom(&url);

@@ -14,8 +14,6 @@ use mirrorproof::text::shown;
 
 use super::{EXIT_OK, Fail, usage};
 
-/// The environment variable `--history` falls back to (contract).
-const HISTORY_ENV: &str = "MIRRORPROOF_HISTORY";
 /// Runs an HTML report charts at most, newest first.
 const CHART_RUNS: usize = 200;
 /// Widest a column of names or URLs grows before it is cut (with …).
@@ -25,13 +23,13 @@ const MAX_COLUMN: usize = 60;
 pub(crate) enum HistoryCmd {
     /// For every mirror (and vantage) in the history: the version it served at the last
     /// run that observed it, and how long it took to catch up (schema mirrorproof.lag/1).
-    Lag(LagArgs),
+    Lag(StreamView),
     /// What one mirror served, when, and through which vantage, oldest first (schema
     /// mirrorproof.timeline/1).
     Timeline(TimelineArgs),
     /// For every version: when, and on which mirrors (and vantages), it was first seen
     /// (schema mirrorproof.first-seen/1).
-    FirstSeen(FirstSeenArgs),
+    FirstSeen(StreamView),
 }
 
 #[derive(Args)]
@@ -55,8 +53,9 @@ pub(crate) struct StreamArgs {
     channel: Option<String>,
 }
 
+/// What `lag` and `first-seen` read: one profile's (and channel's) runs of a history.
 #[derive(Args)]
-pub(crate) struct LagArgs {
+pub(crate) struct StreamView {
     #[command(flatten)]
     source: Source,
     #[command(flatten)]
@@ -78,22 +77,24 @@ pub(crate) struct TimelineArgs {
     limit: usize,
 }
 
-#[derive(Args)]
-pub(crate) struct FirstSeenArgs {
-    #[command(flatten)]
-    source: Source,
-    #[command(flatten)]
-    stream: StreamArgs,
+impl StreamView {
+    /// The history, and the one stream of runs it is asked about.
+    fn open(&self) -> Result<(Box<dyn Store>, history::Stream), Fail> {
+        let mut store = self.source.open()?;
+        let stream = history::select_stream(
+            store.as_mut(),
+            self.stream.profile.as_deref(),
+            self.stream.channel.as_deref(),
+        )
+        .map_err(usage)?;
+        Ok((store, stream))
+    }
 }
 
 impl Source {
     /// Opens the history to read: one that is not there is an error, never a new one.
     fn open(&self) -> Result<Box<dyn Store>, Fail> {
-        let spec = self
-            .history
-            .clone()
-            .or_else(|| std::env::var(HISTORY_ENV).ok())
-            .filter(|h| !h.is_empty())
+        let spec = super::output::history_or_env(self.history.clone())
             .ok_or_else(|| usage("give the history with --history DB (or MIRRORPROOF_HISTORY)"))?;
         history::open_existing(&spec).map_err(usage)
     }
@@ -102,13 +103,7 @@ impl Source {
 pub(crate) fn run(cmd: HistoryCmd) -> Result<i32, Fail> {
     match cmd {
         HistoryCmd::Lag(a) => {
-            let mut store = a.source.open()?;
-            let stream = history::select_stream(
-                store.as_mut(),
-                a.stream.profile.as_deref(),
-                a.stream.channel.as_deref(),
-            )
-            .map_err(usage)?;
+            let (mut store, stream) = a.open()?;
             let lag = store.lag(&stream).map_err(usage)?;
             print(a.source.json, &lag, lag_table)
         }
@@ -133,13 +128,7 @@ pub(crate) fn run(cmd: HistoryCmd) -> Result<i32, Fail> {
             print(a.source.json, &t, timeline_table)
         }
         HistoryCmd::FirstSeen(a) => {
-            let mut store = a.source.open()?;
-            let stream = history::select_stream(
-                store.as_mut(),
-                a.stream.profile.as_deref(),
-                a.stream.channel.as_deref(),
-            )
-            .map_err(usage)?;
+            let (mut store, stream) = a.open()?;
             let f = store.first_seen(&stream).map_err(usage)?;
             print(a.source.json, &f, first_seen_table)
         }

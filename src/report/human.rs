@@ -450,7 +450,7 @@ fn lag_words(d: chrono::TimeDelta) -> String {
 #[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
-    use crate::report::{LatestReport, SCHEMA};
+    use crate::report::LatestReport;
 
     fn entry(name: &str, country: &str, status: Status, error: Option<&str>) -> MirrorReport {
         MirrorReport {
@@ -496,12 +496,6 @@ mod tests {
             mirrors.push(entry(&format!("m{i}"), "FR", st, Some(long)));
         }
         let mut r = Report {
-            schema: SCHEMA,
-            profile: "demo".into(),
-            channel: "stable".into(),
-            checked_at: "2026-11-22T14:00:00Z".into(),
-            ok: false,
-            independent: false,
             latest: Some(LatestReport {
                 version: 2,
                 payload_sha256: "ab".repeat(32),
@@ -511,16 +505,8 @@ mod tests {
                 equivocated: false,
             }),
             mirrors,
-            countries: Default::default(),
-            equivocations: Vec::new(),
-            scheme: None,
-            notices: Vec::new(),
-            root: None,
-            root_equivocations: Vec::new(),
-            root_rejected: Vec::new(),
             artifacts_mode: "full",
-            vantages: Vec::new(),
-            targeted: None,
+            ..Report::new("demo", "stable", "2026-11-22T14:00:00Z")
         };
         r.summarise();
         r

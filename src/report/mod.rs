@@ -224,6 +224,36 @@ pub struct RejectedRoot {
 }
 
 impl Report {
+    /// A report with nothing in it yet (no latest release, no mirrors, not ok), for callers
+    /// that fill it in themselves: other front ends, benchmarks and tests, which then name
+    /// only the fields they mean.
+    pub fn new(
+        profile: impl Into<String>,
+        channel: impl Into<String>,
+        checked_at: impl Into<String>,
+    ) -> Report {
+        Report {
+            schema: SCHEMA,
+            profile: profile.into(),
+            channel: channel.into(),
+            checked_at: checked_at.into(),
+            ok: false,
+            independent: false,
+            latest: None,
+            mirrors: Vec::new(),
+            countries: BTreeMap::new(),
+            equivocations: Vec::new(),
+            scheme: None,
+            notices: Vec::new(),
+            root: None,
+            root_equivocations: Vec::new(),
+            root_rejected: Vec::new(),
+            artifacts_mode: "none",
+            vantages: Vec::new(),
+            targeted: None,
+        }
+    }
+
     /// Fills `countries`, `ok` and `independent` from the mirror list.
     pub fn summarise(&mut self) {
         let relied = crate::vantage::verdicts::judge(self);

@@ -342,10 +342,6 @@ pub(super) mod tests {
         let mut out_of_reach = entry("https://m/", "probe", None, Status::Unreachable);
         out_of_reach.out_of_reach = true;
         Report {
-            schema: crate::report::SCHEMA,
-            profile: "p".into(),
-            channel: "stable".into(),
-            checked_at: "2026-11-22T14:00:00Z".into(),
             ok: true,
             independent: true,
             latest: Some(LatestReport {
@@ -362,13 +358,6 @@ pub(super) mod tests {
                 entry("https://m/", "broken", None, Status::Unreachable),
                 out_of_reach,
             ],
-            countries: BTreeMap::new(),
-            equivocations: Vec::new(),
-            scheme: None,
-            notices: Vec::new(),
-            root: None,
-            root_equivocations: Vec::new(),
-            root_rejected: Vec::new(),
             artifacts_mode: "full",
             vantages: vec![
                 vantage("here", VantageStatus::Ok),
@@ -376,6 +365,7 @@ pub(super) mod tests {
                 vantage("probe", VantageStatus::Ok),
             ],
             targeted: Some(Vec::new()),
+            ..Report::new("p", "stable", "2026-11-22T14:00:00Z")
         }
     }
 

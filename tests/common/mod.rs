@@ -20,6 +20,7 @@ pub mod faulty;
 pub mod globalping;
 pub mod history;
 pub mod http;
+pub mod outside;
 pub mod proxy;
 pub mod tor;
 pub mod vantages;

@@ -4,10 +4,15 @@ use super::chart::{self, LEFT, MAX_POINTS, RIGHT, Scale, WIDTH};
 use super::map::{self, Places, Shape};
 use super::*;
 use crate::report::{
-    EquivocationCopy, EquivocationReport, LagPoint, LatestReport, MirrorReport, SCHEMA,
-    TargetedReport, VantageReport,
+    EquivocationCopy, EquivocationReport, LagPoint, LatestReport, MirrorReport, TargetedReport,
+    VantageReport,
 };
 use crate::text::is_unsafe;
+
+/// The integration tests' reading of a page's outside references, so both judge alike.
+#[path = "../../../tests/common/outside.rs"]
+mod outside;
+use outside::outside_references;
 
 const HOSTILE: &str =
     "<script>document.title='pwned'</script>\u{1b}]0;x\u{7}\u{202e}gpj.exe\u{9b}\"'&";
@@ -41,12 +46,6 @@ fn mirror(
 
 fn report(mirrors: Vec<MirrorReport>) -> Report {
     let mut r = Report {
-        schema: SCHEMA,
-        profile: "exampleos".into(),
-        channel: "stable".into(),
-        checked_at: "2026-12-02T10:00:00Z".into(),
-        ok: false,
-        independent: false,
         latest: Some(LatestReport {
             version: 4,
             payload_sha256: "ab".repeat(32),
@@ -56,16 +55,8 @@ fn report(mirrors: Vec<MirrorReport>) -> Report {
             equivocated: false,
         }),
         mirrors,
-        countries: BTreeMap::new(),
-        equivocations: Vec::new(),
-        scheme: None,
-        notices: Vec::new(),
-        root: None,
-        root_equivocations: Vec::new(),
-        root_rejected: Vec::new(),
         artifacts_mode: "full",
-        vantages: Vec::new(),
-        targeted: None,
+        ..Report::new("exampleos", "stable", "2026-12-02T10:00:00Z")
     };
     r.summarise();
     r
@@ -93,45 +84,6 @@ fn world_report() -> Report {
             Some(4),
         ),
     ])
-}
-
-/// Every `src=`, `href=` and `url(` in the page, with what it points to: a page that opens
-/// without a request to anyone points only into itself (`#`) or at inline `data:`.
-fn outside_references(html: &str) -> Vec<String> {
-    let lower = html.to_ascii_lowercase();
-    // Markup only: text from outside is escaped (`&lt;img src=x&gt;`), so every `<` in
-    // the page starts a tag, and a tag runs to the next `>`. Style sheets are markup too.
-    let mut markup: Vec<(usize, &str)> = Vec::new();
-    let mut at = 0;
-    while let Some(open) = lower[at..].find('<').map(|i| at + i) {
-        let close = lower[open..]
-            .find('>')
-            .map_or(lower.len(), |i| open + i + 1);
-        markup.push((open, &lower[open..close]));
-        if lower[open..close].starts_with("<style") {
-            let end = lower[close..]
-                .find("</style")
-                .map_or(lower.len(), |i| close + i);
-            markup.push((close, &lower[close..end]));
-            at = end;
-        } else {
-            at = close;
-        }
-    }
-    let mut bad = Vec::new();
-    for (offset, chunk) in markup {
-        for needle in ["src=", "href=", "srcset=", "url(", "@import"] {
-            for (i, _) in chunk.match_indices(needle) {
-                let rest = chunk[i + needle.len()..].trim_start_matches(['"', '\'', ' ']);
-                if !(rest.starts_with('#') || rest.starts_with("data:")) {
-                    let start = offset + i;
-                    let end = html.len().min(start + 80);
-                    bad.push(String::from_utf8_lossy(&html.as_bytes()[start..end]).into_owned());
-                }
-            }
-        }
-    }
-    bad
 }
 
 #[test]
