@@ -204,6 +204,24 @@ fn single(conn: &mut dyn Conn, sql: &str, params: &[Val<'_>]) -> Result<Option<i
     Ok(out)
 }
 
+/// Every statement that builds a history at schema `version` (the migrations table, then
+/// migrations 1..=`version`), as `dialect` spells them: what an SQLite history's schema is
+/// compared with before it is trusted, since a file can hold views or triggers where our
+/// tables should be.
+pub(super) fn schema_script(dialect: Dialect, version: i64) -> String {
+    let mut script = format!("{MIGRATIONS_TABLE};\n");
+    let upto = usize::try_from(version).unwrap_or(0);
+    for (_, body) in MIGRATIONS.iter().take(upto) {
+        script.push_str(
+            &body
+                .replace("{id}", dialect.id())
+                .replace("{blob}", dialect.blob()),
+        );
+        script.push_str(";\n");
+    }
+    script
+}
+
 /// The history's schema version (0: not initialised).
 pub(super) fn schema_version(conn: &mut dyn Conn) -> Result<i64, HistoryError> {
     if !conn.has_migrations_table()? {

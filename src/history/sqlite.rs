@@ -173,13 +173,11 @@ fn inspect(path: &Path, what: &str) -> Result<Found, HistoryError> {
         conn,
         what: what.to_owned(),
     };
+    // Any object counts, not only tables: a file of views and triggers is someone
+    // else's, not an empty history to create ours in.
     let tables: i64 = c
         .conn
-        .query_row(
-            "SELECT COUNT(*) FROM sqlite_master WHERE type = 'table'",
-            [],
-            |r| r.get(0),
-        )
+        .query_row("SELECT COUNT(*) FROM sqlite_master", [], |r| r.get(0))
         .map_err(|e| match e {
             rusqlite::Error::SqliteFailure(f, _) if f.code == rusqlite::ErrorCode::NotADatabase => {
                 HistoryError::NotADatabase(what.to_owned())
@@ -200,7 +198,35 @@ fn inspect(path: &Path, what: &str) -> Result<Found, HistoryError> {
             known: super::SCHEMA_VERSION,
         });
     }
+    if version < 1 || schema(&c.conn, what)? != expected_schema(version, what)? {
+        // A table replaced by a view, a trigger, an extra index or table, a schema
+        // version that lies: written to, it would run someone else's SQL with each insert;
+        // read, it would show what its author chose instead of what the runs recorded.
+        return Err(HistoryError::Foreign(what.to_owned()));
+    }
     Ok(Found::History(version))
+}
+
+/// Every object of the database's schema, as SQLite keeps it, in a fixed order.
+type Schema = Vec<(String, String, String, Option<String>)>;
+
+fn schema(conn: &Connection, what: &str) -> Result<Schema, HistoryError> {
+    let mut st = conn
+        .prepare("SELECT type, name, tbl_name, sql FROM sqlite_master ORDER BY type, name")
+        .map_err(|e| error(what, e))?;
+    let rows = st
+        .query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)))
+        .map_err(|e| error(what, e))?;
+    rows.collect::<Result<Schema, _>>()
+        .map_err(|e| error(what, e))
+}
+
+/// The schema this build's migrations give a history at `version`, built in memory.
+fn expected_schema(version: i64, what: &str) -> Result<Schema, HistoryError> {
+    let conn = Connection::open_in_memory().map_err(|e| error(what, e))?;
+    conn.execute_batch(&sql::schema_script(Dialect::Sqlite, version))
+        .map_err(|e| error(what, e))?;
+    schema(&conn, what)
 }
 
 /// Opens (with `write`: creates and migrates) the history at `path`.
