@@ -141,8 +141,8 @@ fn a_database_of_views_only_is_refused_untouched() {
         "{}",
         out.describe()
     );
-    // The report is still written.
-    assert!(out.stdout.contains("DE"), "{}", out.describe());
+    // Refused before the run: no mirror asked, no report of a run that did not happen.
+    assert!(out.stdout.is_empty(), "{}", out.describe());
     let out = run_in(w.path(), &["history", "lag", "--history", h]);
     assert_eq!(out.code, Some(2), "{}", out.describe());
     assert_eq!(
@@ -285,7 +285,9 @@ fn postgres_passwords_never_reach_a_report_or_message() {
                 ],
             );
             assert_eq!(out.code, Some(2), "{url} {format}: {}", out.describe());
-            let report = std::fs::read_to_string(&out_file).unwrap();
+            // Refused before the run, so no report is written; if one were, it must not
+            // quote the password either.
+            let report = std::fs::read_to_string(&out_file).unwrap_or_default();
             for said in [&out.stderr, &out.stdout, &report] {
                 assert!(!said.contains("hunter2secret"), "{url} {format}: {said}");
             }
@@ -386,4 +388,56 @@ fn output_at_a_symlink_never_writes_through_it() {
     let written = std::fs::read_to_string(&link).unwrap();
     assert!(written.starts_with("<?xml"), "{written}");
     assert!(!std::fs::symlink_metadata(&link).unwrap().is_symlink());
+}
+
+/// A "PostgreSQL server" that accepts and never says a word (or a proxy that swallows the
+/// start-up): the client's own deadline ends the wait, with a one-line error, exit 2, and
+/// the process does not wait on. Before, only the TCP connect was bounded and this hung.
+#[test]
+fn a_postgres_server_that_never_answers_costs_one_deadline() {
+    use std::io::Read as _;
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    std::thread::spawn(move || {
+        let (mut sock, _) = listener.accept().unwrap();
+        let mut buf = [0u8; 4096];
+        // Read the start-up message and whatever follows, answering nothing, until the
+        // client gives up and closes.
+        loop {
+            match sock.read(&mut buf) {
+                Ok(0) | Err(_) => break,
+                Ok(_) => {}
+            }
+        }
+    });
+    let dir = tempfile::tempdir().unwrap();
+    let url = format!("postgres://mp:secret-pw@127.0.0.1:{port}/history");
+    let mut child = std::process::Command::new(common::binary::BIN)
+        .args(["history", "lag", "--history", &url])
+        .current_dir(dir.path())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    // A generous bound on a test that hung for good before (the deadline is 15 s).
+    let started = std::time::Instant::now();
+    let status = loop {
+        if let Some(s) = child.try_wait().unwrap() {
+            break s;
+        }
+        if started.elapsed() > std::time::Duration::from_secs(120) {
+            let _ = child.kill();
+            panic!("mirrorproof still waits for a silent PostgreSQL server after 120 s");
+        }
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    };
+    let out = child.wait_with_output().unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(status.code(), Some(2), "{stderr}");
+    assert!(
+        stderr.contains("no answer to the connection within 15s"),
+        "{stderr}"
+    );
+    assert!(!stderr.contains("secret-pw"), "{stderr}");
+    assert_eq!(stderr.trim_end().lines().count(), 1, "{stderr}");
 }
