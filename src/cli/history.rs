@@ -95,7 +95,13 @@ impl Source {
             .or_else(|| std::env::var(HISTORY_ENV).ok())
             .filter(|h| !h.is_empty())
             .ok_or_else(|| usage("give the history with --history DB (or MIRRORPROOF_HISTORY)"))?;
-        history::open_existing(&spec).map_err(usage)
+        if !history::is_postgres(&spec) && std::path::Path::new(&spec).is_dir() {
+            return Err(usage(format!(
+                "history {}: is a directory; give the history file in it, as --history was given to check",
+                shown(&spec)
+            )));
+        }
+        history::open_existing(&spec).map_err(super::output::history_fail)
     }
 }
 
@@ -347,7 +353,8 @@ pub(crate) fn record(
     outcome: &ProfileOutcome,
     want_lag: bool,
 ) -> Result<Option<Vec<LagSeries>>, Fail> {
-    let mut store = history::open(db).map_err(usage)?;
+    super::output::history_ok(db, false)?;
+    let mut store = history::open(db).map_err(super::output::history_fail)?;
     store
         .record(&history::RunRecord::from_outcome(outcome))
         .map_err(usage)?;

@@ -13,7 +13,7 @@
 //!   are written under [`WRITING`], which the signal side takes before it ever exits the
 //!   process, so no signal cuts a write in half.
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
@@ -168,26 +168,16 @@ impl Outputs {
             }
             // Checked now: a directory that is missing would fail every run, quietly
             // for hours, where exit 2 says it at once.
-            let dir = match file.parent() {
-                Some(d) if !d.as_os_str().is_empty() => d,
-                _ => Path::new("."),
-            };
-            if !dir.is_dir() {
-                return Err(usage(format!(
-                    "{option} {}: {} is not a directory",
-                    path(file),
-                    path(dir)
-                )));
-            }
-            if file.is_dir() {
-                return Err(usage(format!("{option} {}: is a directory", path(file))));
-            }
+            output::output_file_ok(option, file)?;
             files.push((format, file.clone()));
         }
-        Ok(Outputs {
-            files,
-            history: output::history_or_env(args.history.clone()),
-        })
+        let history = output::history_or_env(args.history.clone());
+        // A history that every run would fail to record into (a directory, a file that
+        // is not a history) is a configuration error, said once at start.
+        if let Some(db) = &history {
+            output::history_ok(db, false)?;
+        }
+        Ok(Outputs { files, history })
     }
 
     /// Records the run and rewrites every output; each failure is one message, and the
