@@ -251,6 +251,8 @@ pub(crate) fn run(args: WatchArgs) -> Result<i32, Fail> {
         if stop.is_stopped() && ran.is_err() {
             // Given up on the way: nothing of it is written.
             eprintln!("mirrorproof watch: run {runs} stopped before it was over");
+            // The closing line counts the runs that were written, not the one given up.
+            runs -= 1;
             break;
         }
         let next = started + args.every;
