@@ -464,3 +464,64 @@ fn the_demo_s_prometheus_file_passes_promtool_and_its_junit_reads() {
         assert!(suites["failures"].as_u64().unwrap() >= 6, "{text}");
     }
 }
+
+#[test]
+fn timeline_of_a_mirror_by_its_name_or_a_wrong_vantage_says_what_to_give() {
+    let (d, p) = demo();
+    let out = run(
+        d.path(),
+        &[
+            "check",
+            p.to_str().unwrap(),
+            "--no-state",
+            "--history",
+            "h.sqlite",
+        ],
+    );
+    assert_eq!(out.code, Some(1), "{}", out.describe());
+    let out = run(
+        d.path(),
+        &[
+            "history",
+            "timeline",
+            "--history",
+            "h.sqlite",
+            "--mirror",
+            "jp-tokyo",
+        ],
+    );
+    usage_error(
+        &out,
+        &[
+            "no observation of jp-tokyo",
+            "URL as `history lag` lists it",
+        ],
+    );
+    let out = run(
+        d.path(),
+        &[
+            "history",
+            "timeline",
+            "--history",
+            "h.sqlite",
+            "--mirror",
+            "mirrors/jp-tokyo",
+            "--vantage",
+            "tor",
+        ],
+    );
+    usage_error(&out, &["through vantage tor", "leave --vantage out"]);
+    let out = run(
+        d.path(),
+        &[
+            "history",
+            "timeline",
+            "--history",
+            "h.sqlite",
+            "--mirror",
+            "mirrors/jp-tokyo",
+        ],
+    );
+    assert_eq!(out.code, Some(0), "{}", out.describe());
+    assert!(out.stdout.contains("stale"), "{}", out.describe());
+}

@@ -127,13 +127,19 @@ pub(crate) fn run(cmd: HistoryCmd) -> Result<i32, Fail> {
                 .timeline(&a.mirror, a.vantage.as_deref(), a.limit)
                 .map_err(usage)?;
             if t.observations.is_empty() {
+                let (through, hint) = match a.vantage.as_deref() {
+                    Some(v) => (
+                        format!(" through vantage {}", shown(v)),
+                        "give a vantage that `history lag` lists for it, or leave --vantage out",
+                    ),
+                    None => (
+                        String::new(),
+                        "give the mirror's URL as `history lag` lists it",
+                    ),
+                };
                 return Err(usage(format!(
-                    "the history holds no observation of {}{}",
-                    a.mirror,
-                    a.vantage
-                        .as_deref()
-                        .map(|v| format!(" through vantage {v}"))
-                        .unwrap_or_default()
+                    "the history holds no observation of {}{through}: {hint}",
+                    shown(&a.mirror)
                 )));
             }
             print(a.source.json, &t, timeline_table)
