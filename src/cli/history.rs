@@ -96,7 +96,13 @@ impl Source {
     fn open(&self) -> Result<Box<dyn Store>, Fail> {
         let spec = super::output::history_or_env(self.history.clone())
             .ok_or_else(|| usage("give the history with --history DB (or MIRRORPROOF_HISTORY)"))?;
-        history::open_existing(&spec).map_err(usage)
+        if !history::is_postgres(&spec) && std::path::Path::new(&spec).is_dir() {
+            return Err(usage(format!(
+                "history {}: is a directory; give the history file in it, as --history was given to check",
+                shown(&spec)
+            )));
+        }
+        history::open_existing(&spec).map_err(super::output::history_fail)
     }
 }
 
@@ -116,13 +122,19 @@ pub(crate) fn run(cmd: HistoryCmd) -> Result<i32, Fail> {
                 .timeline(&a.mirror, a.vantage.as_deref(), a.limit)
                 .map_err(usage)?;
             if t.observations.is_empty() {
+                let (through, hint) = match a.vantage.as_deref() {
+                    Some(v) => (
+                        format!(" through vantage {}", shown(v)),
+                        "give a vantage that `history lag` lists for it, or leave --vantage out",
+                    ),
+                    None => (
+                        String::new(),
+                        "give the mirror's URL as `history lag` lists it",
+                    ),
+                };
                 return Err(usage(format!(
-                    "the history holds no observation of {}{}",
-                    a.mirror,
-                    a.vantage
-                        .as_deref()
-                        .map(|v| format!(" through vantage {v}"))
-                        .unwrap_or_default()
+                    "the history holds no observation of {}{through}: {hint}",
+                    shown(&a.mirror)
                 )));
             }
             print(a.source.json, &t, timeline_table)
@@ -331,19 +343,13 @@ fn first_seen_table(f: &FirstSeenReport) -> String {
 /// Records the run in `db`; returns each mirror's lag over time when `want_lag` (the HTML
 /// report charts it). Called after the run returned: the PostgreSQL client runs a runtime
 /// of its own, which must not start inside the run's.
-/// Opens (creating or migrating) the history a run will record into, before the run: a
-/// history that cannot be written (not a history, a newer one, a server that refuses) is a
-/// configuration error found before any mirror is asked, not after a sweep.
-pub(crate) fn ready(db: &str) -> Result<(), Fail> {
-    history::open(db).map(drop).map_err(usage)
-}
-
 pub(crate) fn record(
     db: &str,
     outcome: &ProfileOutcome,
     want_lag: bool,
 ) -> Result<Option<Vec<LagSeries>>, Fail> {
-    let mut store = history::open(db).map_err(usage)?;
+    super::output::history_ok(db, false)?;
+    let mut store = history::open(db).map_err(super::output::history_fail)?;
     store
         .record(&history::RunRecord::from_outcome(outcome))
         .map_err(usage)?;

@@ -6,6 +6,7 @@ use std::path::{Path, PathBuf};
 
 use clap::{Args, ValueEnum};
 
+use mirrorproof::history;
 use mirrorproof::report::{
     Format, Html, Human, Json, Junit, LagSeries, Prometheus, Render, Report,
 };
@@ -21,7 +22,7 @@ pub(crate) struct OutputArgs {
     /// How the report is written: human (a table), json (schema mirrorproof.report/1),
     /// junit (JUnit XML for CI), prometheus (metrics for node_exporter's textfile
     /// collector) or html (one self-contained page).
-    #[arg(long, value_enum, default_value = "human")]
+    #[arg(long, value_enum, ignore_case = true, default_value = "human")]
     format: FormatArg,
     /// Same as --format json.
     #[arg(long)]
@@ -32,7 +33,13 @@ pub(crate) struct OutputArgs {
     output: Option<PathBuf>,
     /// Colour in the human report: auto (on a terminal, unless NO_COLOR is set), always
     /// or never.
-    #[arg(long, value_enum, default_value = "auto", value_name = "WHEN")]
+    #[arg(
+        long,
+        value_enum,
+        ignore_case = true,
+        default_value = "auto",
+        value_name = "WHEN"
+    )]
     color: ColorArg,
     /// Record every observation of the run in DB: an SQLite file, or a postgres:// URL
     /// that several machines may write to at once [also MIRRORPROOF_HISTORY].
@@ -80,16 +87,29 @@ impl OutputArgs {
         color(self.color, true)
     }
 
-    /// `--json` with another `--format` says two things at once; a history that cannot be
-    /// written is found here, before the run, not after it.
+    /// What can be known wrong before a run is refused before it, so that a user does not
+    /// wait for every mirror to answer to learn of a typo: `--json` with another
+    /// `--format` (two things at once), an HTML page bound for a terminal (a screenful
+    /// of markup, not a report), an `--output` whose directory is missing, and a
+    /// `--history` that cannot be recorded into (if recording still fails after the run,
+    /// the report is written first: `finish`).
     pub(crate) fn validate(&self) -> Result<(), Fail> {
         if self.json && !matches!(self.format, FormatArg::Human | FormatArg::Json) {
             return Err(usage(
                 "--json is --format json: give one of --json and --format",
             ));
         }
+        match &self.output {
+            Some(file) => output_file_ok("--output", file)?,
+            None if self.format() == Format::Html && std::io::stdout().is_terminal() => {
+                return Err(usage(
+                    "--format html writes a whole page, not for a terminal: add --output report.html (or redirect standard output to a file)",
+                ));
+            }
+            None => {}
+        }
         if let Some(db) = self.history() {
-            super::history::ready(&db)?;
+            history_ok(&db, true)?;
         }
         Ok(())
     }
@@ -165,6 +185,105 @@ pub(crate) fn render(
         bytes.push(b'\n');
     }
     Ok(bytes)
+}
+
+/// Refuses an output file that could never be written: its directory is missing (or is a
+/// file), or it is itself a directory. Checked before a run, because the rename that makes
+/// the write atomic needs the directory, and a missing one would otherwise be found only
+/// once every mirror had answered (or, in `watch`, after every run, for hours).
+pub(crate) fn output_file_ok(option: &str, file: &Path) -> Result<(), Fail> {
+    let dir = match file.parent() {
+        Some(d) if !d.as_os_str().is_empty() => d,
+        _ => Path::new("."),
+    };
+    if !dir.exists() {
+        return Err(usage(format!(
+            "{option} {}: {} is not a directory (it does not exist); create it first (mkdir -p {})",
+            path(file),
+            path(dir),
+            path(dir)
+        )));
+    }
+    if !dir.is_dir() {
+        return Err(usage(format!(
+            "{option} {}: {} is not a directory; give a file in an existing directory",
+            path(file),
+            path(dir)
+        )));
+    }
+    if file.is_dir() {
+        return Err(usage(format!(
+            "{option} {}: is a directory; give a file name, for example {}",
+            path(file),
+            path(&file.join("report"))
+        )));
+    }
+    Ok(())
+}
+
+/// Refuses a `--history` that recording would refuse, with what to do about it: a
+/// directory, a file in a missing directory, an existing file that is not a history, and
+/// (with `open`) a PostgreSQL server that cannot be reached or refuses the login. Nothing
+/// is created here: a missing SQLite file is created when a run is recorded. `watch`
+/// calls it at start with `open = false`, since a PostgreSQL outage then may be passing
+/// and every run reports it anyway.
+pub(crate) fn history_ok(db: &str, open: bool) -> Result<(), Fail> {
+    if history::is_postgres(db) {
+        if open {
+            history::open(db).map_err(history_fail)?;
+        }
+        return Ok(());
+    }
+    let file = Path::new(db);
+    if file.is_dir() {
+        return Err(usage(format!(
+            "history {}: is a directory; give a file in it, for example {}",
+            path(file),
+            path(&file.join("history.sqlite"))
+        )));
+    }
+    if file.exists() {
+        history::open_existing(db).map(drop).or_else(|e| match e {
+            // An empty file becomes a history, and an older one is brought up to date,
+            // when the run is recorded.
+            history::HistoryError::Empty(_) | history::HistoryError::Older { .. } => Ok(()),
+            e @ (history::HistoryError::NotADatabase(_) | history::HistoryError::Foreign(_)) => {
+                Err(usage(format!(
+                    "{e}: give another file (a new one is created), or move this one away"
+                )))
+            }
+            e => Err(history_fail(e)),
+        })?;
+        return Ok(());
+    }
+    let dir = match file.parent() {
+        Some(d) if !d.as_os_str().is_empty() => d,
+        _ => Path::new("."),
+    };
+    if !dir.is_dir() {
+        return Err(usage(format!(
+            "history {}: the directory {} does not exist; create it first (mkdir -p {})",
+            path(file),
+            path(dir),
+            path(dir)
+        )));
+    }
+    Ok(())
+}
+
+/// A history error as a usage error, with a hint where the library's message says what is
+/// wrong but not what to do.
+pub(crate) fn history_fail(e: history::HistoryError) -> Fail {
+    match &e {
+        history::HistoryError::Postgres { reason, .. }
+            if reason.contains("Connection refused") || reason.contains("error connecting") =>
+        {
+            usage(format!(
+                "{e}: is PostgreSQL running and listening at that host and port?"
+            ))
+        }
+        _ => usage(e),
+    }
 }
 
 /// Replaces `file` with `bytes` atomically: readers see the old report or the new one,

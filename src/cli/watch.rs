@@ -13,7 +13,7 @@
 //!   are written under [`WRITING`], which the signal side takes before it ever exits the
 //!   process, so no signal cuts a write in half.
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
@@ -168,25 +168,14 @@ impl Outputs {
             }
             // Checked now: a directory that is missing would fail every run, quietly
             // for hours, where exit 2 says it at once.
-            let dir = match file.parent() {
-                Some(d) if !d.as_os_str().is_empty() => d,
-                _ => Path::new("."),
-            };
-            if !dir.is_dir() {
-                return Err(usage(format!(
-                    "{option} {}: {} is not a directory",
-                    path(file),
-                    path(dir)
-                )));
-            }
-            if file.is_dir() {
-                return Err(usage(format!("{option} {}: is a directory", path(file))));
-            }
+            output::output_file_ok(option, file)?;
             files.push((format, file.clone()));
         }
         let history = output::history_or_env(args.history.clone());
+        // A history that every run would fail to record into (a directory, a file that
+        // is not a history) is a configuration error, said once at start.
         if let Some(db) = &history {
-            super::history::ready(db)?;
+            output::history_ok(db, false)?;
         }
         Ok(Outputs { files, history })
     }
@@ -262,6 +251,8 @@ pub(crate) fn run(args: WatchArgs) -> Result<i32, Fail> {
         if stop.is_stopped() && ran.is_err() {
             // Given up on the way: nothing of it is written.
             eprintln!("mirrorproof watch: run {runs} stopped before it was over");
+            // The closing line counts the runs that were written, not the one given up.
+            runs -= 1;
             break;
         }
         let next = started + args.every;
