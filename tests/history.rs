@@ -120,14 +120,20 @@ fn lag_follows_the_contract(db: Db) {
         .find(|m| m.name.as_deref() == Some("gone"));
     assert_eq!(gone.unwrap().lag_seconds, 600);
 
-    // The chart's series: `late` was 0, 60, 300 s behind, then caught up.
+    // The chart's series: `late` was 0, 60, 300 s behind, then caught up, which took 600 s
+    // (the run that finds it caught up shows what `history lag` says of it, not 0).
     let series = history::lag_series(store.as_mut(), "exampleos", "stable", 100).unwrap();
     let late = series
         .iter()
         .find(|s| s.name.as_deref() == Some("late"))
         .unwrap();
     let lags: Vec<u64> = late.points.iter().map(|p| p.lag_seconds).collect();
-    assert_eq!(lags, [0, 60, 300, 0]);
+    assert_eq!(lags, [0, 60, 300, 600]);
+    let fast = series
+        .iter()
+        .find(|s| s.name.as_deref() == Some("fast"))
+        .unwrap();
+    assert!(fast.points.iter().all(|p| p.lag_seconds == 0), "{fast:#?}");
     assert!(late.points.iter().all(|p| p.latest_version == V));
     // Only the newest two runs when asked.
     let series = history::lag_series(store.as_mut(), "exampleos", "stable", 2).unwrap();

@@ -862,17 +862,6 @@ fn lag_series(
                 None
             };
             let first = r.int(9)?.unwrap_or(at);
-            let lag = if serving.is_some_and(|s| s >= latest) {
-                0
-            } else {
-                u64::try_from(at - first).unwrap_or(0)
-            };
-            let point = LagPoint {
-                at,
-                latest_version: latest,
-                serving_version: serving,
-                lag_seconds: lag,
-            };
             let i = match keys.get(&key) {
                 Some(i) => *i,
                 None => {
@@ -887,9 +876,26 @@ fn lag_series(
                     series.len() - 1
                 }
             };
-            if let Some(s) = series.get_mut(i) {
-                s.points.push(point);
-            }
+            let Some(s) = series.get_mut(i) else {
+                return Ok(());
+            };
+            let behind = |v: Option<u64>| v.is_none_or(|v| v < latest);
+            // Behind: the time since the newest release came out. The run that first finds
+            // it caught up shows how long catching up took (what `history lag` says of it),
+            // not 0, so a chart's peak is the lag the mirror really had; later runs are 0.
+            let caught_up_now =
+                !behind(serving) && s.points.last().is_some_and(|p| behind(p.serving_version));
+            let lag = if behind(serving) || caught_up_now {
+                u64::try_from(at - first).unwrap_or(0)
+            } else {
+                0
+            };
+            s.points.push(LagPoint {
+                at,
+                latest_version: latest,
+                serving_version: serving,
+                lag_seconds: lag,
+            });
             Ok(())
         },
     )?;

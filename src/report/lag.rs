@@ -25,6 +25,7 @@ pub struct LagPoint {
     /// What the mirror served (None when it served nothing valid).
     pub serving_version: Option<u64>,
     /// Seconds since `latest_version` was first seen anywhere, while this mirror did not
-    /// serve it; 0 once it does.
+    /// serve it; at the first observation that finds it serving it, how long it took (as
+    /// `history lag` reports it); 0 at later ones.
     pub lag_seconds: u64,
 }

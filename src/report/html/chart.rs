@@ -319,14 +319,17 @@ pub(super) fn duration(secs: u64) -> String {
     }
 }
 
-/// A run's time, to the minute when the chart spans less than a few days, else the day.
+/// A run's time: to the second when the chart spans less than an hour (runs a minute apart
+/// would read alike), to the minute when it spans less than a few days, else the day.
 pub(super) fn date(at: i64, span: i64) -> String {
     let Some(t) = chrono::DateTime::from_timestamp(at, 0) else {
         return at.to_string();
     };
     if span > 3 * 86_400 {
         t.format("%Y-%m-%d").to_string()
-    } else {
+    } else if span >= 3600 {
         t.format("%Y-%m-%d %H:%M").to_string()
+    } else {
+        t.format("%Y-%m-%d %H:%M:%S").to_string()
     }
 }

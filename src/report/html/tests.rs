@@ -623,3 +623,12 @@ fn each_vantage_gets_its_table_with_carriers_and_addresses_where_present() {
     assert!(html.contains("<tr data-vantage-status=\"degraded\"><td><b>tor-fr</b></td><td><span class=\"st st-warn\">! DEGRADED</span>"));
     assert!(html.contains("3 checks through 3 vantages"));
 }
+
+#[test]
+fn chart_times_are_as_precise_as_the_span_needs() {
+    // 2026-12-02T10:00:07Z
+    let at = 1_796_205_607;
+    assert_eq!(chart::date(at, 30), "2026-12-02 10:00:07");
+    assert_eq!(chart::date(at, 7200), "2026-12-02 10:00");
+    assert_eq!(chart::date(at, 10 * 86_400), "2026-12-02");
+}
