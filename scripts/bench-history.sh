@@ -64,3 +64,39 @@ for spec in "$work/h$n.sqlite" "${pg_url%/mirrorproof}/bench$n"; do
     case "$spec" in postgres*) store=postgres ;; *) store=sqlite ;; esac
     echo "# mirrorproof history lag, $store, $runs runs x $mirrors mirrors: $best ms"
 done
+
+# The reference beside it: the databases' own command-line clients inserting 10,000 rows
+# of the same width (a run id, the mirror's URL, name, country, vantage, status, version,
+# a SHA-256, elapsed ms, a reason) in one transaction, into a fresh table: the floor of what
+# recording 10,000 observations can cost in each store, without mirrorproof's code, its
+# summaries or its document links. sqlite3 (Debian's) on the same disk in WAL mode; psql
+# over the same loopback connection.
+ref_sql="$work/reference.sql"
+{
+    echo "CREATE TABLE obs (run_id BIGINT, url TEXT, name TEXT, country TEXT, vantage TEXT, status TEXT, version BIGINT, payload TEXT, elapsed_ms BIGINT, reason TEXT);"
+    echo "BEGIN;"
+    for i in $(seq 0 9999); do
+        printf "INSERT INTO obs VALUES (1, 'https://mirror%05d.example.org/exampleos/', 'mirror%05d', 'DE', 'direct', 'ok', 2026112200, '%064x', 120, NULL);\n" "$i" "$i" "$i"
+    done
+    echo "COMMIT;"
+} >"$ref_sql"
+if command -v sqlite3 >/dev/null 2>&1; then
+    for _ in $(seq "$repeat"); do
+        f="$work/ref$RANDOM.sqlite"
+        sqlite3 "$f" "PRAGMA journal_mode=WAL;" >/dev/null
+        start=$(date +%s%N)
+        sqlite3 "$f" <"$ref_sql"
+        echo "# reference: sqlite3 CLI, 10,000 rows in one transaction: $(( ($(date +%s%N) - start) / 1000000 )) ms"
+    done
+else
+    echo "# reference: sqlite3 not installed (apt-get install sqlite3), skipped"
+fi
+for i in $(seq "$repeat"); do
+    db="ref$i"
+    PGPASSWORD=$password "$bindir/psql" -q -h 127.0.0.1 -p "$port" -U mirrorproof \
+        -d mirrorproof -c "CREATE DATABASE $db" >/dev/null
+    start=$(date +%s%N)
+    PGPASSWORD=$password "$bindir/psql" -q -h 127.0.0.1 -p "$port" -U mirrorproof \
+        -d "$db" -f "$ref_sql" >/dev/null
+    echo "# reference: psql, 10,000 rows in one transaction: $(( ($(date +%s%N) - start) / 1000000 )) ms"
+done
