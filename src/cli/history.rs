@@ -166,11 +166,7 @@ fn print<T: serde::Serialize>(json: bool, value: &T, table: fn(&T) -> String) ->
 
 /// Text from the history, safe for a terminal and at most `MAX_COLUMN` characters.
 fn cell(s: &str) -> String {
-    let s = shown(s);
-    match s.char_indices().nth(MAX_COLUMN) {
-        Some((cut, _)) => format!("{}…", s.get(..cut).unwrap_or_default()),
-        None => s.into_owned(),
-    }
+    super::shown_within(s, MAX_COLUMN)
 }
 
 /// Rows of cells, left-aligned under a header, two spaces apart.

@@ -169,8 +169,13 @@ pub fn main() -> i32 {
 /// names, signed comments) goes through `text::shown`, so it cannot move the cursor,
 /// retitle the window or reorder the line, and very long text is cut.
 fn line(msg: &str) -> String {
+    shown_within(msg, MAX_LINE_CHARS)
+}
+
+/// `text::shown`, cut at `max` characters (with …): for lines and table cells alike.
+fn shown_within(msg: &str, max: usize) -> String {
     let s = shown(msg);
-    match s.char_indices().nth(MAX_LINE_CHARS) {
+    match s.char_indices().nth(max) {
         Some((cut, _)) => format!("{}…", s.get(..cut).unwrap_or_default()),
         None => s.into_owned(),
     }
