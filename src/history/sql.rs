@@ -3,7 +3,7 @@
 //! spells differently ([`Dialect`]). Parameters are written `$1`, `$2`, ... (PostgreSQL's
 //! spelling; the SQLite store turns them into `?1`, `?2`, ...).
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
 use super::{
     Counts, FIRST_SEEN_SCHEMA, FirstSeenReport, HistoryError, LAG_SCHEMA, LagReport, MirrorLag,
@@ -430,10 +430,11 @@ fn record_in(conn: &mut dyn Conn, run: &RunRecord<'_>) -> Result<i64, HistoryErr
         .iter()
         .map(|m| m.version.map(|v| stored(v, "version")).transpose())
         .collect::<Result<Vec<_>, _>>()?;
-    let rows: Vec<usize> = (0..report.mirrors.len()).collect();
-    for chunk in rows.chunks(CHUNK_ROWS) {
+    let n = report.mirrors.len();
+    for start in (0..n).step_by(CHUNK_ROWS) {
+        let chunk = start..n.min(start + CHUNK_ROWS);
         let mut params = Vec::with_capacity(chunk.len() * 13);
-        for &i in chunk {
+        for i in chunk.clone() {
             let m = &report.mirrors[i];
             params.extend([
                 Val::Int(run_id),
@@ -541,7 +542,7 @@ fn summarise(
 ) -> Result<(), HistoryError> {
     type Key<'a> = (&'a str, &'a str, &'a str);
     let mut latest: BTreeMap<Key<'_>, i64> = BTreeMap::new();
-    let mut served: BTreeMap<(Key<'_>, i64), ()> = BTreeMap::new();
+    let mut served: BTreeSet<(Key<'_>, i64)> = BTreeSet::new();
     for (i, m) in report.mirrors.iter().enumerate() {
         let key = (
             m.url.as_str(),
@@ -555,7 +556,7 @@ fn summarise(
             counts_as_valid(m.status, m.version),
             versions.get(i).copied().flatten(),
         ) {
-            served.insert((key, v), ());
+            served.insert((key, v));
         }
     }
     let (profile, channel) = (report.profile.as_str(), report.channel.as_str());
@@ -589,7 +590,7 @@ fn summarise(
             &params,
         )?;
     }
-    let rows: Vec<&(Key<'_>, i64)> = served.keys().collect();
+    let rows: Vec<&(Key<'_>, i64)> = served.iter().collect();
     for chunk in rows.chunks(CHUNK_ROWS) {
         let params: Vec<Val<'_>> = chunk
             .iter()
