@@ -232,19 +232,15 @@ impl Visit {
             .get_metadata_limited(&self.mirror, path, limit)
             .await;
         self.note(&got);
-        if let (Keep::Replace, Some(d)) = (keep, &self.documents) {
-            d.set(path, got.as_ref().ok().map(|b| &b[..]));
-        }
-        match (keep, &got, &self.evidence) {
-            (Keep::Add, Ok(bytes), _) => self.keep(path, bytes).await,
-            (Keep::Replace, got, Some(ev)) => {
-                if got.is_ok() {
-                    self.served.store(true, Ordering::Relaxed);
+        let bytes = got.as_ref().ok().map(|b| &b[..]);
+        match keep {
+            Keep::No => {}
+            Keep::Add => {
+                if let Some(b) = bytes {
+                    self.kept(path, Some(b), false).await;
                 }
-                let at = format!("{}/{path}", mirror_dir(self.index));
-                ev.replace(&at, got.as_ref().ok().map(|b| &b[..])).await
             }
-            _ => {}
+            Keep::Replace => self.kept(path, bytes, true).await,
         }
         got
     }
@@ -252,13 +248,26 @@ impl Visit {
     /// Keeps a file fetched with [`Keep::No`] after all, once the scheme found it worth it
     /// (a signature file within its size limit).
     pub async fn keep(&self, path: &str, bytes: &[u8]) {
-        self.served.store(true, Ordering::Relaxed);
+        self.kept(path, Some(bytes), false).await;
+    }
+
+    /// `path` below this mirror now holds `bytes` (or, replacing, nothing: a failed
+    /// refetch), for everything that keeps what mirrors served: the evidence bundle and the
+    /// history's document collector, the same way.
+    async fn kept(&self, path: &str, bytes: Option<&[u8]>, replace: bool) {
+        if bytes.is_some() {
+            self.served.store(true, Ordering::Relaxed);
+        }
         if let Some(d) = &self.documents {
-            d.set(path, Some(bytes));
+            d.set(path, bytes);
         }
         if let Some(ev) = &self.evidence {
-            ev.keep(&format!("{}/{path}", mirror_dir(self.index)), bytes)
-                .await;
+            let at = format!("{}/{path}", mirror_dir(self.index));
+            match (replace, bytes) {
+                (true, _) => ev.replace(&at, bytes).await,
+                (false, Some(b)) => ev.keep(&at, b).await,
+                (false, None) => {}
+            }
         }
     }
 
@@ -279,14 +288,7 @@ impl Visit {
         let got = self.fetcher.get_url(Some(&self.mirror), url, limit).await;
         self.note(&got);
         if let (Some(path), Ok(bytes)) = (keep_as, &got) {
-            self.served.store(true, Ordering::Relaxed);
-            if let Some(d) = &self.documents {
-                d.set(path, Some(&bytes[..]));
-            }
-            if let Some(ev) = &self.evidence {
-                let at = format!("{}/{path}", mirror_dir(self.index));
-                ev.replace(&at, Some(&bytes[..])).await;
-            }
+            self.kept(path, Some(&bytes[..]), true).await;
         }
         got
     }
