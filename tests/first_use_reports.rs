@@ -50,6 +50,13 @@ fn run(dir: &Path, args: &[&str]) -> Out {
     run_in(dir, args)
 }
 
+/// `mirrorproof check PROFILE --no-state EXTRA...` in `dir`, as every scenario here runs it.
+fn check(dir: &Path, profile: &str, extra: &[&str]) -> Out {
+    let mut args = vec!["check", profile, "--no-state"];
+    args.extend_from_slice(extra);
+    run_in(dir, &args)
+}
+
 /// One line of stderr, saying `what`, exit 2.
 fn usage_error(out: &Out, what: &[&str]) {
     assert_eq!(out.code, Some(2), "{}", out.describe());
@@ -65,7 +72,7 @@ fn history_that_is_a_directory_names_a_file_to_give_before_the_run() {
     let (d, p) = demo();
     let p = p.to_str().unwrap();
     std::fs::create_dir(d.path().join("hist")).unwrap();
-    let out = run(d.path(), &["check", p, "--no-state", "--history", "hist"]);
+    let out = check(d.path(), p, &["--history", "hist"]);
     usage_error(
         &out,
         &["history hist: is a directory", "hist/history.sqlite"],
@@ -80,16 +87,7 @@ fn history_that_is_a_directory_names_a_file_to_give_before_the_run() {
 #[test]
 fn history_in_a_missing_directory_says_mkdir() {
     let (d, p) = demo();
-    let out = run(
-        d.path(),
-        &[
-            "check",
-            p.to_str().unwrap(),
-            "--no-state",
-            "--history",
-            "no/h.sqlite",
-        ],
-    );
+    let out = check(d.path(), p.to_str().unwrap(), &["--history", "no/h.sqlite"]);
     usage_error(&out, &["the directory no does not exist", "mkdir -p no"]);
     assert!(!d.path().join("no").exists());
 }
@@ -98,16 +96,7 @@ fn history_in_a_missing_directory_says_mkdir() {
 fn history_that_is_not_a_database_is_left_alone_and_says_what_to_do() {
     let (d, p) = demo();
     std::fs::write(d.path().join("notes.txt"), "my notes\n").unwrap();
-    let out = run(
-        d.path(),
-        &[
-            "check",
-            p.to_str().unwrap(),
-            "--no-state",
-            "--history",
-            "notes.txt",
-        ],
-    );
+    let out = check(d.path(), p.to_str().unwrap(), &["--history", "notes.txt"]);
     usage_error(&out, &["not an SQLite database", "give another file"]);
     assert_eq!(
         std::fs::read_to_string(d.path().join("notes.txt")).unwrap(),
@@ -125,16 +114,7 @@ fn postgres_that_refuses_asks_whether_it_runs_and_hides_the_password() {
         .unwrap()
         .port();
     let url = format!("postgres://alice:s3cret@127.0.0.1:{port}/mirrors");
-    let out = run(
-        d.path(),
-        &[
-            "check",
-            p.to_str().unwrap(),
-            "--no-state",
-            "--history",
-            &url,
-        ],
-    );
+    let out = check(d.path(), p.to_str().unwrap(), &["--history", &url]);
     usage_error(&out, &["alice:***@", "is PostgreSQL running"]);
     assert!(!out.stderr.contains("s3cret"), "{}", out.describe());
 }
@@ -151,16 +131,7 @@ fn history_commands_without_a_history_or_on_a_missing_one_or_another_profile() {
         "reading creates nothing"
     );
 
-    let out = run(
-        d.path(),
-        &[
-            "check",
-            p.to_str().unwrap(),
-            "--no-state",
-            "--history",
-            "h.sqlite",
-        ],
-    );
+    let out = check(d.path(), p.to_str().unwrap(), &["--history", "h.sqlite"]);
     assert_eq!(out.code, Some(1), "{}", out.describe());
     let out = run(
         d.path(),
@@ -183,22 +154,11 @@ fn history_commands_without_a_history_or_on_a_missing_one_or_another_profile() {
 fn format_and_color_take_any_case() {
     let (d, p) = demo();
     let p = p.to_str().unwrap();
-    let out = run(
-        d.path(),
-        &[
-            "check",
-            p,
-            "--no-state",
-            "--format",
-            "HTML",
-            "--output",
-            "r.html",
-        ],
-    );
+    let out = check(d.path(), p, &["--format", "HTML", "--output", "r.html"]);
     assert_eq!(out.code, Some(1), "{}", out.describe());
     let page = std::fs::read_to_string(d.path().join("r.html")).unwrap();
     assert!(page.starts_with("<!DOCTYPE html>"), "{}", &page[..40]);
-    let out = run(d.path(), &["check", p, "--no-state", "--color", "Never"]);
+    let out = check(d.path(), p, &["--color", "Never"]);
     assert_eq!(out.code, Some(1), "{}", out.describe());
     assert!(!out.stdout.contains('\u{1b}'));
 }
@@ -207,12 +167,10 @@ fn format_and_color_take_any_case() {
 fn output_into_a_missing_directory_or_onto_a_directory_is_refused_before_the_run() {
     let (d, p) = demo();
     let p = p.to_str().unwrap();
-    let out = run(
+    let out = check(
         d.path(),
+        p,
         &[
-            "check",
-            p,
-            "--no-state",
             "--format",
             "junit",
             "--output",
@@ -225,7 +183,7 @@ fn output_into_a_missing_directory_or_onto_a_directory_is_refused_before_the_run
     // Before the run: nothing was checked, so nothing was recorded.
     assert!(!d.path().join("h.sqlite").exists());
     std::fs::create_dir(d.path().join("out")).unwrap();
-    let out = run(d.path(), &["check", p, "--no-state", "--output", "out"]);
+    let out = check(d.path(), p, &["--output", "out"]);
     usage_error(&out, &["--output out: is a directory", "out/report"]);
 }
 
@@ -257,16 +215,7 @@ fn html_is_not_poured_onto_a_terminal() {
     assert!(screen.contains("--output report.html"), "{screen}");
     assert!(!screen.contains("<html"), "{screen}");
     // Redirected, the page is written as asked.
-    let out = run(
-        d.path(),
-        &[
-            "check",
-            p.to_str().unwrap(),
-            "--no-state",
-            "--format",
-            "html",
-        ],
-    );
+    let out = check(d.path(), p.to_str().unwrap(), &["--format", "html"]);
     assert_eq!(out.code, Some(1), "{}", out.describe());
     assert!(out.stdout.starts_with("<!DOCTYPE html>"));
 }
@@ -327,10 +276,7 @@ fn a_mirror_that_lags_then_catches_up_shows_in_lag_timeline_and_the_page() {
             // checked_at has whole seconds: runs a second apart are told apart.
             std::thread::sleep(std::time::Duration::from_millis(1100));
         }
-        let out = run(
-            d.path(),
-            &["check", p, "--no-state", "--history", "h.sqlite", "--json"],
-        );
+        let out = check(d.path(), p, &["--history", "h.sqlite", "--json"]);
         assert_eq!(out.code, Some(1), "{}", out.describe());
         let v: Value = serde_json::from_str(&out.stdout).unwrap();
         checked.push(v["checked_at"].as_str().unwrap().to_owned());
@@ -372,12 +318,10 @@ fn a_mirror_that_lags_then_catches_up_shows_in_lag_timeline_and_the_page() {
     assert_eq!(statuses, ["stale", "stale", "ok", "ok"], "{}", out.stdout);
 
     // The page: a lag chart with the history, none without.
-    let with = run(
+    let with = check(
         d.path(),
+        p,
         &[
-            "check",
-            p,
-            "--no-state",
             "--history",
             "h.sqlite",
             "--format",
@@ -387,17 +331,10 @@ fn a_mirror_that_lags_then_catches_up_shows_in_lag_timeline_and_the_page() {
         ],
     );
     assert_eq!(with.code, Some(1), "{}", with.describe());
-    let without = run(
+    let without = check(
         d.path(),
-        &[
-            "check",
-            p,
-            "--no-state",
-            "--format",
-            "html",
-            "--output",
-            "without.html",
-        ],
+        p,
+        &["--format", "html", "--output", "without.html"],
     );
     assert_eq!(without.code, Some(1), "{}", without.describe());
     let with = std::fs::read_to_string(d.path().join("with.html")).unwrap();
@@ -424,17 +361,10 @@ fn a_mirror_that_lags_then_catches_up_shows_in_lag_timeline_and_the_page() {
 fn the_demo_s_prometheus_file_passes_promtool_and_its_junit_reads() {
     let (d, p) = demo();
     let p = p.to_str().unwrap();
-    let out = run(
+    let out = check(
         d.path(),
-        &[
-            "check",
-            p,
-            "--no-state",
-            "--format",
-            "prometheus",
-            "--output",
-            "m.prom",
-        ],
+        p,
+        &["--format", "prometheus", "--output", "m.prom"],
     );
     assert_eq!(out.code, Some(1), "{}", out.describe());
     let text = std::fs::read_to_string(d.path().join("m.prom")).unwrap();
@@ -444,18 +374,7 @@ fn the_demo_s_prometheus_file_passes_promtool_and_its_junit_reads() {
         let (ok, said) = readers::check_metrics(&text, d.path());
         assert!(ok, "promtool: {said}");
     }
-    let out = run(
-        d.path(),
-        &[
-            "check",
-            p,
-            "--no-state",
-            "--format",
-            "junit",
-            "--output",
-            "r.xml",
-        ],
-    );
+    let out = check(d.path(), p, &["--format", "junit", "--output", "r.xml"]);
     assert_eq!(out.code, Some(1), "{}", out.describe());
     if readers::has_junitparser("the_demo_s_junit_reads") {
         let suites = readers::junitparser(&d.path().join("r.xml"));
@@ -469,16 +388,7 @@ fn the_demo_s_prometheus_file_passes_promtool_and_its_junit_reads() {
 #[test]
 fn timeline_of_a_mirror_by_its_name_or_a_wrong_vantage_says_what_to_give() {
     let (d, p) = demo();
-    let out = run(
-        d.path(),
-        &[
-            "check",
-            p.to_str().unwrap(),
-            "--no-state",
-            "--history",
-            "h.sqlite",
-        ],
-    );
+    let out = check(d.path(), p.to_str().unwrap(), &["--history", "h.sqlite"]);
     assert_eq!(out.code, Some(1), "{}", out.describe());
     let out = run(
         d.path(),
