@@ -10,7 +10,7 @@ mod tuf_repo;
 use std::process::{Command, Stdio};
 
 use common::binary::{BIN, run_in};
-use common::history::{Db, check_at, record};
+use common::history::{Db, check_at, check_recording, record};
 use common::{OLD, V, World, ZIP, sha256_hex};
 use mirrorproof::history::{self, HistoryError, RunRecord};
 
@@ -189,16 +189,7 @@ fn documents_are_stored_once(db: Db) {
     let profile = w.write_profile("p.toml");
     let history = db.spec();
     for round in 1..=2 {
-        let out = run_in(
-            w.path(),
-            &[
-                "check",
-                profile.to_str().unwrap(),
-                "--no-state",
-                "--history",
-                &history,
-            ],
-        );
+        let out = check_recording(w.path(), &profile, &history);
         assert_eq!(out.code, Some(0), "round {round}: {}", out.describe());
     }
     let counts = db.open().counts().unwrap();
@@ -324,16 +315,7 @@ fn a_newer_schema_is_refused_untouched(db: Db) {
     );
     let before = snapshot(&db);
     let history = db.spec();
-    let out = run_in(
-        w.path(),
-        &[
-            "check",
-            profile.to_str().unwrap(),
-            "--no-state",
-            "--history",
-            &history,
-        ],
-    );
+    let out = check_recording(w.path(), &profile, &history);
     assert_eq!(out.code, Some(2), "{}", out.describe());
     assert!(
         out.stderr.contains("schema version 99 is newer"),
@@ -722,16 +704,7 @@ fn signed_files_record_their_signature_once(db: Db) {
     let profile = e.write_profile();
     let history = db.spec();
     for _ in 0..2 {
-        let out = run_in(
-            e.path(),
-            &[
-                "check",
-                profile.to_str().unwrap(),
-                "--no-state",
-                "--history",
-                &history,
-            ],
-        );
+        let out = check_recording(e.path(), &profile, &history);
         assert!(matches!(out.code, Some(0 | 1)), "{}", out.describe());
     }
     let counts = db.open().counts().unwrap();

@@ -10,7 +10,7 @@ use std::path::Path;
 use std::process::Command;
 
 use common::binary::{BIN, run_in};
-use common::history::{Db, check_at};
+use common::history::{Db, check_at, check_recording};
 use common::{V, World, ZIP, sha256_hex};
 use mirrorproof::history::{self, RunRecord};
 
@@ -159,16 +159,7 @@ fn a_symlink_to_another_file_is_left_as_it_is() {
     std::fs::write(&notes, b"not yours\n".repeat(50)).unwrap();
     let link = w.path().join("h.sqlite");
     std::os::unix::fs::symlink(&notes, &link).unwrap();
-    let out = run_in(
-        w.path(),
-        &[
-            "check",
-            profile.to_str().unwrap(),
-            "--no-state",
-            "--history",
-            link.to_str().unwrap(),
-        ],
-    );
+    let out = check_recording(w.path(), &profile, link.to_str().unwrap());
     assert_eq!(out.code, Some(2), "{}", out.describe());
     assert_eq!(std::fs::read(&notes).unwrap(), b"not yours\n".repeat(50));
     assert!(std::fs::symlink_metadata(&link).unwrap().is_symlink());

@@ -193,6 +193,13 @@ pub fn check_at(w: &World, profile: &Path, at: &str) -> ProfileOutcome {
         .unwrap()
 }
 
+/// `mirrorproof check PROFILE --no-state --history DB` in `dir`, as a user records a run.
+#[allow(dead_code)]
+pub fn check_recording(dir: &Path, profile: &Path, history: &str) -> super::binary::Out {
+    let profile = profile.to_str().unwrap();
+    super::binary::run_in(dir, &["check", profile, "--no-state", "--history", history])
+}
+
 /// Records a run in `db`.
 pub fn record(db: &Db, outcome: &ProfileOutcome) {
     db.open()
