@@ -46,7 +46,8 @@ TMP_PARENT=${BENCH_TMP:-/tmp}
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 REPO=$(cd "$HERE/.." && pwd)
 
-log() { printf '\n== %s\n' "$*" >&2; }
+# shellcheck source=bench/lib.sh
+. "$HERE/bench/lib.sh"
 
 if [ "$DET_MIB" -gt 256 ]; then
     echo "BENCH_DETACHED_MIB=$DET_MIB: mirrorproof refuses whole-message files over 256 MiB" >&2
@@ -96,15 +97,7 @@ RES="$WORK/results"
 DATA="$WORK/data"
 mkdir -p "$RES" "$DATA"
 
-if [ -n "${BENCH_BIN:-}" ]; then
-    log "using prebuilt $BENCH_BIN"
-    cp "$BENCH_BIN" "$WORK/mirrorproof"
-else
-    log "building mirrorproof (cargo build --release)"
-    (cd "$REPO" && cargo build --release --quiet)
-    # A private copy: another build in the same tree must not swap the binary mid-run.
-    cp "$REPO/target/release/mirrorproof" "$WORK/mirrorproof"
-fi
+bench_binary "$WORK" "$REPO"
 BIN="$WORK/mirrorproof"
 git -C "$REPO" rev-parse HEAD >"$RES/git-commit" 2>/dev/null || true
 git -C "$REPO" status --porcelain -- src Cargo.toml Cargo.lock >"$RES/git-dirty" 2>/dev/null || true

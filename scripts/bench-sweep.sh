@@ -34,7 +34,8 @@ TMP_PARENT=${BENCH_TMP:-/tmp}
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 REPO=$(cd "$HERE/.." && pwd)
 
-log() { printf '\n== %s\n' "$*" >&2; }
+# shellcheck source=bench/lib.sh
+. "$HERE/bench/lib.sh"
 
 [ -x /usr/bin/time ] || { echo "needs GNU time (apt-get install time)" >&2; exit 2; }
 command -v python3 >/dev/null || { echo "needs python3" >&2; exit 2; }
@@ -57,13 +58,7 @@ RES="$WORK/results"
 mkdir -p "$RES"
 cd "$WORK"
 
-if [ -n "${BENCH_BIN:-}" ]; then
-    cp "$BENCH_BIN" "$WORK/mirrorproof"
-else
-    log "building mirrorproof (cargo build --release)"
-    (cd "$REPO" && cargo build --release --quiet)
-    cp "$REPO/target/release/mirrorproof" "$WORK/mirrorproof"
-fi
+bench_binary "$WORK" "$REPO"
 BIN="$WORK/mirrorproof"
 OLD=
 if [ -n "${BENCH_OLD_BIN:-}" ]; then

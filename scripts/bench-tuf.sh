@@ -77,7 +77,8 @@ TMP_PARENT=${BENCH_TMP:-/tmp}
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 REPO=$(cd "$HERE/.." && pwd)
 
-log() { printf '\n== %s\n' "$*" >&2; }
+# shellcheck source=bench/lib.sh
+. "$HERE/bench/lib.sh"
 die() { printf 'bench-tuf: %s\n' "$*" >&2; exit 1; }
 
 # ---------------------------------------------------------------------------------------------
@@ -124,14 +125,7 @@ trap 'exit 130' INT TERM
 RES="$WORK/results"
 mkdir -p "$RES" "$WORK/repos"
 
-if [ -n "${BENCH_BIN:-}" ]; then
-    log "using prebuilt $BENCH_BIN"
-    cp "$BENCH_BIN" "$WORK/mirrorproof"
-else
-    log "building mirrorproof (cargo build --release)"
-    (cd "$REPO" && cargo build --release --quiet)
-    cp "$REPO/target/release/mirrorproof" "$WORK/mirrorproof"
-fi
+bench_binary "$WORK" "$REPO"
 # A private copy: another build in the same tree must not swap the binary mid-run.
 BIN="$WORK/mirrorproof"
 git -C "$REPO" rev-parse HEAD >"$RES/git-commit" 2>/dev/null || true

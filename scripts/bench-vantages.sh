@@ -79,7 +79,8 @@ LIFETIME=${BENCH_LIFETIME:-10800}
 # Relative to where the script was started, not to the scratch directory.
 [ -n "${BENCH_BIN:-}" ] && BENCH_BIN=$(realpath "$BENCH_BIN")
 
-log() { printf '\n== %s\n' "$*" >&2; }
+# shellcheck source=bench/lib.sh
+. "$HERE/bench/lib.sh"
 wanted() { [[ " $ONLY " == *" $1 "* ]]; }
 apt_install() {
     DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "$@" >/dev/null
@@ -120,13 +121,7 @@ RES="$WORK/results"
 mkdir -p "$RES"
 cd "$WORK"
 
-if [ -n "${BENCH_BIN:-}" ]; then
-    cp "$BENCH_BIN" "$WORK/mirrorproof"
-else
-    log "building mirrorproof (cargo build --release)"
-    (cd "$REPO" && cargo build --release --quiet)
-    cp "$REPO/target/release/mirrorproof" "$WORK/mirrorproof"
-fi
+bench_binary "$WORK" "$REPO"
 BIN="$WORK/mirrorproof"
 log "building the loopback farm (rustc -O)"
 rustc --edition 2021 -O -o "$WORK/farm" "$HERE/bench/farm.rs"

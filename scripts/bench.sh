@@ -42,7 +42,8 @@ RSS_RUNS=3
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 REPO=$(cd "$HERE/.." && pwd)
 
-log() { printf '\n== %s\n' "$*" >&2; }
+# shellcheck source=bench/lib.sh
+. "$HERE/bench/lib.sh"
 
 # ---------------------------------------------------------------------------------------------
 # Tools: install what is missing (Debian/Ubuntu).
@@ -81,15 +82,7 @@ RES="$WORK/results"
 mkdir -p "$RES"
 cd "$WORK"
 
-if [ -n "${BENCH_BIN:-}" ]; then
-    log "using prebuilt $BENCH_BIN"
-    cp "$BENCH_BIN" "$WORK/mirrorproof"
-else
-    log "building mirrorproof (cargo build --release)"
-    (cd "$REPO" && cargo build --release --quiet)
-    # Benchmark a private copy: another build in the same tree must not swap it mid-run.
-    cp "$REPO/target/release/mirrorproof" "$WORK/mirrorproof"
-fi
+bench_binary "$WORK" "$REPO"
 BIN="$WORK/mirrorproof"
 git -C "$REPO" rev-parse HEAD >"$RES/git-commit" 2>/dev/null || true
 git -C "$REPO" status --porcelain -- src Cargo.toml Cargo.lock >"$RES/git-dirty" 2>/dev/null || true
