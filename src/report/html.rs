@@ -18,6 +18,7 @@ use std::borrow::Cow;
 use std::collections::HashMap;
 use std::fmt::Write as _;
 
+use super::human::carrier_words;
 use super::{
     EquivocationReport, LagSeries, MirrorReport, Render, Report, Status, VantageReport,
     VantageStatus,
@@ -729,62 +730,6 @@ fn badge(out: &mut String, st: Status, n: Option<usize>, out_of_reach: bool) {
         out.push('*');
     }
     out.push_str("</span>");
-}
-
-/// Who carried an entry's requests, in words (the human report's wording).
-fn carrier_words(c: &crate::vantage::Carrier) -> String {
-    use crate::vantage::Carrier;
-    match c {
-        Carrier::Tor { exits } if exits.is_empty() => "no Tor exit recorded".to_owned(),
-        Carrier::Tor { exits } => {
-            let each: Vec<String> = exits
-                .iter()
-                .map(|e| {
-                    let mut w = format!("Tor exit {} {}", e.nickname, e.fingerprint);
-                    if !e.address.is_empty() || e.country.is_some() {
-                        w.push_str(" (");
-                        w.push_str(&e.address);
-                        if let Some(cc) = &e.country {
-                            if !e.address.is_empty() {
-                                w.push_str(", ");
-                            }
-                            w.push_str(cc);
-                        }
-                        w.push(')');
-                    }
-                    w
-                })
-                .collect();
-            each.join("; ")
-        }
-        Carrier::Globalping { probes, first_hand } => {
-            let each: Vec<String> = probes
-                .iter()
-                .map(|p| {
-                    let mut w = format!("Globalping probe in {}", p.country);
-                    if let Some(city) = &p.city {
-                        w.push_str(&format!(" ({city})"));
-                    }
-                    if let Some(n) = &p.network {
-                        w.push_str(&format!(", {n}"));
-                    }
-                    if let Some(asn) = p.asn {
-                        w.push_str(&format!(" AS{asn}"));
-                    }
-                    w
-                })
-                .collect();
-            let mut s = if each.is_empty() {
-                "Globalping (no probe recorded)".to_owned()
-            } else {
-                each.join("; ")
-            };
-            if !first_hand {
-                s.push_str(" — a third party's measurement");
-            }
-            s
-        }
-    }
 }
 
 fn elapsed(ms: u64) -> String {

@@ -142,7 +142,8 @@ fn human(report: &Report, columns: usize, paint: Paint) -> String {
             );
             write_wrapped(&mut out, &head, &reason, columns);
             if let Some(c) = &m.carried_by {
-                write_wrapped(&mut out, "      ", &shown(&carrier_words(c)), columns);
+                let words = format!("carried by: {}", carrier_words(c));
+                write_wrapped(&mut out, "      ", &shown(&words), columns);
             }
         }
     }
@@ -384,50 +385,59 @@ fn write_vantages(out: &mut String, report: &Report, columns: usize, paint: Pain
     }
 }
 
-/// Who carried an entry's requests, in a few words.
-fn carrier_words(c: &crate::vantage::Carrier) -> String {
+/// Who carried an entry's requests, in words: the human report's `carried by:` line and
+/// the HTML report's `Carried by` column.
+pub(super) fn carrier_words(c: &crate::vantage::Carrier) -> String {
     use crate::vantage::Carrier;
     match c {
-        Carrier::Tor { exits } if exits.is_empty() => "carried by: no Tor exit recorded".to_owned(),
+        Carrier::Tor { exits } if exits.is_empty() => "no Tor exit recorded".to_owned(),
         Carrier::Tor { exits } => {
             let each: Vec<String> = exits
                 .iter()
                 .map(|e| {
-                    format!(
-                        "{} {} ({}{})",
-                        e.nickname,
-                        e.fingerprint,
-                        e.address,
-                        e.country
-                            .as_deref()
-                            .map(|c| format!(", {c}"))
-                            .unwrap_or_default()
-                    )
-                })
-                .collect();
-            format!("carried by Tor exit {}", each.join(", "))
-        }
-        Carrier::Globalping { probes, .. } => {
-            let each: Vec<String> = probes
-                .iter()
-                .map(|p| {
-                    let mut w = format!("in {}", p.country);
-                    if let Some(city) = &p.city {
-                        w.push_str(&format!(" ({city})"));
-                    }
-                    if let Some(n) = &p.network {
-                        w.push_str(&format!(", network {n}"));
-                    }
-                    if let Some(a) = p.asn {
-                        w.push_str(&format!(" AS{a}"));
+                    let mut w = format!("Tor exit {} {}", e.nickname, e.fingerprint);
+                    if !e.address.is_empty() || e.country.is_some() {
+                        w.push_str(" (");
+                        w.push_str(&e.address);
+                        if let Some(cc) = &e.country {
+                            if !e.address.is_empty() {
+                                w.push_str(", ");
+                            }
+                            w.push_str(cc);
+                        }
+                        w.push(')');
                     }
                     w
                 })
                 .collect();
-            format!(
-                "seen by a Globalping probe {} (a third party's measurement, not first hand)",
+            each.join("; ")
+        }
+        Carrier::Globalping { probes, first_hand } => {
+            let each: Vec<String> = probes
+                .iter()
+                .map(|p| {
+                    let mut w = format!("Globalping probe in {}", p.country);
+                    if let Some(city) = &p.city {
+                        w.push_str(&format!(" ({city})"));
+                    }
+                    if let Some(n) = &p.network {
+                        w.push_str(&format!(", {n}"));
+                    }
+                    if let Some(asn) = p.asn {
+                        w.push_str(&format!(" AS{asn}"));
+                    }
+                    w
+                })
+                .collect();
+            let mut s = if each.is_empty() {
+                "Globalping (no probe recorded)".to_owned()
+            } else {
                 each.join("; ")
-            )
+            };
+            if !first_hand {
+                s.push_str(" — a third party's measurement, not first hand");
+            }
+            s
         }
     }
 }
@@ -562,6 +572,32 @@ mod tests {
         }
         .show(&r);
         assert_eq!(plain, human(&r, 100, Paint(false)));
+    }
+
+    #[test]
+    fn carriers_are_named_on_their_own_line() {
+        use crate::vantage::Carrier;
+        use crate::vantage::globalping::Probe;
+        let mut r = report();
+        r.mirrors[0].carried_by = Some(Carrier::Globalping {
+            probes: vec![Probe {
+                country: "JP".into(),
+                city: Some("Tokyo".into()),
+                asn: Some(64500),
+                network: Some("Example Net".into()),
+            }],
+            first_hand: false,
+        });
+        r.mirrors[1].carried_by = Some(Carrier::Tor { exits: Vec::new() });
+        let text = human(&r, 200, Paint(false));
+        assert!(
+            text.contains("\n      carried by: Globalping probe in JP (Tokyo), Example Net AS64500 — a third party's measurement, not first hand\n"),
+            "{text}"
+        );
+        assert!(
+            text.contains("\n      carried by: no Tor exit recorded\n"),
+            "{text}"
+        );
     }
 
     #[test]
