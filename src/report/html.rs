@@ -483,12 +483,7 @@ impl Page {
             self.raw("<span class=\"st st-good\">✓ ok</span>");
         }
         self.raw("</td><td>");
-        let path = crate::vantage::describe(&crate::vantage::VantageSpec {
-            name: v.name.clone(),
-            kind: v.kind,
-            proxy: v.proxy.clone(),
-            country: v.country.clone(),
-        });
+        let path = v.path();
         self.text(&path);
         self.raw("</td><td>");
         self.text(&v.country);

@@ -355,12 +355,7 @@ fn write_vantages(out: &mut String, report: &Report, columns: usize, paint: Pain
     }
     let _ = writeln!(out, "\nVantages");
     for v in &report.vantages {
-        let path = crate::vantage::describe(&crate::vantage::VantageSpec {
-            name: v.name.clone(),
-            kind: v.kind,
-            proxy: v.proxy.clone(),
-            country: v.country.clone(),
-        });
+        let path = v.path();
         let (status, sgr) = match v.status {
             super::VantageStatus::Ok => ("ok", GREEN),
             super::VantageStatus::Degraded => ("DEGRADED", YELLOW),

@@ -556,6 +556,19 @@ fn count(n: usize, one: &str, many: &str) -> String {
     format!("{n} {}", plural(n, one, many))
 }
 
+impl VantageReport {
+    /// The vantage's path in words that say what its country claim rests on (see
+    /// [`crate::vantage::describe`]), as the human and HTML reports show it.
+    fn path(&self) -> String {
+        crate::vantage::describe(&crate::vantage::VantageSpec {
+            name: self.name.clone(),
+            kind: self.kind,
+            proxy: self.proxy.clone(),
+            country: self.country.clone(),
+        })
+    }
+}
+
 /// The vantage an entry without one was checked through: this machine's own network, as
 /// the contract names it.
 const DIRECT: &str = "direct";
