@@ -21,7 +21,7 @@ use std::fmt::Write as _;
 use super::human::carrier_words;
 use super::{
     EquivocationReport, LagSeries, MirrorReport, Render, Report, Status, VantageReport,
-    VantageStatus,
+    VantageStatus, count,
 };
 use crate::text::shown;
 
@@ -733,10 +733,6 @@ fn elapsed(ms: u64) -> String {
     } else {
         format!("{}.{} s", ms / 1000, (ms % 1000) / 100)
     }
-}
-
-fn count(n: usize, one: &str, many: &str) -> String {
-    format!("{n} {}", if n == 1 { one } else { many })
 }
 
 /// At most `max_chars` characters of `s`, and whether it was cut.

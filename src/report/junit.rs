@@ -24,7 +24,7 @@ use std::time::Duration;
 
 use quick_junit::{NonSuccessKind, Property, TestCase, TestCaseStatus, TestSuite};
 
-use super::{DIRECT, MirrorReport, Render, Report, Status, VantageStatus};
+use super::{DIRECT, MirrorReport, Render, Report, Status, VantageStatus, count};
 use crate::text::shown;
 
 /// How many items (artifacts, mirrors, digests) a failure's description lists before it
@@ -349,10 +349,6 @@ fn run_suite(report: &Report, profile: &str) -> TestSuite {
     }
     suite.set_system_out(out);
     suite
-}
-
-fn count(n: usize, one: &str, many: &str) -> String {
-    format!("{n} {}", if n == 1 { one } else { many })
 }
 
 #[cfg(test)]
