@@ -20,7 +20,7 @@ use std::fmt::Write as _;
 
 use super::human::carrier_words;
 use super::{
-    EquivocationReport, LagSeries, MirrorReport, Render, Report, Status, VantageReport,
+    EquivocationReport, Labels, LagSeries, MirrorReport, Render, Report, Status, VantageReport,
     VantageStatus, count,
 };
 use crate::text::shown;
@@ -658,42 +658,6 @@ impl Page {
         self.raw("<footer><p>Written by mirrorproof ");
         self.raw(env!("CARGO_PKG_VERSION"));
         self.raw(". The page loads nothing and runs no script. Map: Natural Earth 1:110m boundaries (public domain), via world-atlas 2.0.2; places too small for that scale are dots.</p></footer>\n");
-    }
-}
-
-/// Mirror names by URL, and which vantages served which copy: both looked up per row of
-/// the equivocation and targeted tables, so indexed once instead of searched each time.
-struct Labels<'a> {
-    names: HashMap<&'a str, &'a str>,
-    served: HashMap<(&'a str, &'a str), Vec<&'a str>>,
-}
-
-impl<'a> Labels<'a> {
-    fn new(mirrors: &'a [MirrorReport]) -> Labels<'a> {
-        let mut names = HashMap::new();
-        let mut served: HashMap<(&str, &str), Vec<&str>> = HashMap::new();
-        for m in mirrors {
-            if let Some(n) = &m.name {
-                names.entry(m.url.as_str()).or_insert(n.as_str());
-            }
-            if let (Some(d), Some(v)) = (&m.payload_sha256, &m.vantage) {
-                let through = served.entry((m.url.as_str(), d.as_str())).or_default();
-                if !through.contains(&v.as_str()) {
-                    through.push(v.as_str());
-                }
-            }
-        }
-        Labels { names, served }
-    }
-
-    fn name(&self, url: &str) -> Option<&'a str> {
-        self.names.get(url).copied()
-    }
-
-    fn vantages_serving(&self, url: &str, digest: &str) -> Vec<&'a str> {
-        let mut v = self.served.get(&(url, digest)).cloned().unwrap_or_default();
-        v.sort_unstable();
-        v
     }
 }
 

@@ -10,7 +10,7 @@
 
 use std::fmt::Write as _;
 
-use super::{EquivocationCopy, MirrorReport, Render, Report, Status};
+use super::{EquivocationCopy, Labels, MirrorReport, Render, Report, Status};
 use crate::text::shown;
 
 /// The table at a terminal's width.
@@ -148,6 +148,7 @@ fn human(report: &Report, columns: usize, paint: Paint) -> String {
         }
     }
     let _ = writeln!(out);
+    let labels = Labels::new(&report.mirrors);
     for t in report.targeted.iter().flatten() {
         // The table names mirrors by their label: so does this line, with the URL that
         // `targeted[]` keys them by. The odd views first, each status once.
@@ -163,11 +164,7 @@ fn human(report: &Report, columns: usize, paint: Paint) -> String {
             .iter()
             .map(|(st, vs)| format!("{} through {}", st.as_str(), vs.join(", ")))
             .collect();
-        let name = report
-            .mirrors
-            .iter()
-            .find(|m| m.url == t.url)
-            .and_then(|m| m.name.as_deref());
+        let name = labels.name(&t.url);
         let targeted = paint.paint(RED, "TARGETED:");
         let head = match name {
             Some(n) => format!("{targeted} {} ({}) is ", shown(n), shown(&t.url)),
@@ -184,7 +181,7 @@ fn human(report: &Report, columns: usize, paint: Paint) -> String {
             e.payload_sha256.len(),
             shown(&e.mirrors.join(", "))
         );
-        write_copies(&mut out, &e.copies, &report.mirrors, columns);
+        write_copies(&mut out, &e.copies, &labels, columns);
     }
     for r in &report.root_rejected {
         let _ = writeln!(
@@ -219,7 +216,7 @@ fn human(report: &Report, columns: usize, paint: Paint) -> String {
                 shown(&e.mirrors.join(", ")).into_owned()
             }
         );
-        write_copies(&mut out, &e.copies, &report.mirrors, columns);
+        write_copies(&mut out, &e.copies, &labels, columns);
         if !e.vantages.is_empty() {
             let _ = writeln!(
                 out,
@@ -245,14 +242,14 @@ fn human(report: &Report, columns: usize, paint: Paint) -> String {
 fn write_copies(
     out: &mut String,
     copies: &[EquivocationCopy],
-    entries: &[MirrorReport],
+    labels: &Labels<'_>,
     columns: usize,
 ) {
     for c in copies {
         let digest: String = c.digest.chars().take(COPY_DIGEST_CHARS).collect();
         let mut holders = Vec::new();
         if !c.mirrors.is_empty() {
-            holders.push(format!("served by {}", served_through(c, entries)));
+            holders.push(format!("served by {}", served_through(c, labels)));
         }
         if c.state {
             holders.push("recorded in local state".to_owned());
@@ -269,7 +266,7 @@ fn write_copies(
 /// through fr, direct" read as if A had served it through fr too, when fr may be the very
 /// path that was handed the other copy. Where the entries do not tell (a copy of another
 /// document than the one mirrors are compared by), the copy's own list is kept.
-fn served_through(c: &EquivocationCopy, entries: &[MirrorReport]) -> String {
+fn served_through(c: &EquivocationCopy, labels: &Labels<'_>) -> String {
     if c.vantages.is_empty() {
         return c.mirrors.join(", ");
     }
@@ -277,13 +274,7 @@ fn served_through(c: &EquivocationCopy, entries: &[MirrorReport]) -> String {
         .mirrors
         .iter()
         .map(|url| {
-            let mut through: Vec<&str> = entries
-                .iter()
-                .filter(|m| &m.url == url && m.payload_sha256.as_deref() == Some(&c.digest))
-                .filter_map(|m| m.vantage.as_deref())
-                .collect();
-            through.sort_unstable();
-            through.dedup();
+            let through = labels.vantages_serving(url, &c.digest);
             (!through.is_empty()).then(|| format!("{url} through {}", through.join(", ")))
         })
         .collect();

@@ -18,7 +18,7 @@ pub use junit::Junit;
 pub use lag::{LagPoint, LagSeries};
 pub use prometheus::Prometheus;
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 use serde::Serialize;
 
@@ -566,6 +566,43 @@ impl VantageReport {
             proxy: self.proxy.clone(),
             country: self.country.clone(),
         })
+    }
+}
+
+/// Mirror names by URL, and which vantages served which copy: both looked up per line of
+/// the human report's and per row of the HTML report's equivocation and targeted
+/// sections, so indexed once per report instead of searched each time.
+struct Labels<'a> {
+    names: HashMap<&'a str, &'a str>,
+    served: HashMap<(&'a str, &'a str), Vec<&'a str>>,
+}
+
+impl<'a> Labels<'a> {
+    fn new(mirrors: &'a [MirrorReport]) -> Labels<'a> {
+        let mut names = HashMap::new();
+        let mut served: HashMap<(&str, &str), Vec<&str>> = HashMap::new();
+        for m in mirrors {
+            if let Some(n) = &m.name {
+                names.entry(m.url.as_str()).or_insert(n.as_str());
+            }
+            if let (Some(d), Some(v)) = (&m.payload_sha256, &m.vantage) {
+                let through = served.entry((m.url.as_str(), d.as_str())).or_default();
+                if !through.contains(&v.as_str()) {
+                    through.push(v.as_str());
+                }
+            }
+        }
+        Labels { names, served }
+    }
+
+    fn name(&self, url: &str) -> Option<&'a str> {
+        self.names.get(url).copied()
+    }
+
+    fn vantages_serving(&self, url: &str, digest: &str) -> Vec<&'a str> {
+        let mut v = self.served.get(&(url, digest)).cloned().unwrap_or_default();
+        v.sort_unstable();
+        v
     }
 }
 
