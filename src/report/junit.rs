@@ -332,10 +332,11 @@ fn run_suite(report: &Report, profile: &str) -> TestSuite {
         cases.push(TestCase::new(format!("vantage {}", xml(&v.name)), status));
     }
 
+    let summary = xml(&report.summary());
     let verdict = if report.ok {
         TestCaseStatus::success()
     } else {
-        failure("not-ok", &xml(&report.summary()), "")
+        failure("not-ok", &summary, "")
     };
     cases.push(TestCase::new("verdict", verdict));
 
@@ -343,7 +344,7 @@ fn run_suite(report: &Report, profile: &str) -> TestSuite {
         case.set_classname(classname.as_str());
     }
     suite.add_test_cases(cases);
-    let mut out = xml(&report.summary());
+    let mut out = summary;
     for notice in &report.notices {
         let _ = write!(out, "\n{}", xml(notice));
     }
