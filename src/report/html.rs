@@ -18,9 +18,10 @@ use std::borrow::Cow;
 use std::collections::HashMap;
 use std::fmt::Write as _;
 
+use super::human::carrier_words;
 use super::{
-    EquivocationReport, LagSeries, MirrorReport, Render, Report, Status, VantageReport,
-    VantageStatus,
+    EquivocationReport, Labels, LagSeries, MirrorReport, Render, Report, Status, VantageReport,
+    VantageStatus, count,
 };
 use crate::text::shown;
 
@@ -482,12 +483,7 @@ impl Page {
             self.raw("<span class=\"st st-good\">✓ ok</span>");
         }
         self.raw("</td><td>");
-        let path = crate::vantage::describe(&crate::vantage::VantageSpec {
-            name: v.name.clone(),
-            kind: v.kind,
-            proxy: v.proxy.clone(),
-            country: v.country.clone(),
-        });
+        let path = v.path();
         self.text(&path);
         self.raw("</td><td>");
         self.text(&v.country);
@@ -665,42 +661,6 @@ impl Page {
     }
 }
 
-/// Mirror names by URL, and which vantages served which copy: both looked up per row of
-/// the equivocation and targeted tables, so indexed once instead of searched each time.
-struct Labels<'a> {
-    names: HashMap<&'a str, &'a str>,
-    served: HashMap<(&'a str, &'a str), Vec<&'a str>>,
-}
-
-impl<'a> Labels<'a> {
-    fn new(mirrors: &'a [MirrorReport]) -> Labels<'a> {
-        let mut names = HashMap::new();
-        let mut served: HashMap<(&str, &str), Vec<&str>> = HashMap::new();
-        for m in mirrors {
-            if let Some(n) = &m.name {
-                names.entry(m.url.as_str()).or_insert(n.as_str());
-            }
-            if let (Some(d), Some(v)) = (&m.payload_sha256, &m.vantage) {
-                let through = served.entry((m.url.as_str(), d.as_str())).or_default();
-                if !through.contains(&v.as_str()) {
-                    through.push(v.as_str());
-                }
-            }
-        }
-        Labels { names, served }
-    }
-
-    fn name(&self, url: &str) -> Option<&'a str> {
-        self.names.get(url).copied()
-    }
-
-    fn vantages_serving(&self, url: &str, digest: &str) -> Vec<&'a str> {
-        let mut v = self.served.get(&(url, digest)).cloned().unwrap_or_default();
-        v.sort_unstable();
-        v
-    }
-}
-
 /// How a status reads at a glance: a colour class, a sign and the status's own word, so
 /// neither the colour nor the sign is needed to read it.
 fn status_look(st: Status) -> (&'static str, &'static str) {
@@ -731,72 +691,12 @@ fn badge(out: &mut String, st: Status, n: Option<usize>, out_of_reach: bool) {
     out.push_str("</span>");
 }
 
-/// Who carried an entry's requests, in words (the human report's wording).
-fn carrier_words(c: &crate::vantage::Carrier) -> String {
-    use crate::vantage::Carrier;
-    match c {
-        Carrier::Tor { exits } if exits.is_empty() => "no Tor exit recorded".to_owned(),
-        Carrier::Tor { exits } => {
-            let each: Vec<String> = exits
-                .iter()
-                .map(|e| {
-                    let mut w = format!("Tor exit {} {}", e.nickname, e.fingerprint);
-                    if !e.address.is_empty() || e.country.is_some() {
-                        w.push_str(" (");
-                        w.push_str(&e.address);
-                        if let Some(cc) = &e.country {
-                            if !e.address.is_empty() {
-                                w.push_str(", ");
-                            }
-                            w.push_str(cc);
-                        }
-                        w.push(')');
-                    }
-                    w
-                })
-                .collect();
-            each.join("; ")
-        }
-        Carrier::Globalping { probes, first_hand } => {
-            let each: Vec<String> = probes
-                .iter()
-                .map(|p| {
-                    let mut w = format!("Globalping probe in {}", p.country);
-                    if let Some(city) = &p.city {
-                        w.push_str(&format!(" ({city})"));
-                    }
-                    if let Some(n) = &p.network {
-                        w.push_str(&format!(", {n}"));
-                    }
-                    if let Some(asn) = p.asn {
-                        w.push_str(&format!(" AS{asn}"));
-                    }
-                    w
-                })
-                .collect();
-            let mut s = if each.is_empty() {
-                "Globalping (no probe recorded)".to_owned()
-            } else {
-                each.join("; ")
-            };
-            if !first_hand {
-                s.push_str(" — a third party's measurement");
-            }
-            s
-        }
-    }
-}
-
 fn elapsed(ms: u64) -> String {
     if ms < 1000 {
         format!("{ms} ms")
     } else {
         format!("{}.{} s", ms / 1000, (ms % 1000) / 100)
     }
-}
-
-fn count(n: usize, one: &str, many: &str) -> String {
-    format!("{n} {}", if n == 1 { one } else { many })
 }
 
 /// At most `max_chars` characters of `s`, and whether it was cut.

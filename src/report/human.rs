@@ -10,7 +10,7 @@
 
 use std::fmt::Write as _;
 
-use super::{EquivocationCopy, MirrorReport, Render, Report, Status};
+use super::{EquivocationCopy, Labels, MirrorReport, Render, Report, Status};
 use crate::text::shown;
 
 /// The table at a terminal's width.
@@ -142,11 +142,13 @@ fn human(report: &Report, columns: usize, paint: Paint) -> String {
             );
             write_wrapped(&mut out, &head, &reason, columns);
             if let Some(c) = &m.carried_by {
-                write_wrapped(&mut out, "      ", &shown(&carrier_words(c)), columns);
+                let words = format!("carried by: {}", carrier_words(c));
+                write_wrapped(&mut out, "      ", &shown(&words), columns);
             }
         }
     }
     let _ = writeln!(out);
+    let labels = Labels::new(&report.mirrors);
     for t in report.targeted.iter().flatten() {
         // The table names mirrors by their label: so does this line, with the URL that
         // `targeted[]` keys them by. The odd views first, each status once.
@@ -162,11 +164,7 @@ fn human(report: &Report, columns: usize, paint: Paint) -> String {
             .iter()
             .map(|(st, vs)| format!("{} through {}", st.as_str(), vs.join(", ")))
             .collect();
-        let name = report
-            .mirrors
-            .iter()
-            .find(|m| m.url == t.url)
-            .and_then(|m| m.name.as_deref());
+        let name = labels.name(&t.url);
         let targeted = paint.paint(RED, "TARGETED:");
         let head = match name {
             Some(n) => format!("{targeted} {} ({}) is ", shown(n), shown(&t.url)),
@@ -183,7 +181,7 @@ fn human(report: &Report, columns: usize, paint: Paint) -> String {
             e.payload_sha256.len(),
             shown(&e.mirrors.join(", "))
         );
-        write_copies(&mut out, &e.copies, &report.mirrors, columns);
+        write_copies(&mut out, &e.copies, &labels, columns);
     }
     for r in &report.root_rejected {
         let _ = writeln!(
@@ -218,7 +216,7 @@ fn human(report: &Report, columns: usize, paint: Paint) -> String {
                 shown(&e.mirrors.join(", ")).into_owned()
             }
         );
-        write_copies(&mut out, &e.copies, &report.mirrors, columns);
+        write_copies(&mut out, &e.copies, &labels, columns);
         if !e.vantages.is_empty() {
             let _ = writeln!(
                 out,
@@ -244,14 +242,14 @@ fn human(report: &Report, columns: usize, paint: Paint) -> String {
 fn write_copies(
     out: &mut String,
     copies: &[EquivocationCopy],
-    entries: &[MirrorReport],
+    labels: &Labels<'_>,
     columns: usize,
 ) {
     for c in copies {
         let digest: String = c.digest.chars().take(COPY_DIGEST_CHARS).collect();
         let mut holders = Vec::new();
         if !c.mirrors.is_empty() {
-            holders.push(format!("served by {}", served_through(c, entries)));
+            holders.push(format!("served by {}", served_through(c, labels)));
         }
         if c.state {
             holders.push("recorded in local state".to_owned());
@@ -268,7 +266,7 @@ fn write_copies(
 /// through fr, direct" read as if A had served it through fr too, when fr may be the very
 /// path that was handed the other copy. Where the entries do not tell (a copy of another
 /// document than the one mirrors are compared by), the copy's own list is kept.
-fn served_through(c: &EquivocationCopy, entries: &[MirrorReport]) -> String {
+fn served_through(c: &EquivocationCopy, labels: &Labels<'_>) -> String {
     if c.vantages.is_empty() {
         return c.mirrors.join(", ");
     }
@@ -276,13 +274,7 @@ fn served_through(c: &EquivocationCopy, entries: &[MirrorReport]) -> String {
         .mirrors
         .iter()
         .map(|url| {
-            let mut through: Vec<&str> = entries
-                .iter()
-                .filter(|m| &m.url == url && m.payload_sha256.as_deref() == Some(&c.digest))
-                .filter_map(|m| m.vantage.as_deref())
-                .collect();
-            through.sort_unstable();
-            through.dedup();
+            let through = labels.vantages_serving(url, &c.digest);
             (!through.is_empty()).then(|| format!("{url} through {}", through.join(", ")))
         })
         .collect();
@@ -354,12 +346,7 @@ fn write_vantages(out: &mut String, report: &Report, columns: usize, paint: Pain
     }
     let _ = writeln!(out, "\nVantages");
     for v in &report.vantages {
-        let path = crate::vantage::describe(&crate::vantage::VantageSpec {
-            name: v.name.clone(),
-            kind: v.kind,
-            proxy: v.proxy.clone(),
-            country: v.country.clone(),
-        });
+        let path = v.path();
         let (status, sgr) = match v.status {
             super::VantageStatus::Ok => ("ok", GREEN),
             super::VantageStatus::Degraded => ("DEGRADED", YELLOW),
@@ -384,50 +371,59 @@ fn write_vantages(out: &mut String, report: &Report, columns: usize, paint: Pain
     }
 }
 
-/// Who carried an entry's requests, in a few words.
-fn carrier_words(c: &crate::vantage::Carrier) -> String {
+/// Who carried an entry's requests, in words: the human report's `carried by:` line and
+/// the HTML report's `Carried by` column.
+pub(super) fn carrier_words(c: &crate::vantage::Carrier) -> String {
     use crate::vantage::Carrier;
     match c {
-        Carrier::Tor { exits } if exits.is_empty() => "carried by: no Tor exit recorded".to_owned(),
+        Carrier::Tor { exits } if exits.is_empty() => "no Tor exit recorded".to_owned(),
         Carrier::Tor { exits } => {
             let each: Vec<String> = exits
                 .iter()
                 .map(|e| {
-                    format!(
-                        "{} {} ({}{})",
-                        e.nickname,
-                        e.fingerprint,
-                        e.address,
-                        e.country
-                            .as_deref()
-                            .map(|c| format!(", {c}"))
-                            .unwrap_or_default()
-                    )
-                })
-                .collect();
-            format!("carried by Tor exit {}", each.join(", "))
-        }
-        Carrier::Globalping { probes, .. } => {
-            let each: Vec<String> = probes
-                .iter()
-                .map(|p| {
-                    let mut w = format!("in {}", p.country);
-                    if let Some(city) = &p.city {
-                        w.push_str(&format!(" ({city})"));
-                    }
-                    if let Some(n) = &p.network {
-                        w.push_str(&format!(", network {n}"));
-                    }
-                    if let Some(a) = p.asn {
-                        w.push_str(&format!(" AS{a}"));
+                    let mut w = format!("Tor exit {} {}", e.nickname, e.fingerprint);
+                    if !e.address.is_empty() || e.country.is_some() {
+                        w.push_str(" (");
+                        w.push_str(&e.address);
+                        if let Some(cc) = &e.country {
+                            if !e.address.is_empty() {
+                                w.push_str(", ");
+                            }
+                            w.push_str(cc);
+                        }
+                        w.push(')');
                     }
                     w
                 })
                 .collect();
-            format!(
-                "seen by a Globalping probe {} (a third party's measurement, not first hand)",
+            each.join("; ")
+        }
+        Carrier::Globalping { probes, first_hand } => {
+            let each: Vec<String> = probes
+                .iter()
+                .map(|p| {
+                    let mut w = format!("Globalping probe in {}", p.country);
+                    if let Some(city) = &p.city {
+                        w.push_str(&format!(" ({city})"));
+                    }
+                    if let Some(n) = &p.network {
+                        w.push_str(&format!(", {n}"));
+                    }
+                    if let Some(asn) = p.asn {
+                        w.push_str(&format!(" AS{asn}"));
+                    }
+                    w
+                })
+                .collect();
+            let mut s = if each.is_empty() {
+                "Globalping (no probe recorded)".to_owned()
+            } else {
                 each.join("; ")
-            )
+            };
+            if !first_hand {
+                s.push_str(" — a third party's measurement, not first hand");
+            }
+            s
         }
     }
 }
@@ -562,6 +558,32 @@ mod tests {
         }
         .show(&r);
         assert_eq!(plain, human(&r, 100, Paint(false)));
+    }
+
+    #[test]
+    fn carriers_are_named_on_their_own_line() {
+        use crate::vantage::Carrier;
+        use crate::vantage::globalping::Probe;
+        let mut r = report();
+        r.mirrors[0].carried_by = Some(Carrier::Globalping {
+            probes: vec![Probe {
+                country: "JP".into(),
+                city: Some("Tokyo".into()),
+                asn: Some(64500),
+                network: Some("Example Net".into()),
+            }],
+            first_hand: false,
+        });
+        r.mirrors[1].carried_by = Some(Carrier::Tor { exits: Vec::new() });
+        let text = human(&r, 200, Paint(false));
+        assert!(
+            text.contains("\n      carried by: Globalping probe in JP (Tokyo), Example Net AS64500 — a third party's measurement, not first hand\n"),
+            "{text}"
+        );
+        assert!(
+            text.contains("\n      carried by: no Tor exit recorded\n"),
+            "{text}"
+        );
     }
 
     #[test]

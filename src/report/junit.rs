@@ -24,8 +24,7 @@ use std::time::Duration;
 
 use quick_junit::{NonSuccessKind, Property, TestCase, TestCaseStatus, TestSuite};
 
-use super::prometheus::{DIRECT, decisive, entry_names};
-use super::{MirrorReport, Render, Report, Status, VantageStatus};
+use super::{DIRECT, MirrorReport, Render, Report, Status, VantageStatus, count};
 use crate::text::shown;
 
 /// How many items (artifacts, mirrors, digests) a failure's description lists before it
@@ -105,9 +104,10 @@ pub(super) fn junit(report: &Report) -> quick_junit::Report {
     }
     doc.add_test_suite(run);
 
-    let names = entry_names(report);
+    let names = report.entry_names();
+    let decisive = report.decisive();
     let mut countries: BTreeMap<String, TestSuite> = BTreeMap::new();
-    for (m, name) in report.mirrors.iter().zip(&names) {
+    for ((m, name), decisive) in report.mirrors.iter().zip(&names).zip(decisive) {
         let country = xml(&m.country);
         let suite = countries.entry(country.clone()).or_insert_with(|| {
             let mut s = TestSuite::new(country.as_str());
@@ -116,7 +116,10 @@ pub(super) fn junit(report: &Report) -> quick_junit::Report {
             }
             s
         });
-        let mut case = TestCase::new(case_name(report, m, name), entry_status(report, m));
+        let mut case = TestCase::new(
+            case_name(report, m, name),
+            entry_status(report, m, decisive),
+        );
         case.set_classname(format!("{profile}.{country}"))
             .set_time(Duration::from_millis(m.elapsed_ms))
             .add_property(Property::new("url", xml(&m.url)))
@@ -147,9 +150,10 @@ fn case_name(report: &Report, m: &MirrorReport, name: &str) -> String {
     }
 }
 
-fn entry_status(report: &Report, m: &MirrorReport) -> TestCaseStatus {
+/// A test case's status; `decisive` is the entry's [`Report::decisive`].
+fn entry_status(report: &Report, m: &MirrorReport, decisive: bool) -> TestCaseStatus {
     let reason = m.error.as_deref().map(xml);
-    if !decisive(report, m) {
+    if !decisive {
         let why = if m.out_of_reach {
             "its vantage could not look at what it asks for".to_owned()
         } else {
@@ -328,10 +332,11 @@ fn run_suite(report: &Report, profile: &str) -> TestSuite {
         cases.push(TestCase::new(format!("vantage {}", xml(&v.name)), status));
     }
 
+    let summary = xml(&report.summary());
     let verdict = if report.ok {
         TestCaseStatus::success()
     } else {
-        failure("not-ok", &xml(&report.summary()), "")
+        failure("not-ok", &summary, "")
     };
     cases.push(TestCase::new("verdict", verdict));
 
@@ -339,16 +344,12 @@ fn run_suite(report: &Report, profile: &str) -> TestSuite {
         case.set_classname(classname.as_str());
     }
     suite.add_test_cases(cases);
-    let mut out = xml(&report.summary());
+    let mut out = summary;
     for notice in &report.notices {
         let _ = write!(out, "\n{}", xml(notice));
     }
     suite.set_system_out(out);
     suite
-}
-
-fn count(n: usize, one: &str, many: &str) -> String {
-    format!("{n} {}", if n == 1 { one } else { many })
 }
 
 #[cfg(test)]

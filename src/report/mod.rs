@@ -18,7 +18,7 @@ pub use junit::Junit;
 pub use lag::{LagPoint, LagSeries};
 pub use prometheus::Prometheus;
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 use serde::Serialize;
 
@@ -554,6 +554,128 @@ fn plural<'a>(n: usize, one: &'a str, many: &'a str) -> &'a str {
 
 fn count(n: usize, one: &str, many: &str) -> String {
     format!("{n} {}", plural(n, one, many))
+}
+
+impl VantageReport {
+    /// The vantage's path in words that say what its country claim rests on (see
+    /// [`crate::vantage::describe`]), as the human and HTML reports show it.
+    fn path(&self) -> String {
+        crate::vantage::describe(&crate::vantage::VantageSpec {
+            name: self.name.clone(),
+            kind: self.kind,
+            proxy: self.proxy.clone(),
+            country: self.country.clone(),
+        })
+    }
+}
+
+/// Mirror names by URL, and which vantages served which copy: both looked up per line of
+/// the human report's and per row of the HTML report's equivocation and targeted
+/// sections, so indexed once per report instead of searched each time.
+struct Labels<'a> {
+    names: HashMap<&'a str, &'a str>,
+    served: HashMap<(&'a str, &'a str), Vec<&'a str>>,
+}
+
+impl<'a> Labels<'a> {
+    fn new(mirrors: &'a [MirrorReport]) -> Labels<'a> {
+        let mut names = HashMap::new();
+        let mut served: HashMap<(&str, &str), Vec<&str>> = HashMap::new();
+        for m in mirrors {
+            if let Some(n) = &m.name {
+                names.entry(m.url.as_str()).or_insert(n.as_str());
+            }
+            if let (Some(d), Some(v)) = (&m.payload_sha256, &m.vantage) {
+                let through = served.entry((m.url.as_str(), d.as_str())).or_default();
+                if !through.contains(&v.as_str()) {
+                    through.push(v.as_str());
+                }
+            }
+        }
+        Labels { names, served }
+    }
+
+    fn name(&self, url: &str) -> Option<&'a str> {
+        self.names.get(url).copied()
+    }
+
+    fn vantages_serving(&self, url: &str, digest: &str) -> Vec<&'a str> {
+        let mut v = self.served.get(&(url, digest)).cloned().unwrap_or_default();
+        v.sort_unstable();
+        v
+    }
+}
+
+/// The vantage an entry without one was checked through: this machine's own network, as
+/// the contract names it.
+const DIRECT: &str = "direct";
+
+/// What every renderer that names or counts entries one by one reads from the finished
+/// report, defined once here.
+impl Report {
+    /// What each entry of `mirrors` is called in reports that need one name per entry (a
+    /// Prometheus label, a JUnit test case): the profile's name for the mirror when no
+    /// other URL in the report carries the same name, else the URL. Entries of one mirror
+    /// through several vantages share it; the vantage (and address) tells them apart.
+    /// Should a profile list the same URL twice, the second copy is `URL #2` (and so on),
+    /// so that no two entries of one vantage share a label set: Prometheus refuses a
+    /// scrape with duplicate series.
+    fn entry_names(&self) -> Vec<String> {
+        let mut urls_of_name: BTreeMap<&str, BTreeSet<&str>> = BTreeMap::new();
+        for m in &self.mirrors {
+            if let Some(name) = m.name.as_deref().filter(|n| !n.is_empty()) {
+                urls_of_name.entry(name).or_default().insert(m.url.as_str());
+            }
+        }
+        let mut seen: BTreeMap<(String, &str, Option<&str>), usize> = BTreeMap::new();
+        self.mirrors
+            .iter()
+            .map(|m| {
+                let base = match m.name.as_deref().filter(|n| !n.is_empty()) {
+                    Some(name) if urls_of_name.get(name).is_some_and(|u| u.len() == 1) => {
+                        name.to_owned()
+                    }
+                    _ => m.url.clone(),
+                };
+                let n = seen
+                    .entry((
+                        base.clone(),
+                        m.vantage.as_deref().unwrap_or(DIRECT),
+                        m.address.as_deref(),
+                    ))
+                    .or_default();
+                *n += 1;
+                if *n == 1 {
+                    base
+                } else {
+                    format!("{base} #{n}")
+                }
+            })
+            .collect()
+    }
+
+    /// Per entry of `mirrors`, whether it takes part in the run's verdict: not when its
+    /// vantage could not look at what it asks for (out of reach), nor when it is
+    /// unreachable through a vantage that is degraded (the path is broken, not the
+    /// mirror). The same rule as the report's own verdict (`vantage::verdicts::judge`),
+    /// read back from the finished report; the degraded vantages are gathered once, not
+    /// searched per entry (a merge may hold thousands of vantages).
+    fn decisive(&self) -> Vec<bool> {
+        let degraded: BTreeSet<&str> = self
+            .vantages
+            .iter()
+            .filter(|v| v.status == VantageStatus::Degraded)
+            .map(|v| v.name.as_str())
+            .collect();
+        self.mirrors
+            .iter()
+            .map(|m| {
+                !m.out_of_reach
+                    && (m.status != Status::Unreachable
+                        || m.vantage.as_deref().is_none_or(|v| !degraded.contains(v)))
+            })
+            .collect()
+    }
 }
 
 /// Every format a report can be written in (`--format`).

@@ -13,10 +13,9 @@
 //! a `.prom` file shown in a terminal cannot move the cursor or reorder text, then through
 //! the format's own escapes (backslash, double quote, line feed).
 
-use std::collections::{BTreeMap, BTreeSet};
 use std::fmt::Write as _;
 
-use super::{MirrorReport, Render, Report, Status, VantageStatus};
+use super::{DIRECT, MirrorReport, Render, Report, Status, VantageStatus};
 use crate::text::shown;
 
 /// Every status a mirror can have, in the order `mirrorproof_mirror_status` lists them.
@@ -40,69 +39,6 @@ impl Render for Prometheus {
     fn render(&self, report: &Report, out: &mut dyn std::io::Write) -> std::io::Result<()> {
         out.write_all(exposition(report).as_bytes())
     }
-}
-
-/// The vantage an entry without one was checked through: this machine's own network, as
-/// the contract names it.
-pub(super) const DIRECT: &str = "direct";
-
-/// What each entry of `report.mirrors` is called in reports that need one name per entry
-/// (a Prometheus label, a JUnit test case): the profile's name for the mirror when no other
-/// URL in the report carries the same name, else the URL. Entries of one mirror through
-/// several vantages share it; the vantage (and address) tells them apart. Should a profile
-/// list the same URL twice, the second copy is `URL #2` (and so on), so that no two
-/// entries of one vantage share a label set: Prometheus refuses a scrape with duplicate
-/// series.
-pub(super) fn entry_names(report: &Report) -> Vec<String> {
-    let mut urls_of_name: BTreeMap<&str, BTreeSet<&str>> = BTreeMap::new();
-    for m in &report.mirrors {
-        if let Some(name) = m.name.as_deref().filter(|n| !n.is_empty()) {
-            urls_of_name.entry(name).or_default().insert(m.url.as_str());
-        }
-    }
-    let mut seen: BTreeMap<(String, &str, Option<&str>), usize> = BTreeMap::new();
-    report
-        .mirrors
-        .iter()
-        .map(|m| {
-            let base = match m.name.as_deref().filter(|n| !n.is_empty()) {
-                Some(name) if urls_of_name.get(name).is_some_and(|u| u.len() == 1) => {
-                    name.to_owned()
-                }
-                _ => m.url.clone(),
-            };
-            let n = seen
-                .entry((
-                    base.clone(),
-                    m.vantage.as_deref().unwrap_or(DIRECT),
-                    m.address.as_deref(),
-                ))
-                .or_default();
-            *n += 1;
-            if *n == 1 {
-                base
-            } else {
-                format!("{base} #{n}")
-            }
-        })
-        .collect()
-}
-
-/// Whether an entry takes part in the run's verdict: not when its vantage could not look
-/// at what it asks for (out of reach), nor when it is unreachable through a vantage that
-/// is degraded (the path is broken, not the mirror). The same rule as the report's own
-/// verdict (`vantage::verdicts::judge`), read back from the finished report.
-pub(super) fn decisive(report: &Report, m: &MirrorReport) -> bool {
-    if m.out_of_reach {
-        return false;
-    }
-    m.status != Status::Unreachable
-        || m.vantage.as_deref().is_none_or(|v| {
-            !report
-                .vantages
-                .iter()
-                .any(|r| r.name == v && r.status == VantageStatus::Degraded)
-        })
 }
 
 /// A label value: shown safely, then escaped as the exposition format requires.
@@ -154,7 +90,8 @@ fn flag(b: bool) -> u8 {
 /// The whole exposition: a dozen lines per report entry (nine of them the status family,
 /// which says 1 or 0 for each status), and a few for the run.
 pub(super) fn exposition(report: &Report) -> String {
-    let names = entry_names(report);
+    let names = report.entry_names();
+    let decisive = report.decisive();
     let mut out = String::with_capacity(256 + report.mirrors.len() * 1200);
     let profile = report.profile.as_str();
     // The labels of each entry, in the contract's order; `address` (an extension) only
@@ -238,8 +175,8 @@ pub(super) fn exposition(report: &Report) -> String {
         "mirrorproof_mirror_decisive",
         "Extension: 1 when the entry takes part in the verdict; 0 when its vantage could not look at it or is degraded and could not reach it.",
     );
-    for (labels, m) in &entries {
-        f.sample(labels, flag(decisive(report, m)));
+    for ((labels, _), decisive) in entries.iter().zip(&decisive) {
+        f.sample(labels, flag(*decisive));
     }
 
     if entries.iter().any(|(_, m)| m.version.is_some()) {
@@ -311,7 +248,7 @@ pub(super) mod tests {
             payload_sha256: None,
             signers: Vec::new(),
             published: None,
-            documents: BTreeMap::new(),
+            documents: Default::default(),
             artifacts: Vec::new(),
             elapsed_ms: 3,
             error: (status != Status::Ok).then(|| "why".to_owned()),
@@ -387,7 +324,7 @@ pub(super) mod tests {
         }
         // Two addresses of one mirror through one vantage are two series, not one label
         // set twice.
-        assert_eq!(entry_names(&report()), ["m", "m", "m", "m"]);
+        assert_eq!(report().entry_names(), ["m", "m", "m", "m"]);
     }
 
     #[test]
