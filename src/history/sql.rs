@@ -439,7 +439,7 @@ fn record_in(conn: &mut dyn Conn, run: &RunRecord<'_>) -> Result<i64, HistoryErr
             params.extend([
                 Val::Int(run_id),
                 Val::Int(i as i64),
-                Val::Text(m.vantage.as_deref().unwrap_or("direct")),
+                Val::Text(m.vantage.as_deref().unwrap_or(crate::report::DIRECT)),
                 Val::Text(&m.url),
                 Val::OptText(m.name.as_deref()),
                 Val::Text(&m.country),
@@ -546,7 +546,7 @@ fn summarise(
     for (i, m) in report.mirrors.iter().enumerate() {
         let key = (
             m.url.as_str(),
-            m.vantage.as_deref().unwrap_or("direct"),
+            m.vantage.as_deref().unwrap_or(crate::report::DIRECT),
             m.address.as_deref().unwrap_or(""),
         );
         let id = ids.get(i).copied().unwrap_or(0);

@@ -608,7 +608,7 @@ impl<'a> Labels<'a> {
 
 /// The vantage an entry without one was checked through: this machine's own network, as
 /// the contract names it.
-const DIRECT: &str = "direct";
+pub const DIRECT: &str = "direct";
 
 /// What every renderer that names or counts entries one by one reads from the finished
 /// report, defined once here.
