@@ -68,6 +68,9 @@ struct Bundle {
     label: String,
     profile: Profile,
     trust: Vec<u8>,
+    /// The vantage names its entries use (see [`bundle_vantage_names`]), found once: each
+    /// search goes over every entry, and a bundle may list tens of thousands.
+    names: Vec<String>,
 }
 
 /// Reads every bundle's profile and pinned trust (never following a link out of the
@@ -87,7 +90,7 @@ pub fn load(dirs: &[PathBuf], pin: Option<&Profile>) -> Result<Merged, MergeErro
         // One run has at most MAX_VANTAGES vantages, so its bundle names no more. More
         // names would make a matrix no run could have made, whose judging takes time in
         // the product of vantages and entries.
-        let named = bundle_vantage_names(&b).len();
+        let named = b.names.len();
         if named > MAX_VANTAGES {
             return Err(MergeError::Bundle {
                 dir: dir.display().to_string(),
@@ -160,10 +163,10 @@ pub fn load(dirs: &[PathBuf], pin: Option<&Profile>) -> Result<Merged, MergeErro
     }
 
     // A vantage name used by more than one bundle is two vantages: say whose.
-    let mut used_by: BTreeMap<String, usize> = BTreeMap::new();
+    let mut used_by: BTreeMap<&str, usize> = BTreeMap::new();
     for b in &bundles {
-        for name in bundle_vantage_names(b) {
-            *used_by.entry(name).or_default() += 1;
+        for name in &b.names {
+            *used_by.entry(name.as_str()).or_default() += 1;
         }
     }
     let rename = |b: &Bundle, name: &str| -> String {
@@ -181,12 +184,12 @@ pub fn load(dirs: &[PathBuf], pin: Option<&Profile>) -> Result<Merged, MergeErro
     // (one column holding two machines' views, each mirror twice).
     let mut owner: BTreeMap<String, &Path> = BTreeMap::new();
     for b in &bundles {
-        for name in bundle_vantage_names(b) {
+        for name in &b.names {
             let mut spec = b
                 .profile
                 .vantages
                 .iter()
-                .find(|v| v.name == name)
+                .find(|v| v.name == *name)
                 .cloned()
                 .unwrap_or_else(|| VantageSpec {
                     name: name.clone(),
@@ -194,7 +197,7 @@ pub fn load(dirs: &[PathBuf], pin: Option<&Profile>) -> Result<Merged, MergeErro
                     proxy: None,
                     country: crate::profile::UNKNOWN_COUNTRY.into(),
                 });
-            spec.name = rename(b, &name);
+            spec.name = rename(b, name);
             if let Some(other) = owner.insert(spec.name.clone(), &b.dir) {
                 return Err(MergeError::VantageClash {
                     name: crate::text::shown(&spec.name).into_owned(),
@@ -227,12 +230,12 @@ pub fn load(dirs: &[PathBuf], pin: Option<&Profile>) -> Result<Merged, MergeErro
 const DIRECT: &str = "direct";
 
 /// The vantage names a bundle's entries use, in the order the bundle lists them.
-fn bundle_vantage_names(b: &Bundle) -> Vec<String> {
-    let mut names: Vec<String> = b.profile.vantages.iter().map(|v| v.name.clone()).collect();
+fn bundle_vantage_names(profile: &Profile) -> Vec<String> {
+    let mut names: Vec<String> = profile.vantages.iter().map(|v| v.name.clone()).collect();
     // A set beside the list: a bundle may list tens of thousands of entries.
     let mut seen: BTreeSet<&str> = names.iter().map(String::as_str).collect();
     let mut more = Vec::new();
-    for m in &b.profile.mirrors {
+    for m in &profile.mirrors {
         let v = m.vantage.as_deref().unwrap_or(DIRECT);
         if seen.insert(v) {
             more.push(v.to_owned());
@@ -310,6 +313,7 @@ fn read_bundle(dir: &Path) -> Result<Bundle, MergeError> {
     Ok(Bundle {
         dir: dir.to_path_buf(),
         label,
+        names: bundle_vantage_names(&profile),
         profile,
         trust,
     })

@@ -76,6 +76,33 @@ pub async fn plan(
             m.entries.push(mirror);
             continue;
         }
+        // The addresses this mirror is checked at through a vantage that pins them: found
+        // once per mirror, not once per vantage.
+        let mut pinned: &[Option<IpAddr>] = &[None];
+        if !resolved.is_empty()
+            && let Some(key) = host_of(&mirror)
+        {
+            let host = &key.0;
+            match resolved.get(&key) {
+                Some(Ok((a, all))) => {
+                    if *all > a.len() {
+                        many_notice.insert(format!(
+                            "--each-address: {} resolves to {all} addresses; only the first {} are checked",
+                            crate::text::shown(host),
+                            a.len()
+                        ));
+                    }
+                    pinned = a;
+                }
+                Some(Err(why)) => {
+                    unresolvable_notice.insert(format!(
+                        "--each-address: {} did not resolve ({why}); checked by name",
+                        crate::text::shown(host)
+                    ));
+                }
+                None => {}
+            }
+        }
         for (vi, v) in vantages.iter().enumerate() {
             if matches!(mirror.location, Location::Dir(_)) && v.spec().kind != Kind::Direct {
                 // A directory is read here whatever the vantage: an entry through a proxy,
@@ -83,31 +110,8 @@ pub async fn plan(
                 local_skipped = true;
                 continue;
             }
-            let mut addresses = vec![None];
-            if let (true, true, Some((host, port))) =
-                (each_address, v.pins_addresses(), host_of(&mirror))
-            {
-                match resolved.get(&(host.clone(), port)) {
-                    Some(Ok((a, all))) => {
-                        if *all > a.len() {
-                            many_notice.insert(format!(
-                                "--each-address: {} resolves to {all} addresses; only the first {} are checked",
-                                crate::text::shown(&host),
-                                a.len()
-                            ));
-                        }
-                        addresses = a.clone();
-                    }
-                    Some(Err(why)) => {
-                        unresolvable_notice.insert(format!(
-                            "--each-address: {} did not resolve ({why}); checked by name",
-                            crate::text::shown(&host)
-                        ));
-                    }
-                    None => {}
-                }
-            }
-            for address in addresses {
+            let addresses: &[Option<IpAddr>] = if v.pins_addresses() { pinned } else { &[None] };
+            for &address in addresses {
                 let index = m.entries.len();
                 let mut entry = mirror.clone();
                 entry.vantage = Some(v.spec().name.clone());

@@ -179,31 +179,29 @@ fn isolation(entry: usize) -> String {
     format!("mirrorproof-{entry}")
 }
 
-/// Starts one tor per country, all at once (each bootstrap waits up to the deadline), so
-/// that a country without a usable exit fails alone.
+/// Starts one tor per entry of `countries`, all at once (each bootstrap waits up to the
+/// deadline), so that a country without a usable exit fails alone; the results are in the
+/// order of `countries`.
 fn start_tors(
     countries: &[String],
     opts: &Vantages,
-) -> Vec<(String, Result<super::tor::ManagedTor, String>)> {
+) -> Vec<Result<super::tor::ManagedTor, String>> {
     let tor = &opts.tor;
     std::thread::scope(|scope| {
         let running: Vec<_> = countries
             .iter()
             .map(|cc| {
-                let handle = scope.spawn(move || {
+                scope.spawn(move || {
                     super::tor::ManagedTor::start(std::slice::from_ref(cc), tor)
                         .map_err(|e| e.to_string())
-                });
-                (cc.clone(), handle)
+                })
             })
             .collect();
         running
             .into_iter()
-            .map(|(cc, h)| {
-                let got = h
-                    .join()
-                    .unwrap_or_else(|_| Err("the tor starter failed".to_owned()));
-                (cc, got)
+            .map(|h| {
+                h.join()
+                    .unwrap_or_else(|_| Err("the tor starter failed".to_owned()))
             })
             .collect()
     })
@@ -241,19 +239,18 @@ pub fn start(opts: &Vantages, needed: bool) -> Result<Vec<Arc<dyn Vantage>>, Sta
     } else {
         None
     };
+    // One tor per tor vantage, in their order, all started at once: two vantages for one
+    // country share nothing but the country, and each waits out its own bootstrap.
     let countries: Vec<String> = if needed {
-        let mut c: Vec<String> = specs
+        specs
             .iter()
             .filter(|s| s.kind == Kind::Tor)
             .map(|s| s.country.clone())
-            .collect();
-        c.sort();
-        c.dedup();
-        c
+            .collect()
     } else {
         Vec::new()
     };
-    let mut tors = start_tors(&countries, opts);
+    let mut tors = start_tors(&countries, opts).into_iter();
     for spec in specs {
         let v: Arc<dyn Vantage> = match (spec.kind, needed) {
             (Kind::Direct, _) => Arc::new(Direct(spec)),
@@ -264,14 +261,9 @@ pub fn start(opts: &Vantages, needed: bool) -> Result<Vec<Arc<dyn Vantage>>, Sta
                 None => Arc::new(Label(spec)),
             },
             (Kind::Tor, true) => {
-                // Two tor vantages for one country share nothing but the country: each
-                // gets its own tor (only the first takes the one started above).
-                let tor = match tors.iter().position(|(cc, _)| *cc == spec.country) {
-                    Some(i) => tors.swap_remove(i).1,
-                    None => start_tors(std::slice::from_ref(&spec.country), opts)
-                        .pop()
-                        .map_or_else(|| Err("tor did not start".to_owned()), |(_, t)| t),
-                };
+                let tor = tors
+                    .next()
+                    .unwrap_or_else(|| Err("tor did not start".to_owned()));
                 Arc::new(Tor { spec, tor })
             }
         };
