@@ -9,6 +9,7 @@
 //! show one in a bad light, never make a forged document pass. Bundles must pin the same
 //! trust, byte for byte, and describe the same stream: anything else is refused.
 
+use crate::report::DIRECT;
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 
@@ -225,9 +226,6 @@ pub fn load(dirs: &[PathBuf], pin: Option<&Profile>) -> Result<Merged, MergeErro
     profile.vantages = vantages.clone();
     Ok(Merged { profile, vantages })
 }
-
-/// The vantage an entry of a bundle without vantages was seen through.
-const DIRECT: &str = "direct";
 
 /// The vantage names a bundle's entries use, in the order the bundle lists them.
 fn bundle_vantage_names(profile: &Profile) -> Vec<String> {

@@ -120,7 +120,7 @@ pub fn judge(report: &mut Report) -> Vec<bool> {
             (Some(v), Some(a)) => format!("{v}/{a}"),
             (Some(v), None) => v.clone(),
             (None, Some(a)) => a.clone(),
-            (None, None) => "direct".to_owned(),
+            (None, None) => crate::report::DIRECT.to_owned(),
         };
         by_url
             .entry(m.url.as_str())
