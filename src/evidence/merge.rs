@@ -9,13 +9,13 @@
 //! show one in a bad light, never make a forged document pass. Bundles must pin the same
 //! trust, byte for byte, and describe the same stream: anything else is refused.
 
-use crate::report::DIRECT;
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 
 use crate::envelope::Envelope;
 use crate::fsutil::read_below;
 use crate::profile::{Location, MAX_PROFILE_BYTES, Profile, ProfileError};
+use crate::report::DIRECT;
 use crate::vantage::{Kind, MAX_VANTAGES, VantageSpec};
 
 /// Bundles one merge joins at most.
