@@ -454,10 +454,13 @@ fn a_host_answering_just_inside_the_timeout_is_not_asked_after_a_few_slow_answer
     }
     let run = sweep(&write_profile(&w, &entries), TIMEOUT, &[]);
     // Metadata: the first PER_HOST answers, and fewer than PER_HOST more that got their
-    // turn before the last of those was counted. The entries among them that got a valid
-    // release also have their artifact checked (downloads are not judged by speed).
+    // turn before the last of those was counted: 2 × PER_HOST − 1 at most. The entries
+    // among them that got a valid release also have their artifact checked (downloads are
+    // not judged by speed): one more request each. (The valid host's bound was 3 × PER_HOST, one
+    // artifact per first answer only, which a run whose late turns all answered in time
+    // exceeded with 14 of 12: a flaky test, not a change in the limit.)
     for (prefix, host, most) in [
-        ("valid-", &slow_valid, 3 * PER_HOST),
+        ("valid-", &slow_valid, 2 * (2 * PER_HOST - 1)),
         ("gone-", &slow_404, 2 * PER_HOST),
     ] {
         assert!(
